@@ -1,0 +1,28 @@
+import { relative } from "node:path";
+import type { FleetConfig } from "./config.ts";
+
+/** A URL a person can paste: wildcard binds are reached through loopback. */
+export function localUrl(host: string, port: number): string {
+  if (host === "0.0.0.0") return `http://127.0.0.1:${port}`;
+  if (host === "::" || host === "[::]") return `http://[::1]:${port}`;
+  return `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
+}
+
+/** The start banner: where it serves, who serves, how to stop it. */
+export function banner(
+  config: FleetConfig,
+  fleet: { primaryPid: number; workerPids: number[]; bootMs: number },
+): string {
+  const url = localUrl(config.host, config.port);
+  const token = config.adminTokenGenerated ? config.adminToken : "$ADMIN_TOKEN";
+  const lines = [
+    `bun-fleet: serving ${url} (bound to ${config.host}:${config.port}) with ${config.workers} worker(s), ready in ${Math.round(fleet.bootMs)} ms`,
+    `  primary pid ${fleet.primaryPid}; worker pids ${fleet.workerPids.join(", ")}`,
+    `  app ${relative(process.cwd(), config.appModule)}; hooks ${relative(process.cwd(), config.hooksModule)}`,
+    `  stop: Ctrl-C, kill -TERM ${fleet.primaryPid}, or curl -X POST -H "authorization: Bearer ${token}" ${url}/admin/stop`,
+  ];
+  if (config.adminTokenGenerated) {
+    lines.push("  admin token generated for this run (set ADMIN_TOKEN to choose your own)");
+  }
+  return lines.join("\n");
+}

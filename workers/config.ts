@@ -1,0 +1,178 @@
+import { randomBytes } from "node:crypto";
+import { isAbsolute, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { Json } from "../app/fleet.ts";
+import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";
+
+/** The primary's resolved configuration. */
+export interface FleetConfig {
+  port: number;
+  host: string;
+  workers: number;
+  /** One entry per worker, or null when no contexts were configured. */
+  contexts: Json[] | null;
+  adminToken: string;
+  /** True when ADMIN_TOKEN was unset and a random one was made (the banner prints it). */
+  adminTokenGenerated: boolean;
+  shutdownTimeoutMs: number;
+  /** Absolute paths. */
+  appModule: string;
+  hooksModule: string;
+  bootTimeoutMs: number;
+  respawnBackoffMs: number;
+  crashLoopLimit: number;
+  crashLoopWindowMs: number;
+}
+
+/** Everything config depends on, passed in so resolution stays a pure function. */
+export interface ConfigInput {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  platform: string;
+  cpus: number;
+  cwd: string;
+  /** Project root: where default module paths resolve. */
+  root: string;
+  readFile: (path: string) => string;
+  exists: (path: string) => boolean;
+}
+
+export type ConfigResult =
+  | { kind: "ok"; config: FleetConfig; warnings: string[] }
+  | { kind: "help" }
+  | { kind: "error"; message: string };
+
+/** Contexts travel in the worker's env; Linux caps one env string at 128 KiB. */
+export const MAX_CONTEXT_BYTES = 64 * 1024;
+
+class ConfigError extends Error {}
+
+const entries = settingEntries();
+
+/** Reads flags (winning) and env into validated values; throws ConfigError naming the setting. */
+function readGiven(argv: string[], env: ConfigInput["env"]): GivenSettings | "help" {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+  };
+  for (const [, spec] of entries) if (spec.flag) options[spec.flag] = { type: "string" };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError(describeArgError(error as Error & { code?: string }));
+  }
+  if (values.help) return "help";
+
+  const given: Record<string, unknown> = {};
+  for (const [key, spec] of entries) {
+    const fromFlag = spec.flag ? (values[spec.flag] as string | undefined) : undefined;
+    const fromEnv = env[spec.env] === "" ? undefined : env[spec.env];
+    const raw = fromFlag ?? fromEnv;
+    if (raw === undefined) continue;
+    const label = fromFlag !== undefined ? `--${spec.flag}` : spec.env;
+    given[key] = validate(spec, raw, label, key !== "adminToken");
+  }
+  return given as GivenSettings;
+}
+
+function validate<T>(spec: SettingSpec<T>, raw: string, label: string, echo: boolean): T {
+  const result = spec.schema.safeParse(raw);
+  if (result.success) return result.data;
+  const shown = echo ? `=${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 57)}...` : raw)}` : "";
+  throw new ConfigError(`${label}${shown}: ${result.error.issues[0]?.message ?? "is invalid"}`);
+}
+
+function describeArgError(error: Error & { code?: string }): string {
+  const quoted = /'([^']+)'/.exec(error.message)?.[1];
+  switch (error.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option ${quoted ?? ""} (see --help)`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `unexpected argument ${quoted ?? ""} (options only; see --help)`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return `${quoted?.split(" ")[0] ?? "option"} needs a value (see --help)`;
+    default:
+      return error.message;
+  }
+}
+
+function readContexts(given: GivenSettings, input: ConfigInput): Json[] | null {
+  if (given.contexts && given.contextsFile) {
+    throw new ConfigError("WORKER_CONTEXTS and WORKER_CONTEXTS_FILE are both set: use one");
+  }
+  let contexts: Json[] | null = (given.contexts as Json[] | undefined) ?? null;
+  if (given.contextsFile) {
+    const file = resolve(input.cwd, given.contextsFile);
+    let text: string;
+    try {
+      text = input.readFile(file);
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? (error as Error).message;
+      throw new ConfigError(`WORKER_CONTEXTS_FILE: cannot read ${given.contextsFile} (${code})`);
+    }
+    const label = `WORKER_CONTEXTS_FILE (${given.contextsFile})`;
+    contexts = validate(SETTINGS.contexts, text, label, false) as Json[];
+  }
+  contexts?.forEach((entry, i) => {
+    const bytes = Buffer.byteLength(JSON.stringify(entry));
+    if (bytes > MAX_CONTEXT_BYTES) {
+      throw new ConfigError(
+        `WORKER_CONTEXTS entry ${i} is ${bytes} bytes of JSON; entries travel in env, keep each under ${MAX_CONTEXT_BYTES}`,
+      );
+    }
+  });
+  return contexts;
+}
+
+function modulePath(given: string | undefined, fallback: string, env: string, input: ConfigInput) {
+  const path = given === undefined ? resolve(input.root, fallback) : resolve(input.cwd, given);
+  if (!input.exists(path)) throw new ConfigError(`${env}: no such file ${given ?? fallback}`);
+  return isAbsolute(path) ? path : resolve(path);
+}
+
+/** Resolves flags + env into a FleetConfig, or one line naming what is wrong. */
+export function resolveConfig(input: ConfigInput): ConfigResult {
+  const warnings: string[] = [];
+  try {
+    const given = readGiven(input.argv, input.env);
+    if (given === "help") return { kind: "help" };
+    const contexts = readContexts(given, input);
+    if (given.workers !== undefined && contexts && contexts.length !== given.workers) {
+      throw new ConfigError(
+        `WORKER_CONTEXTS has ${contexts.length} entries but WORKERS is ${given.workers}: give one context per worker`,
+      );
+    }
+    const linux = input.platform === "linux";
+    let workers = given.workers ?? contexts?.length ?? (linux ? Math.max(1, input.cpus) : 1);
+    if (!linux && workers > 1) {
+      warnings.push(
+        `reusePort load balancing is Linux-only; running 1 worker on ${input.platform} instead of ${workers}`,
+      );
+      workers = 1;
+    }
+    const config: FleetConfig = {
+      port: given.port ?? SETTINGS.port.default,
+      host: given.host ?? SETTINGS.host.default,
+      workers,
+      contexts: contexts?.slice(0, workers) ?? null,
+      adminToken: given.adminToken ?? randomBytes(24).toString("base64url"),
+      adminTokenGenerated: given.adminToken === undefined,
+      shutdownTimeoutMs: given.shutdownTimeoutMs ?? SETTINGS.shutdownTimeoutMs.default,
+      appModule: modulePath(given.appModule, SETTINGS.appModule.default, "APP_MODULE", input),
+      hooksModule: modulePath(
+        given.hooksModule,
+        SETTINGS.hooksModule.default,
+        "HOOKS_MODULE",
+        input,
+      ),
+      bootTimeoutMs: given.bootTimeoutMs ?? SETTINGS.bootTimeoutMs.default,
+      respawnBackoffMs: given.respawnBackoffMs ?? SETTINGS.respawnBackoffMs.default,
+      crashLoopLimit: given.crashLoopLimit ?? SETTINGS.crashLoopLimit.default,
+      crashLoopWindowMs: given.crashLoopWindowMs ?? SETTINGS.crashLoopWindowMs.default,
+    };
+    return { kind: "ok", config, warnings };
+  } catch (error) {
+    if (error instanceof ConfigError) return { kind: "error", message: error.message };
+    throw error;
+  }
+}

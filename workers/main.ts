@@ -1,0 +1,70 @@
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Json } from "../app/fleet.ts";
+import { banner } from "./banner.ts";
+import { resolveConfig } from "./config.ts";
+import { ExitCode } from "./exit-codes.ts";
+import { createLog } from "./log.ts";
+import { runSetupHook } from "./modules.ts";
+import { Primary } from "./primary.ts";
+import { helpText } from "./settings.ts";
+import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
+
+const log = createLog("primary");
+
+/** Lets the primary's signal handlers do nothing but feed `interpretSignal`. */
+function installSignals(primary: Primary): void {
+  let lastSigint = Number.NEGATIVE_INFINITY;
+  for (const signal of PRIMARY_SIGNALS) {
+    process.on(signal, () => {
+      const now = performance.now();
+      const verdict = interpretSignal(signal, {
+        stopping: primary.stopping,
+        msSinceLastSigint: now - lastSigint,
+      });
+      if (signal === "SIGINT") lastSigint = now;
+      if (verdict.action === "stop") primary.requestStop(verdict.reason);
+      else if (verdict.action === "force") primary.force();
+      else log.info(`${signal} ignored: ${verdict.why}`);
+    });
+  }
+}
+
+/** The primary from argv to exit code: config, setup hook, fleet, stop. */
+export async function main(argv: string[]): Promise<ExitCode> {
+  const result = resolveConfig({
+    argv,
+    env: process.env,
+    platform: process.platform,
+    cpus: navigator.hardwareConcurrency,
+    cwd: process.cwd(),
+    root: resolve(import.meta.dir, ".."),
+    readFile: (path) => readFileSync(path, "utf8"),
+    exists: existsSync,
+  });
+  if (result.kind === "help") {
+    console.log(helpText());
+    return ExitCode.ok;
+  }
+  if (result.kind === "error") {
+    log.error(`invalid configuration: ${result.message}`);
+    return ExitCode.config;
+  }
+  const { config, warnings } = result;
+  for (const warning of warnings) log.warn(warning);
+
+  const primary = new Primary(config, log, (running, bootMs) => {
+    const workerPids = running.workers.map((w) => w.pid);
+    console.log(banner(config, { primaryPid: process.pid, workerPids, bootMs }));
+  });
+  installSignals(primary);
+
+  let setup: Json;
+  try {
+    setup = await runSetupHook(config.hooksModule);
+  } catch (error) {
+    log.error(`setup hook failed, no worker started: ${(error as Error).stack ?? error}`);
+    return ExitCode.bootFailure;
+  }
+  return primary.run(setup);
+}

@@ -1,0 +1,182 @@
+import { z } from "zod";
+
+/**
+ * Every setting, declared once. Parsing (flags + env), validation, `--help` and the README
+ * table are all derived from this table; add a setting here and nowhere else.
+ */
+
+/** A setting's declaration: where it comes from, what it accepts, and what it means. */
+export interface SettingSpec<T> {
+  /** Environment variable name. */
+  env: string;
+  /** CLI flag without dashes; absent for secrets (a flag would show in `ps`). */
+  flag?: string;
+  /** The value when neither flag nor env is given; absent when the default is computed. */
+  default?: T;
+  /** What `--help` and the README say the default is, when it is not just `default`. */
+  defaultText?: string;
+  description: string;
+  /** Parses the raw string (from a flag or env) into the value. */
+  schema: z.ZodType<T>;
+}
+
+const whole = (min: number, max: number) => {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\s*\d+\s*$/, message)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, message);
+};
+
+const jsonArray = z
+  .string()
+  .transform((text, ctx): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `is not valid JSON (${(error as Error).message})` });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(z.json(), "must be a JSON array").min(1, "must be a non-empty JSON array"));
+
+const path = z.string().trim().min(1, "must be a file path");
+
+/** Characters RFC 6750 allows in a bearer token (what Hono's bearerAuth accepts). */
+const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/;
+
+export const SETTINGS = {
+  port: {
+    env: "PORT",
+    flag: "port",
+    default: 3000,
+    description: "shared port (1-65535; 0 is refused: workers must agree on one port)",
+    schema: whole(1, 65535),
+  },
+  host: {
+    env: "HOST",
+    flag: "host",
+    default: "0.0.0.0",
+    description: "bind address",
+    schema: z.string().trim().min(1, "must be an address to bind"),
+  },
+  workers: {
+    env: "WORKERS",
+    flag: "workers",
+    defaultText: "available cores; 1 on non-Linux",
+    description: "worker count (reusePort balancing is Linux-only)",
+    schema: whole(1, 1024),
+  },
+  contexts: {
+    env: "WORKER_CONTEXTS",
+    flag: "contexts",
+    defaultText: "unset",
+    description: "JSON array, entry i goes to worker i; sets WORKERS when that is unset",
+    schema: jsonArray,
+  },
+  contextsFile: {
+    env: "WORKER_CONTEXTS_FILE",
+    flag: "contexts-file",
+    defaultText: "unset",
+    description: "same as WORKER_CONTEXTS, read from a JSON file",
+    schema: path,
+  },
+  adminToken: {
+    env: "ADMIN_TOKEN",
+    defaultText: "random, printed once in the banner",
+    description: "bearer token for /admin/* (16+ characters of A-Z a-z 0-9 . _ ~ + / -)",
+    schema: z
+      .string()
+      .regex(TOKEN68, "may only use A-Z a-z 0-9 . _ ~ + / - (a bearer token)")
+      .min(16, "must be at least 16 characters"),
+  },
+  shutdownTimeoutMs: {
+    env: "SHUTDOWN_TIMEOUT_MS",
+    flag: "shutdown-timeout",
+    default: 10_000,
+    description: "one deadline for a graceful stop, then force (exit 4)",
+    schema: whole(1, 3_600_000),
+  },
+  appModule: {
+    env: "APP_MODULE",
+    flag: "app",
+    default: "app/index.ts",
+    description: "module whose default export is a Hono app or (worker) => app",
+    schema: path,
+  },
+  hooksModule: {
+    env: "HOOKS_MODULE",
+    flag: "hooks",
+    default: "app/hooks.ts",
+    description: "module exporting optional setup / onStart / onShutdown hooks",
+    schema: path,
+  },
+  bootTimeoutMs: {
+    env: "BOOT_TIMEOUT_MS",
+    flag: "boot-timeout",
+    default: 30_000,
+    description: "a worker not ready by then is a boot failure (exit 3)",
+    schema: whole(1, 3_600_000),
+  },
+  respawnBackoffMs: {
+    env: "RESPAWN_BACKOFF_MS",
+    flag: "respawn-backoff",
+    default: 100,
+    description: "delay before respawning a crashed worker; doubles per recent crash in its slot",
+    schema: whole(0, 600_000),
+  },
+  crashLoopLimit: {
+    env: "CRASH_LOOP_LIMIT",
+    flag: "crash-loop-limit",
+    default: 5,
+    description: "this many crashes of one slot within the window stop the fleet (exit 5)",
+    schema: whole(1, 1000),
+  },
+  crashLoopWindowMs: {
+    env: "CRASH_LOOP_WINDOW_MS",
+    flag: "crash-loop-window",
+    default: 30_000,
+    description: "the crash-loop window",
+    schema: whole(1, 86_400_000),
+  },
+} satisfies Record<string, SettingSpec<unknown>>;
+
+export type SettingKey = keyof typeof SETTINGS;
+
+/** Parsed values of the settings that were given (flag or env). */
+export type GivenSettings = {
+  [K in SettingKey]?: z.output<(typeof SETTINGS)[K]["schema"]>;
+};
+
+/** Every declaration with its key, for code that walks them all. */
+export const settingEntries = (): [SettingKey, SettingSpec<unknown>][] =>
+  Object.entries(SETTINGS) as [SettingKey, SettingSpec<unknown>][];
+
+const shownDefault = (s: SettingSpec<unknown>) => s.defaultText ?? String(s.default);
+
+/** `--help` text, derived from SETTINGS. */
+export function helpText(): string {
+  const rows = settingEntries().map(([, s]) => {
+    const flag = s.flag ? `--${s.flag} <value>` : "(env only)";
+    return `  ${flag.padEnd(28)} ${s.env.padEnd(22)} ${s.description} [default: ${shownDefault(s)}]`;
+  });
+  return [
+    "Usage: bun run start -- [options]",
+    "",
+    "Starts a primary that supervises one Bun.serve worker per core on one shared port.",
+    "Every option also reads from its environment variable; a flag wins over the env.",
+    "",
+    ...rows,
+    `  ${"-h, --help".padEnd(28)} ${"".padEnd(22)} show this help`,
+  ].join("\n");
+}
+
+/** The README's configuration table, derived from SETTINGS (a test keeps the README in step). */
+export function markdownTable(): string {
+  const rows = settingEntries().map(([, s]) => {
+    const flag = s.flag ? `\`--${s.flag}\`` : "—";
+    return `| \`${s.env}\` | ${flag} | ${shownDefault(s)} | ${s.description} |`;
+  });
+  return ["| env | flag | default | meaning |", "|---|---|---|---|", ...rows].join("\n");
+}

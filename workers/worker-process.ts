@@ -1,0 +1,144 @@
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import type { StopReason } from "../app/fleet.ts";
+import { Lifecycle, WORKER_TRANSITIONS } from "./lifecycle.ts";
+import type { Log } from "./log.ts";
+import {
+  dispatch,
+  type Handlers,
+  message,
+  parseWorkerMessage,
+  WORKER_ENV,
+  type WorkerInit,
+  type WorkerMessage,
+} from "./protocol.ts";
+
+const WORKER_ENTRY = join(import.meta.dir, "worker.ts");
+
+/** How a worker process ended. */
+export interface WorkerExit {
+  code: number | null;
+  signal: string | null;
+  /** It had reported ready before it exited. */
+  wasReady: boolean;
+  /** The exit was asked for (a drain from us, or the worker drained on its own signal). */
+  intended: boolean;
+  /** Why it failed to boot, when it told us or never became ready. */
+  bootError: string | null;
+}
+
+/** What the supervisor hears from one worker. */
+export interface WorkerEvents {
+  ready(worker: WorkerProcess): void;
+  stopRequested(worker: WorkerProcess, reason: StopReason): void;
+  exited(worker: WorkerProcess, exit: WorkerExit): void;
+}
+
+/** One worker child, seen from the primary: spawn, messages, drain, kill, exit. */
+export class WorkerProcess {
+  readonly lifecycle = new Lifecycle("booting", WORKER_TRANSITIONS);
+  readonly proc: Subprocess;
+  #intended = false;
+  #wasReady = false;
+  #bootError: string | null = null;
+  #bootTimer: Timer;
+
+  constructor(
+    readonly init: WorkerInit,
+    bootTimeoutMs: number,
+    private readonly events: WorkerEvents,
+    private readonly log: Log,
+  ) {
+    this.proc = Bun.spawn([process.execPath, WORKER_ENTRY], {
+      env: { ...process.env, [WORKER_ENV]: JSON.stringify(init) },
+      stdio: ["ignore", "inherit", "inherit"],
+      ipc: (raw) => this.#receive(raw),
+      onExit: (_proc, code, signal) => this.#exited(code, signal === null ? null : String(signal)),
+    });
+    this.#bootTimer = setTimeout(() => {
+      this.#bootError = `not ready within ${bootTimeoutMs} ms`;
+      this.kill("SIGKILL");
+    }, bootTimeoutMs);
+  }
+
+  get index(): number {
+    return this.init.index;
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  /** `worker 0 (pid 123)`, for log lines. */
+  get name(): string {
+    return `worker ${this.index} (pid ${this.pid})`;
+  }
+
+  get alive(): boolean {
+    return !this.lifecycle.is("exited");
+  }
+
+  /** Asks the worker to drain by `deadline` (epoch ms). Idempotent. */
+  drain(reason: StopReason, deadline: number): void {
+    if (!this.alive) return;
+    this.#intended = true;
+    if (this.lifecycle.can("draining")) this.lifecycle.to("draining");
+    try {
+      this.proc.send(message({ kind: "drain", reason, deadline }));
+    } catch (error) {
+      // The channel is gone: the worker is already exiting, and its exit event will follow.
+      this.log.warn(`${this.name}: could not send drain (${(error as Error).message})`);
+    }
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.alive) this.proc.kill(signal);
+  }
+
+  readonly #handlers: Handlers<WorkerMessage> = {
+    ready: () => {
+      if (!this.lifecycle.can("ready")) return; // a drain overtook the boot
+      clearTimeout(this.#bootTimer);
+      this.lifecycle.to("ready");
+      this.#wasReady = true;
+      this.events.ready(this);
+    },
+    "boot-failed": (m) => {
+      this.#bootError = m.error;
+    },
+    "stop-requested": (m) => this.events.stopRequested(this, m.reason),
+    draining: (m) => {
+      this.#intended = true;
+      if (this.lifecycle.can("draining")) this.lifecycle.to("draining");
+      this.log.info(`${this.name} is draining on its own (${m.reason})`);
+    },
+  };
+
+  #receive(raw: unknown): void {
+    const parsed = parseWorkerMessage(raw);
+    if (parsed.ok) dispatch(this.#handlers, parsed.message);
+    else this.log.warn(`${this.name}: ignored IPC message: ${parsed.error}`);
+  }
+
+  #exited(code: number | null, signal: string | null): void {
+    clearTimeout(this.#bootTimer);
+    this.lifecycle.to("exited");
+    const exit = {
+      code,
+      signal,
+      wasReady: this.#wasReady,
+      intended: this.#intended,
+      bootError: this.#bootError,
+    };
+    this.events.exited(this, exit);
+  }
+}
+
+/** "exited with code 1", "killed by SIGKILL (out of memory?)". */
+export function describeExit(exit: Pick<WorkerExit, "code" | "signal">): string {
+  if (exit.signal) {
+    const hint = exit.signal === "SIGKILL" ? " (out of memory, or killed by hand?)" : "";
+    return `killed by ${exit.signal}${hint}`;
+  }
+  return `exited with code ${exit.code}`;
+}

@@ -1,0 +1,162 @@
+import type { Server } from "bun";
+import type { FleetHooks, FleetWorker, StopReason } from "../app/fleet.ts";
+import { WorkerExitCode } from "./exit-codes.ts";
+import { fleetRoutes } from "./fleet-routes.ts";
+import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "./lifecycle.ts";
+import { createLog, type Log } from "./log.ts";
+import { loadApp, loadHooks } from "./modules.ts";
+import {
+  dispatch,
+  type Handlers,
+  message,
+  type PrimaryMessage,
+  parsePrimaryMessage,
+  type WorkerInit,
+  type WorkerMessage,
+} from "./protocol.ts";
+import { serve } from "./serve.ts";
+
+/** Signals that make a worker drain by itself (Ctrl-C reaches the whole process group). */
+const DRAIN_SIGNALS = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;
+
+/** One worker, from the inside: boot, serve, drain, exit. */
+export class WorkerRuntime {
+  readonly lifecycle = new Lifecycle<WorkerState>("booting", WORKER_TRANSITIONS);
+  readonly worker: FleetWorker;
+  readonly #log: Log;
+  #server: Server<undefined> | null = null;
+  #hooks: FleetHooks = {};
+
+  constructor(private readonly init: WorkerInit) {
+    this.#log = createLog(`worker ${init.index}`);
+    const runtime = this;
+    this.worker = Object.freeze({
+      index: init.index,
+      pid: process.pid,
+      context: init.context,
+      setup: init.setup,
+      get draining() {
+        return !runtime.lifecycle.is("booting", "ready");
+      },
+      requestStop: (reason?: string) => runtime.requestStop(`app:${reason || "requested"}`),
+    });
+  }
+
+  /** Wires IPC and signals, then loads the app, listens, runs onStart and reports ready. */
+  async boot(): Promise<void> {
+    process.on("message", (raw) => this.#receive(raw));
+    process.on("disconnect", () => this.#drainSelf("primary-gone"));
+    for (const signal of DRAIN_SIGNALS) process.on(signal, () => this.#drainSelf(signal));
+    try {
+      this.#hooks = await loadHooks(this.init.hooksModule);
+      const app = await loadApp(this.init.appModule, this.worker);
+      const fleet = fleetRoutes({
+        adminToken: this.init.adminToken,
+        isDraining: () => this.worker.draining,
+        requestStop: (reason) => this.requestStop(reason),
+      });
+      const { index, port, host } = this.init;
+      this.#server = serve({
+        index,
+        port,
+        host,
+        app,
+        fleet,
+        isDraining: () => this.worker.draining,
+      });
+      await this.#hooks.onStart?.(this.worker);
+    } catch (error) {
+      return this.#bootFailed(error);
+    }
+    if (!this.lifecycle.can("ready")) return; // a drain arrived while booting
+    this.lifecycle.to("ready");
+    this.#send(message<WorkerMessage>({ kind: "ready" }));
+  }
+
+  /** Asks the primary to stop the fleet; without a primary, drains this worker alone. */
+  requestStop(reason: StopReason): void {
+    if (process.connected) this.#send(message<WorkerMessage>({ kind: "stop-requested", reason }));
+    else this.#drainSelf(reason);
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish (answering `Connection: close`) until
+   * `deadline`, then cuts what is left, runs onShutdown and exits. Idempotent.
+   */
+  async drain(reason: StopReason, deadline: number): Promise<void> {
+    if (!this.lifecycle.can("draining")) return;
+    const booting = this.lifecycle.is("booting");
+    this.lifecycle.to("draining");
+    if (booting) return this.#exit(WorkerExitCode.ok); // never served: nothing to drain or hook
+    let forced = false;
+    const server = this.#server;
+    if (server) {
+      const timeout = Bun.sleep(Math.max(0, deadline - Date.now())).then(() => false);
+      const drained = await Promise.race([server.stop().then(() => true), timeout]);
+      if (!drained) {
+        forced = true;
+        this.#log.warn(
+          `deadline passed with ${server.pendingRequests} request(s) in flight; closing them`,
+        );
+        await server.stop(true);
+      }
+    }
+    try {
+      await this.#hooks.onShutdown?.(reason, this.worker);
+    } catch (error) {
+      this.#log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
+    }
+    this.#exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
+  }
+
+  readonly #handlers: Handlers<PrimaryMessage> = {
+    drain: (m) => void this.drain(m.reason, m.deadline),
+  };
+
+  #receive(raw: unknown): void {
+    const parsed = parsePrimaryMessage(raw);
+    if (parsed.ok) dispatch(this.#handlers, parsed.message);
+    else this.#log.warn(`ignored IPC message: ${parsed.error}`);
+  }
+
+  /** A drain this worker starts itself: tell the primary the exit is intended. */
+  #drainSelf(reason: StopReason): void {
+    if (!this.lifecycle.can("draining")) return;
+    this.#send(message<WorkerMessage>({ kind: "draining", reason }));
+    void this.drain(reason, Date.now() + this.init.shutdownTimeoutMs);
+  }
+
+  #bootFailed(error: unknown): void {
+    const text = describeBootError(error, this.init);
+    this.#log.error(`failed to boot: ${text}`);
+    if (!(error as { code?: string }).code) console.error(error); // the app's stack, for its author
+    this.#send(message<WorkerMessage>({ kind: "boot-failed", error: text }));
+    this.#server?.stop(true);
+    this.#exit(WorkerExitCode.bootFailure);
+  }
+
+  #send(msg: WorkerMessage): void {
+    if (!process.connected) return;
+    try {
+      process.send?.(msg);
+    } catch (error) {
+      this.#log.warn(`could not send ${msg.kind} to the primary: ${(error as Error).message}`);
+    }
+  }
+
+  #exit(code: number): void {
+    if (this.lifecycle.can("exited")) this.lifecycle.to("exited");
+    process.exit(code);
+  }
+}
+
+/** A boot error in words an operator can act on. */
+export function describeBootError(error: unknown, init: Pick<WorkerInit, "port" | "host">): string {
+  const code = (error as { code?: string }).code;
+  if (code === "EADDRINUSE") {
+    return `port ${init.port} on ${init.host} is already in use by a process that did not set SO_REUSEPORT (another server?)`;
+  }
+  if (code === "EACCES") return `no permission to bind port ${init.port} on ${init.host}`;
+  if (code === "EADDRNOTAVAIL") return `cannot bind ${init.host}: no such local address`;
+  return error instanceof Error ? error.message : String(error);
+}
