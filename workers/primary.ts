@@ -113,18 +113,17 @@ export class Primary implements WorkerEvents {
 
   exited(worker: WorkerProcess, exit: WorkerExit): void {
     if (this.#slots[worker.index] === worker) this.#slots[worker.index] = null;
-    if (this.#stop) return this.#exitedWhileStopping(worker, exit);
-    if (!exit.wasReady && this.lifecycle.is("starting")) {
+    if (this.#stop) {
+      this.#exitedWhileStopping(worker, exit);
+    } else if (!exit.wasReady && this.lifecycle.is("starting")) {
       this.log.error(`${worker.name} failed to boot: ${exit.bootError ?? describeExit(exit)}`);
-      return this.requestStop("boot-failure", ExitCode.bootFailure);
+      this.requestStop("boot-failure", ExitCode.bootFailure);
+    } else if (exit.intended && exit.code === WorkerExitCode.ok) {
+      this.log.info(`${worker.name} drained on its own and exited; respawning its slot`);
+      this.#spawn(worker.index);
+    } else {
+      this.#crashed(worker, exit);
     }
-    if (exit.intended && exit.code === WorkerExitCode.ok) {
-      this.log.info(
-        `${worker.name} drained on its own and exited; respawning slot ${worker.index}`,
-      );
-      return this.#spawn(worker.index);
-    }
-    this.#crashed(worker, exit);
   }
 
   #crashed(worker: WorkerProcess, exit: WorkerExit): void {

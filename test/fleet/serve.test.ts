@@ -1,0 +1,106 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { FIXTURES, freshFetch, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+
+type WorkerInfo = { index: number; pid: number; context: unknown };
+
+/** Asks /worker on fresh connections until every index in `want` has answered. */
+async function seeWorkers(url: string, want: number[]): Promise<Map<number, WorkerInfo>> {
+  const seen = new Map<number, WorkerInfo>();
+  await waitFor(`workers ${want.join(", ")} to answer /worker`, async () => {
+    const info = (await (await freshFetch(url)).json()) as WorkerInfo;
+    seen.set(info.index, info);
+    return want.every((i) => seen.has(i));
+  });
+  return seen;
+}
+
+describe("serving", () => {
+  test("two workers share the port: over 200 fresh connections both answer", async () => {
+    const fleet = await startReadyFleet();
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 200; i++) {
+      const res = await freshFetch(fleet.url("/"));
+      expect(res.status).toBe(200);
+      const index = res.headers.get("x-worker-index") ?? "missing";
+      counts.set(index, (counts.get(index) ?? 0) + 1);
+      await res.arrayBuffer();
+    }
+    expect([...counts.keys()].sort()).toEqual(["0", "1"]);
+  });
+
+  test("each worker gets its own entry of WORKER_CONTEXTS", async () => {
+    const contexts = [{ shard: "a" }, { shard: "b" }];
+    const fleet = await startReadyFleet({
+      env: { WORKER_CONTEXTS: JSON.stringify(contexts), WORKERS: "" },
+    });
+    const seen = await seeWorkers(fleet.url("/worker"), [0, 1]);
+    expect(seen.get(0)?.context).toEqual({ shard: "a" });
+    expect(seen.get(1)?.context).toEqual({ shard: "b" });
+  });
+
+  test("contexts from WORKER_CONTEXTS_FILE reach their workers", async () => {
+    const file = join(FIXTURES, "contexts.json");
+    const fleet = await startReadyFleet({ args: ["--contexts-file", file], env: { WORKERS: "" } });
+    const seen = await seeWorkers(fleet.url("/worker"), [0, 1]);
+    expect(seen.get(0)?.context).toEqual({ region: "eu", weight: 1 });
+    expect(seen.get(1)?.context).toEqual({ region: "us", weight: 2 });
+  });
+
+  test("fleet routes answer ahead of the app and carry x-worker-index", async () => {
+    const fleet = await startReadyFleet({ env: { WORKERS: "1" } });
+    const health = await fetch(fleet.url("/healthz"));
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: "ok" });
+    expect(health.headers.get("x-worker-index")).toBe("0");
+    const ready = await fetch(fleet.url("/readyz"));
+    expect(ready.status).toBe(200);
+    const missing = await fetch(fleet.url("/admin/nothing"));
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: "Not Found" });
+  });
+
+  test("setup runs once in the primary and its value reaches every worker; onStart runs per worker", async () => {
+    const fleet = await startReadyFleet({
+      env: {
+        APP_MODULE: join(FIXTURES, "hooks-app.ts"),
+        HOOKS_MODULE: join(FIXTURES, "hooks.ts"),
+      },
+    });
+    const res = await fetch(fleet.url("/setup"));
+    const body = (await res.json()) as { setup: { secret: string; pid: number } };
+    expect(body.setup).toEqual({ secret: "from-setup", pid: fleet.proc.pid });
+    expect(fleet.stderr()).toContain("[fixture] onStart worker 0");
+    expect(fleet.stderr()).toContain("[fixture] onStart worker 1");
+  });
+
+  test("a SIGKILLed worker is replaced in its slot, with its context, within 2 s", async () => {
+    const contexts = [{ shard: "a" }, { shard: "b" }];
+    const fleet = await startReadyFleet({ env: { WORKER_CONTEXTS: JSON.stringify(contexts) } });
+    const before = await seeWorkers(fleet.url("/worker"), [0, 1]);
+    const victim = before.get(1) as WorkerInfo;
+    process.kill(victim.pid, "SIGKILL");
+    const start = performance.now();
+    const replacement = await waitFor(
+      "a new pid serving index 1",
+      async () => {
+        const info = (await (await freshFetch(fleet.url("/worker"))).json()) as WorkerInfo;
+        return info.index === 1 && info.pid !== victim.pid ? info : null;
+      },
+      2000,
+    );
+    expect(performance.now() - start).toBeLessThan(2000);
+    expect(replacement.context).toEqual({ shard: "b" });
+    expect(fleet.stderr()).toContain(`worker 1 (pid ${victim.pid}) killed by SIGKILL`);
+    expect(fleet.pids()).toHaveLength(3);
+  });
+
+  test("messages that are not valid fleet messages are logged and ignored", async () => {
+    const fleet = await startReadyFleet({ env: { APP_MODULE: join(FIXTURES, "noisy-app.ts") } });
+    const log = fleet.stderr();
+    expect(log).toContain("ignored IPC message: not a fleet message");
+    expect(log).toContain("ignored IPC message: malformed");
+    expect((await fetch(fleet.url("/healthz"))).status).toBe(200);
+    expect(log).not.toContain("stopping");
+  });
+});

@@ -1,0 +1,167 @@
+import { describe, expect, test } from "bun:test";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { SIGINT_COALESCE_MS } from "../../workers/signals.ts";
+import {
+  FIXTURES,
+  type Fleet,
+  freshFetch,
+  startReadyFleet,
+  TOKEN,
+  timed,
+  waitFor,
+} from "../helpers/fleet.ts";
+
+const SLOW_APP = { APP_MODULE: join(FIXTURES, "slow-app.ts") };
+
+/**
+ * Starts a slow request; resolves once a worker has begun to serve it, with the pending
+ * outcome wrapped (returning the bare promise would make `await` wait for the response).
+ */
+async function slowRequestInFlight(fleet: Fleet, ms: number) {
+  const response = fetch(fleet.url(`/slow?ms=${ms}`)).then(
+    async (res) => ({ status: res.status, body: await res.json() }),
+    (error: Error) => ({ status: 0, body: error.message }),
+  );
+  await waitFor("the slow request to reach a worker", () =>
+    fleet.stderr().includes("slow request started"),
+  );
+  return { response };
+}
+
+/** True when a plain listener (no SO_REUSEPORT) can bind the port: nobody holds it. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+const stop = (fleet: Fleet, token?: string) =>
+  fetch(fleet.url("/admin/stop"), {
+    method: "POST",
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+
+describe("stopping", () => {
+  test("/admin/stop refuses a missing or wrong token and the fleet keeps serving", async () => {
+    const fleet = await startReadyFleet();
+    const missing = await stop(fleet);
+    expect(missing.status).toBe(401);
+    expect(await missing.json()).toEqual({ error: "Unauthorized" });
+    const wrong = await stop(fleet, "not-the-right-token-at-all");
+    expect(wrong.status).toBe(401);
+    expect(missing.headers.get("x-worker-index")).toMatch(/^[01]$/);
+    expect((await fetch(fleet.url("/healthz"))).status).toBe(200);
+    expect(fleet.pids()).toHaveLength(3);
+  });
+
+  test("/admin/stop with the token stops every process within 2 s, exit 0, port free", async () => {
+    const fleet = await startReadyFleet();
+    const res = await stop(fleet, TOKEN);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ status: "stopping" });
+    const { ms, value: code } = await timed(fleet.exited);
+    expect(code).toBe(0);
+    await waitFor("every fleet process to exit", () => fleet.pids().length === 0, 2000 - ms);
+    expect(await portIsFree(fleet.port)).toBe(true);
+    expect(fleet.stderr()).toContain("stopping (admin-stop)");
+  });
+
+  test("SIGTERM lets a 1.5 s request finish with 200, then exits 0", async () => {
+    const fleet = await startReadyFleet({ env: SLOW_APP });
+    const { response } = await slowRequestInFlight(fleet, 1500);
+    fleet.proc.kill("SIGTERM");
+    expect(await response).toEqual({ status: 200, body: { slept: 1500 } });
+    expect(await fleet.exited).toBe(0);
+    expect(fleet.stderr()).toContain("stopping (SIGTERM)");
+  });
+
+  test("a request still running at SHUTDOWN_TIMEOUT_MS is cut: exit 4 within ~1.5 s", async () => {
+    const fleet = await startReadyFleet({ env: { ...SLOW_APP, SHUTDOWN_TIMEOUT_MS: "500" } });
+    const { response } = await slowRequestInFlight(fleet, 5000);
+    fleet.proc.kill("SIGTERM");
+    const { ms, value: code } = await timed(fleet.exited);
+    expect(code).toBe(4);
+    expect(ms).toBeLessThan(1500);
+    expect((await response).status).toBe(0);
+    await waitFor("every fleet process to exit", () => fleet.pids().length === 0, 500);
+  });
+
+  test("a second SIGINT forces an immediate stop with exit 130", async () => {
+    const fleet = await startReadyFleet({ env: SLOW_APP });
+    const { response } = await slowRequestInFlight(fleet, 5000);
+    fleet.proc.kill("SIGINT");
+    await waitFor("the graceful stop to begin", () => fleet.stderr().includes("stopping (SIGINT)"));
+    // Two SIGINTs closer than the coalescing window count as one key press.
+    await Bun.sleep(SIGINT_COALESCE_MS + 20);
+    fleet.proc.kill("SIGINT");
+    const { ms, value: code } = await timed(fleet.exited);
+    expect(code).toBe(130);
+    expect(ms).toBeLessThan(1000);
+    expect((await response).status).toBe(0);
+    await waitFor("every fleet process to exit", () => fleet.pids().length === 0, 1000);
+  });
+
+  test("one Ctrl-C delivered twice in quick succession stays graceful", async () => {
+    const fleet = await startReadyFleet({ env: SLOW_APP });
+    const { response } = await slowRequestInFlight(fleet, 800);
+    fleet.proc.kill("SIGINT");
+    // The kernel merges two pending SIGINTs, so the second goes out once the first was handled.
+    const { ms } = await timed(
+      waitFor(
+        "the first SIGINT to be handled",
+        () => fleet.stderr().includes("stopping (SIGINT)"),
+        1000,
+        1,
+      ),
+    );
+    fleet.proc.kill("SIGINT");
+    expect(ms).toBeLessThan(SIGINT_COALESCE_MS);
+    expect(await response).toEqual({ status: 200, body: { slept: 800 } });
+    expect(await fleet.exited).toBe(0);
+    expect(fleet.stderr()).toContain("SIGINT ignored: same Ctrl-C delivered twice");
+  });
+
+  test("SIGKILL of the primary: every worker exits within 2 s (no orphans)", async () => {
+    const fleet = await startReadyFleet();
+    expect(fleet.pids()).toHaveLength(3);
+    fleet.proc.kill("SIGKILL");
+    await fleet.exited;
+    await waitFor("orphaned workers to exit", () => fleet.pids().length === 0, 2000);
+  });
+
+  test("onShutdown runs in every worker with the stop reason", async () => {
+    const fleet = await startReadyFleet({
+      env: { APP_MODULE: join(FIXTURES, "hooks-app.ts"), HOOKS_MODULE: join(FIXTURES, "hooks.ts") },
+    });
+    fleet.proc.kill("SIGQUIT");
+    expect(await fleet.exited).toBe(0);
+    expect(fleet.stderr()).toContain("[fixture] onShutdown(SIGQUIT) worker 0");
+    expect(fleet.stderr()).toContain("[fixture] onShutdown(SIGQUIT) worker 1");
+  });
+
+  test("concurrent /admin/stop calls start one stop, and each is answered 202 or refused", async () => {
+    const fleet = await startReadyFleet({ env: SLOW_APP });
+    const { response } = await slowRequestInFlight(fleet, 600);
+    const calls = await Promise.all(
+      [1, 2, 3].map(() =>
+        freshFetch(fleet.url("/admin/stop"), {
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}` },
+        }).then(
+          (res) => res.status,
+          () => 0, // the listener already closed: refused, which is fine
+        ),
+      ),
+    );
+    expect(calls.every((status) => status === 202 || status === 0)).toBe(true);
+    expect(calls).toContain(202);
+    expect(await response).toEqual({ status: 200, body: { slept: 600 } });
+    expect(await fleet.exited).toBe(0);
+    expect(fleet.stderr().match(/stopping \(admin-stop\): draining/g)).toHaveLength(1);
+    const accepted = calls.filter((status) => status === 202).length;
+    expect(fleet.stderr().match(/changes nothing/g)?.length ?? 0).toBe(accepted - 1);
+  });
+});

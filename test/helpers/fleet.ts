@@ -1,0 +1,162 @@
+import { afterEach } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+/** Root of the project under test. */
+export const ROOT = join(import.meta.dir, "..", "..");
+export const START = join(ROOT, "scripts", "start.ts");
+export const FIXTURES = join(ROOT, "test", "fixtures");
+export const TOKEN = "test-admin-token-0123456789";
+
+/** A free TCP port on this machine (bound once, released, then handed to the fleet). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "0.0.0.0", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** Polls `probe` until it returns a truthy value; throws after `timeoutMs` naming `what`. */
+export async function waitFor<T>(
+  what: string | (() => string),
+  probe: () => T | Promise<T>,
+  timeoutMs = 5000,
+  everyMs = 20,
+): Promise<NonNullable<T>> {
+  const deadline = performance.now() + timeoutMs;
+  let last: unknown;
+  while (performance.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    await Bun.sleep(everyMs);
+  }
+  const described = typeof what === "function" ? what() : what;
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${described}${last ? ` (${last})` : ""}`,
+  );
+}
+
+/** Live (not zombie) pids in process group `pgid`, read from /proc. */
+export function groupPids(pgid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) === pgid && fields[0] !== "Z") pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+/** A fleet started through the real CLI, in its own process group. */
+export interface Fleet {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  port: number;
+  url(path: string): string;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the primary's exit code. */
+  exited: Promise<number>;
+  /** Every live process the fleet started (primary and workers). */
+  pids(): number[];
+}
+
+const started: Fleet[] = [];
+
+/** Kills every process of every fleet a test started, even when the test failed. */
+afterEach(async () => {
+  for (const fleet of started.splice(0)) {
+    try {
+      process.kill(-fleet.proc.pid, "SIGKILL");
+    } catch {
+      // the group is already gone
+    }
+    await fleet.exited;
+    await waitFor("the fleet's process group to be gone", () => fleet.pids().length === 0, 3000);
+  }
+});
+
+function collect(stream: ReadableStream<Uint8Array>): () => string {
+  let text = "";
+  const decoder = new TextDecoder();
+  void (async () => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  })();
+  return () => text;
+}
+
+/** Starts `bun scripts/start.ts` with 2 workers on a free port (env and args override). */
+export async function startFleet(
+  options: { env?: Record<string, string>; args?: string[]; port?: number } = {},
+): Promise<Fleet> {
+  const port = options.port ?? (await freePort());
+  const proc = Bun.spawn([process.execPath, START, ...(options.args ?? [])], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      WORKERS: "2",
+      ADMIN_TOKEN: TOKEN,
+      SHUTDOWN_TIMEOUT_MS: "5000",
+      ...options.env,
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    detached: true,
+  });
+  const fleet: Fleet = {
+    proc,
+    port,
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    stdout: collect(proc.stdout),
+    stderr: collect(proc.stderr),
+    exited: proc.exited,
+    pids: () => groupPids(proc.pid),
+  };
+  started.push(fleet);
+  return fleet;
+}
+
+/** Starts a fleet and waits for its banner (every worker ready). */
+export async function startReadyFleet(
+  options: Parameters<typeof startFleet>[0] = {},
+): Promise<Fleet> {
+  const fleet = await startFleet(options);
+  await waitFor(
+    () => `the start banner\n--- stdout\n${fleet.stdout()}\n--- stderr\n${fleet.stderr()}`,
+    () => fleet.stdout().includes("bun-fleet: serving"),
+    10_000,
+  );
+  return fleet;
+}
+
+/** One request on a fresh connection (so the kernel picks a worker anew). */
+export function freshFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("connection", "close");
+  return fetch(url, { ...init, headers, keepalive: false });
+}
+
+/** Resolves with how long `promise` took to settle, in ms, and its outcome. */
+export async function timed<T>(promise: Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = performance.now();
+  const value = await promise;
+  return { ms: performance.now() - start, value };
+}
