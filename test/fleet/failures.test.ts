@@ -20,6 +20,17 @@ describe("boot failures and crash loops", () => {
     await waitFor("every fleet process to exit", () => fleet.pids().length === 0, 1000);
   });
 
+  test("a worker that never becomes ready within BOOT_TIMEOUT_MS: exit 3", async () => {
+    const fleet = await startFleet({
+      env: { APP_MODULE: join(FIXTURES, "hanging-app.ts"), BOOT_TIMEOUT_MS: "500" },
+    });
+    const { ms, value: code } = await timed(fleet.exited);
+    expect(code).toBe(3);
+    expect(ms).toBeLessThan(3000);
+    expect(fleet.stderr()).toContain("failed to boot: not ready within 500 ms");
+    await waitFor("every fleet process to exit", () => fleet.pids().length === 0, 1000);
+  });
+
   test("a port held by a plain listener: exit 3 naming the port", async () => {
     const port = await freePort();
     const holder: Server = createServer();

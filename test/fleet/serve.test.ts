@@ -47,6 +47,18 @@ describe("serving", () => {
     expect(seen.get(1)?.context).toEqual({ region: "us", weight: 2 });
   });
 
+  test("without ADMIN_TOKEN the banner prints a generated token that stops the fleet", async () => {
+    const fleet = await startReadyFleet({ env: { ADMIN_TOKEN: "" } });
+    const token = /authorization: Bearer ([A-Za-z0-9_-]+)/.exec(fleet.stdout())?.[1];
+    expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const res = await fetch(fleet.url("/admin/stop"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(202);
+    expect(await fleet.exited).toBe(0);
+  });
+
   test("fleet routes answer ahead of the app and carry x-worker-index", async () => {
     const fleet = await startReadyFleet({ env: { WORKERS: "1" } });
     const health = await fetch(fleet.url("/healthz"));

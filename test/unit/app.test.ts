@@ -1,0 +1,92 @@
+import { describe, expect, test } from "bun:test";
+import type { FleetWorker } from "../../app/fleet.ts";
+import { createApp } from "../../app/index.ts";
+import { ECHO_BODY_LIMIT } from "../../app/routes/echo.ts";
+
+const worker: FleetWorker = {
+  index: 3,
+  pid: 4242,
+  context: { shard: "c" },
+  setup: null,
+  draining: false,
+  requestStop: () => {},
+};
+
+const post = (body: string, headers: Record<string, string> = {}) =>
+  createApp(worker).request("/api/echo", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+  });
+
+describe("template app", () => {
+  test("GET / says hello from its worker", async () => {
+    const res = await createApp(worker).request("/");
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("Hello from worker 3\n");
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  test("GET /worker shows index, pid and context", async () => {
+    const res = await createApp(worker).request("/worker");
+    expect(await res.json()).toEqual({ index: 3, pid: 4242, context: { shard: "c" } });
+  });
+
+  test("POST /api/echo answers a valid body", async () => {
+    const res = await post(JSON.stringify({ message: "hi", times: 2 }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ echo: ["hi", "hi"] });
+  });
+
+  test("schema errors are 422 with the issues as a JSON array", async () => {
+    const res = await post(JSON.stringify({ message: "", times: 99 }));
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as { error: string; issues: { path: unknown[] }[] };
+    expect(body.error).toBe("Validation failed");
+    expect(Array.isArray(body.issues)).toBe(true);
+    expect(body.issues.map((issue) => issue.path)).toEqual([["message"], ["times"]]);
+  });
+
+  test("malformed JSON is 400 JSON", async () => {
+    const res = await post('{"message": ');
+    expect(res.status).toBe(400);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    expect(await res.json()).toEqual({ error: "Malformed JSON in request body" });
+  });
+
+  test("a body over the limit is 413 JSON", async () => {
+    const res = await post(JSON.stringify({ message: "x".repeat(ECHO_BODY_LIMIT) }));
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: "Payload Too Large", limit: ECHO_BODY_LIMIT });
+  });
+
+  test("an unknown route is 404 JSON", async () => {
+    const res = await createApp(worker).request("/nope");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: "Not Found" });
+  });
+
+  test("a thrown error is 500 JSON without stack or message", async () => {
+    const app = createApp(worker);
+    app.get("/boom", () => {
+      throw new Error("database password is hunter2");
+    });
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    try {
+      const res = await app.request("/boom");
+      expect(res.status).toBe(500);
+      const text = await res.text();
+      expect(text).not.toContain("hunter2");
+      expect(text).not.toContain("at ");
+      const body = JSON.parse(text) as { error: string; requestId: string };
+      expect(body.error).toBe("Internal Server Error");
+      expect(body.requestId).toBe(res.headers.get("x-request-id") ?? "missing");
+      expect(errors).toHaveLength(1); // the stack goes to the server log
+    } finally {
+      console.error = original;
+    }
+  });
+});

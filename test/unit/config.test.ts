@@ -1,0 +1,127 @@
+import { describe, expect, test } from "bun:test";
+import { type ConfigInput, MAX_CONTEXT_BYTES, resolveConfig } from "../../workers/config.ts";
+
+const files: Record<string, string> = {
+  "/project/app/index.ts": "",
+  "/project/app/hooks.ts": "",
+  "/here/contexts.json": '[{"a":1},{"a":2},{"a":3}]',
+  "/here/bad.json": "{",
+};
+
+function input(over: Partial<ConfigInput> = {}): ConfigInput {
+  return {
+    argv: [],
+    env: {},
+    platform: "linux",
+    cpus: 4,
+    cwd: "/here",
+    root: "/project",
+    readFile: (path) => {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error("missing"), { code: "ENOENT" });
+      return text;
+    },
+    exists: (path) => path in files,
+    ...over,
+  };
+}
+
+function ok(over: Partial<ConfigInput> = {}) {
+  const result = resolveConfig(input(over));
+  if (result.kind !== "ok") throw new Error(`expected ok, got ${JSON.stringify(result)}`);
+  return result;
+}
+
+function error(over: Partial<ConfigInput>): string {
+  const result = resolveConfig(input(over));
+  if (result.kind !== "error") throw new Error(`expected an error, got ${result.kind}`);
+  return result.message;
+}
+
+describe("resolveConfig", () => {
+  test("defaults: port 3000, all interfaces, one worker per core, generated token", () => {
+    const { config } = ok();
+    expect(config).toMatchObject({ port: 3000, host: "0.0.0.0", workers: 4, contexts: null });
+    expect(config.shutdownTimeoutMs).toBe(10_000);
+    expect(config.appModule).toBe("/project/app/index.ts");
+    expect(config.adminTokenGenerated).toBe(true);
+    expect(config.adminToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(ok().config.adminToken).not.toBe(config.adminToken);
+  });
+
+  test("a flag wins over its env variable", () => {
+    const { config } = ok({ argv: ["--port", "8080"], env: { PORT: "9090" } });
+    expect(config.port).toBe(8080);
+    expect(ok({ argv: ["--port=7070"] }).config.port).toBe(7070);
+  });
+
+  test("an empty env variable counts as unset", () => {
+    expect(ok({ env: { WORKERS: "", PORT: "" } }).config).toMatchObject({ workers: 4, port: 3000 });
+  });
+
+  test("WORKER_CONTEXTS alone sets the worker count", () => {
+    const { config } = ok({ env: { WORKER_CONTEXTS: '[{"shard":"a"},{"shard":"b"}]' } });
+    expect(config.workers).toBe(2);
+    expect(config.contexts).toEqual([{ shard: "a" }, { shard: "b" }]);
+  });
+
+  test("contexts are read from a file relative to the working directory", () => {
+    const { config } = ok({ argv: ["--contexts-file", "contexts.json"] });
+    expect(config.workers).toBe(3);
+    expect(config.contexts?.[2]).toEqual({ a: 3 });
+  });
+
+  test("module paths given by the user resolve against the working directory", () => {
+    const { config } = ok({ env: { APP_MODULE: "contexts.json" } });
+    expect(config.appModule).toBe("/here/contexts.json");
+  });
+
+  test("non-Linux runs one worker and says why", () => {
+    const result = ok({ platform: "darwin", env: { WORKERS: "4" } });
+    expect(result.config.workers).toBe(1);
+    expect(result.warnings[0]).toContain("reusePort load balancing is Linux-only");
+    expect(ok({ platform: "win32" }).config.workers).toBe(1);
+  });
+
+  test("a given ADMIN_TOKEN is used and never echoed in errors", () => {
+    expect(ok({ env: { ADMIN_TOKEN: "a-long-enough-token-1" } }).config.adminTokenGenerated).toBe(
+      false,
+    );
+    const message = error({ env: { ADMIN_TOKEN: "has spaces in the secret token" } });
+    expect(message).toContain("ADMIN_TOKEN: may only use");
+    expect(message).not.toContain("secret");
+  });
+
+  test.each([
+    [{ env: { WORKERS: "0" } }, 'WORKERS="0": must be a whole number from 1 to 1024'],
+    [{ env: { WORKERS: "1.5" } }, 'WORKERS="1.5": must be a whole number'],
+    [{ env: { PORT: "-1" } }, 'PORT="-1": must be a whole number from 1 to 65535'],
+    [{ env: { SHUTDOWN_TIMEOUT_MS: "soon" } }, "SHUTDOWN_TIMEOUT_MS"],
+    [{ env: { HOST: "  " } }, "HOST"],
+    [{ env: { WORKER_CONTEXTS: "{}" } }, 'WORKER_CONTEXTS="{}": must be a JSON array'],
+    [{ env: { WORKER_CONTEXTS: "[]" } }, "must be a non-empty JSON array"],
+    [{ env: { WORKER_CONTEXTS: "[1]", WORKER_CONTEXTS_FILE: "contexts.json" } }, "use one"],
+    [{ env: { WORKER_CONTEXTS_FILE: "nope.json" } }, "cannot read nope.json (ENOENT)"],
+    [
+      { env: { WORKER_CONTEXTS_FILE: "bad.json" } },
+      "WORKER_CONTEXTS_FILE (bad.json): is not valid JSON",
+    ],
+    [{ argv: ["--contexts", "[1,2]", "--workers", "3"] }, "has 2 entries but WORKERS is 3"],
+    [{ argv: ["extra"] }, "unexpected argument extra"],
+    [{ argv: ["--port"] }, "--port needs a value"],
+    [{ argv: ["--token", "x"] }, "unknown option --token"],
+    [{ env: { HOOKS_MODULE: "missing.ts" } }, "HOOKS_MODULE: no such file missing.ts"],
+  ] as [Partial<ConfigInput>, string][])("%j is refused: %s", (over, expected) => {
+    expect(error(over)).toContain(expected);
+  });
+
+  test("a context too large for the env is refused with its size", () => {
+    const big = JSON.stringify([{ blob: "x".repeat(MAX_CONTEXT_BYTES) }]);
+    expect(error({ env: { WORKER_CONTEXTS: big } })).toMatch(/entry 0 is \d+ bytes of JSON/);
+  });
+
+  test("--help and -h ask for help", () => {
+    expect(resolveConfig(input({ argv: ["--help"] })).kind).toBe("help");
+    expect(resolveConfig(input({ argv: ["-h"] })).kind).toBe("help");
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, test } from "bun:test";
+import {
+  dispatch,
+  type Handlers,
+  message,
+  PROTOCOL,
+  parsePrimaryMessage,
+  parseWorkerInit,
+  parseWorkerMessage,
+  type WorkerMessage,
+} from "../../workers/protocol.ts";
+
+describe("protocol", () => {
+  test("built messages carry the protocol tag and parse back", () => {
+    const drain = message({ kind: "drain", reason: "SIGTERM", deadline: 123 });
+    expect(drain).toEqual({ fleet: PROTOCOL, kind: "drain", reason: "SIGTERM", deadline: 123 });
+    expect(parsePrimaryMessage(drain)).toEqual({ ok: true, message: drain });
+    const ready = message<WorkerMessage>({ kind: "ready" });
+    expect(parseWorkerMessage(ready)).toEqual({ ok: true, message: ready });
+  });
+
+  test.each([
+    [null, "not a fleet message"],
+    ["drain", "not a fleet message"],
+    [{ kind: "drain", reason: "SIGTERM", deadline: 1 }, "not a fleet message"],
+    [{ fleet: "other/1", kind: "ready" }, "not a fleet message"],
+    [{ fleet: PROTOCOL, kind: "explode" }, "malformed"],
+    [{ fleet: PROTOCOL, kind: "stop-requested" }, "malformed: reason"],
+    [{ fleet: PROTOCOL, kind: "boot-failed", error: 42 }, "malformed: error"],
+  ])("worker message %j is rejected (%s)", (raw, why) => {
+    const parsed = parseWorkerMessage(raw);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toContain(why);
+  });
+
+  test("a drain without a numeric deadline is rejected", () => {
+    const parsed = parsePrimaryMessage({
+      fleet: PROTOCOL,
+      kind: "drain",
+      reason: "SIGTERM",
+      deadline: "soon",
+    });
+    expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining("deadline") });
+  });
+
+  test("dispatch calls the handler for the message's kind", () => {
+    const seen: string[] = [];
+    const handlers: Handlers<WorkerMessage> = {
+      ready: () => seen.push("ready"),
+      "boot-failed": (m) => seen.push(`boot-failed:${m.error}`),
+      "stop-requested": (m) => seen.push(`stop:${m.reason}`),
+      draining: (m) => seen.push(`draining:${m.reason}`),
+    };
+    dispatch(handlers, message<WorkerMessage>({ kind: "stop-requested", reason: "admin-stop" }));
+    dispatch(handlers, message<WorkerMessage>({ kind: "boot-failed", error: "port" }));
+    expect(seen).toEqual(["stop:admin-stop", "boot-failed:port"]);
+  });
+
+  test("worker init: explains a missing, broken or incomplete env", () => {
+    expect(parseWorkerInit(undefined)).toMatchObject({
+      ok: false,
+      error: expect.stringContaining("started by the primary"),
+    });
+    expect(parseWorkerInit("{")).toMatchObject({
+      ok: false,
+      error: expect.stringContaining("is not JSON"),
+    });
+    expect(parseWorkerInit('{"index":0}')).toMatchObject({
+      ok: false,
+      error: expect.stringContaining("BUN_FLEET_WORKER."),
+    });
+    const init = {
+      index: 1,
+      context: { a: 1 },
+      setup: null,
+      port: 3000,
+      host: "0.0.0.0",
+      appModule: "/a.ts",
+      hooksModule: "/h.ts",
+      adminToken: "t",
+      shutdownTimeoutMs: 10,
+    };
+    expect(parseWorkerInit(JSON.stringify(init))).toEqual({ ok: true, message: init });
+  });
+});

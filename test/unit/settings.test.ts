@@ -1,0 +1,46 @@
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { jsonProblem } from "../../workers/modules.ts";
+import { helpText, markdownTable, SETTINGS } from "../../workers/settings.ts";
+
+describe("settings", () => {
+  test("the README's configuration table is the one derived from the declarations", () => {
+    const readme = readFileSync(join(import.meta.dir, "..", "..", "README.md"), "utf8");
+    expect(readme).toContain(markdownTable());
+  });
+
+  test("--help lists every setting's env name", () => {
+    const help = helpText();
+    for (const spec of Object.values(SETTINGS)) expect(help).toContain(spec.env);
+  });
+
+  test("each default passes its own schema", () => {
+    for (const [key, spec] of Object.entries(SETTINGS)) {
+      if ("default" in spec) {
+        expect({ key, ok: spec.schema.safeParse(String(spec.default)).success }).toEqual({
+          key,
+          ok: true,
+        });
+      }
+    }
+  });
+});
+
+describe("jsonProblem", () => {
+  test("plain JSON passes", () => {
+    expect(jsonProblem({ a: [1, "x", null, true, { b: 2 }] })).toBeNull();
+    expect(jsonProblem(Object.create(null))).toBeNull();
+  });
+
+  test.each([
+    [{ when: new Date(0) }, "result.when is a Date"],
+    [{ list: [1, () => 2] }, "result.list[1] is function"],
+    [{ n: Number.NaN }, "result.n is NaN"],
+    [undefined, "result is undefined"],
+    [new Map(), "result is a Map"],
+    [{ big: 1n }, "result.big is bigint"],
+  ])("%p is refused: %s", (value, problem) => {
+    expect(jsonProblem(value)).toBe(problem);
+  });
+});
