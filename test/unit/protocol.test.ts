@@ -4,6 +4,7 @@ import {
   type Handlers,
   message,
   PROTOCOL,
+  type PrimaryMessage,
   parsePrimaryMessage,
   parseWorkerInit,
   parseWorkerMessage,
@@ -12,7 +13,7 @@ import {
 
 describe("protocol", () => {
   test("built messages carry the protocol tag and parse back", () => {
-    const drain = message({ kind: "drain", reason: "SIGTERM", deadline: 123 });
+    const drain = message<PrimaryMessage>({ kind: "drain", reason: "SIGTERM", deadline: 123 });
     expect(drain).toEqual({ fleet: PROTOCOL, kind: "drain", reason: "SIGTERM", deadline: 123 });
     expect(parsePrimaryMessage(drain)).toEqual({ ok: true, message: drain });
     const ready = message<WorkerMessage>({ kind: "ready" });
