@@ -107,6 +107,21 @@ describe("serving", () => {
     expect(fleet.pids()).toHaveLength(3);
   });
 
+  test("a worker sent SIGTERM on its own drains, exits and is replaced (not counted as a crash)", async () => {
+    const fleet = await startReadyFleet();
+    const before = await seeWorkers(fleet.url("/worker"), [0, 1]);
+    const victim = before.get(0) as WorkerInfo;
+    process.kill(victim.pid, "SIGTERM");
+    await waitFor("a new pid serving index 0", async () => {
+      const info = (await (await freshFetch(fleet.url("/worker"))).json()) as WorkerInfo;
+      return info.index === 0 && info.pid !== victim.pid;
+    });
+    const log = fleet.stderr();
+    expect(log).toContain(`worker 0 (pid ${victim.pid}) is draining on its own (SIGTERM)`);
+    expect(log).toContain("drained on its own and exited; respawning its slot");
+    expect(log).not.toContain("crash 1 of");
+  });
+
   test("messages that are not valid fleet messages are logged and ignored", async () => {
     const fleet = await startReadyFleet({ env: { APP_MODULE: join(FIXTURES, "noisy-app.ts") } });
     const log = fleet.stderr();
