@@ -19,6 +19,10 @@ export type StopReason =
   | "boot-failure"
   | "crash-loop"
   | "primary-gone"
+  | "reload"
+  | "recycle"
+  | "scale-down"
+  | "hung"
   | `app:${string}`;
 
 /** One worker as the app sees it. */
@@ -34,6 +38,28 @@ export interface FleetWorker<Context extends Json = Json, Setup extends Json = J
   readonly draining: boolean;
   /** Ask the primary to stop the whole fleet gracefully. Idempotent. */
   requestStop(reason?: string): void;
+}
+
+/** What an extra (non-HTTP) process's default export receives. */
+export interface ExtraContext<Setup extends Json = Json> {
+  /** The name it was declared with in the hooks module's `extras`. */
+  readonly name: string;
+  /** 0-based instance index within its name. */
+  readonly index: number;
+  readonly setup: Setup;
+  /** Aborted when the process must stop (fleet stop, reload); return promptly then. */
+  readonly signal: AbortSignal;
+  /** Ask the primary to stop the whole fleet gracefully. */
+  requestStop(reason?: string): void;
+}
+
+/** A non-HTTP process that runs beside the workers (a queue consumer, a scheduler). */
+export interface ExtraProcess {
+  name: string;
+  /** Module path or file URL (e.g. `import.meta.resolve("./jobs/ticker.ts")`). */
+  module: string;
+  /** How many instances; default 1. */
+  instances?: number;
 }
 
 /** Anything with a fetch handler: a Hono app, or any object shaped like one. */
@@ -52,4 +78,6 @@ export interface FleetHooks {
   onStart?: (worker: FleetWorker) => void | Promise<void>;
   /** Runs in each worker after its server has stopped, bounded by the shutdown deadline. */
   onShutdown?: (reason: StopReason, worker: FleetWorker) => void | Promise<void>;
+  /** Non-HTTP processes the primary runs, respawns and stops with the fleet. */
+  extras?: ExtraProcess[];
 }

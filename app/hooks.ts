@@ -1,8 +1,14 @@
 /**
  * Lifecycle hooks (HOOKS_MODULE): edit these, or delete the ones you don't need.
- * `setup` runs once in the primary; `onStart` / `onShutdown` run in every worker.
+ * `setup` runs once in the primary; `onStart` / `onShutdown` run in every worker; `extras` are
+ * non-HTTP processes the primary runs beside the workers.
  */
-import type { FleetWorker, StopReason } from "./fleet.ts";
+import type { ExtraProcess, FleetWorker, StopReason } from "./fleet.ts";
+
+/** Extra processes: started with the fleet, respawned on crash, stopped in the same drain. */
+export const extras: ExtraProcess[] = [
+  { name: "ticker", module: import.meta.resolve("./jobs/ticker.ts"), instances: 1 },
+];
 
 /** Runs once before any worker starts; what it returns (plain JSON) reaches every worker. */
 export async function setup() {

@@ -11,15 +11,16 @@ export function localUrl(host: string, port: number): string {
 /** The start banner: where it serves, who serves, how to stop it. */
 export function banner(
   config: FleetConfig,
-  fleet: { primaryPid: number; workerPids: number[]; bootMs: number },
+  fleet: { primaryPid: number; workerPids: number[]; extras: string[]; bootMs: number },
 ): string {
   const url = localUrl(config.host, config.port);
   const token = config.adminTokenGenerated ? config.adminToken : "$ADMIN_TOKEN";
   const lines = [
     `bun-fleet: serving ${url} (bound to ${config.host}:${config.port}) with ${config.workers} worker(s), ready in ${Math.round(fleet.bootMs)} ms`,
-    `  primary pid ${fleet.primaryPid}; worker pids ${fleet.workerPids.join(", ")}`,
+    `  primary pid ${fleet.primaryPid}; worker pids ${fleet.workerPids.join(", ")}${fleet.extras.length ? `; extras ${fleet.extras.join(", ")}` : ""}`,
     `  app ${relative(process.cwd(), config.appModule)}; hooks ${relative(process.cwd(), config.hooksModule)}`,
     `  stop: Ctrl-C, kill -TERM ${fleet.primaryPid}, or curl -X POST -H "authorization: Bearer ${token}" ${url}/admin/stop`,
+    `  reload: kill -HUP ${fleet.primaryPid}; scale: kill -TTIN / -TTOU ${fleet.primaryPid} (or POST /admin/reload, /admin/scale)`,
   ];
   if (config.adminTokenGenerated) {
     lines.push("  admin token generated for this run (set ADMIN_TOKEN to choose your own)");

@@ -22,6 +22,11 @@ export interface FleetConfig {
   respawnBackoffMs: number;
   crashLoopLimit: number;
   crashLoopWindowMs: number;
+  workerTimeoutMs: number;
+  drainWindowMs: number;
+  maxRequests: number;
+  maxRequestsJitter: number;
+  maxMemoryMb: number;
 }
 
 /** Everything config depends on, passed in so resolution stays a pure function. */
@@ -48,6 +53,13 @@ export const MAX_CONTEXT_BYTES = 64 * 1024;
 class ConfigError extends Error {}
 
 const entries = settingEntries();
+
+/** Every declared default, keyed like the settings. */
+function defaults(): GivenSettings {
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of entries) if (spec.default !== undefined) values[key] = spec.default;
+  return values as GivenSettings;
+}
 
 /** Reads flags (winning) and env into validated values; throws ConfigError naming the setting. */
 function readGiven(argv: string[], env: ConfigInput["env"]): GivenSettings | "help" {
@@ -150,14 +162,13 @@ export function resolveConfig(input: ConfigInput): ConfigResult {
       );
       workers = 1;
     }
+    const { contextsFile: _file, contexts: _contexts, ...values } = { ...defaults(), ...given };
     const config: FleetConfig = {
-      port: given.port ?? SETTINGS.port.default,
-      host: given.host ?? SETTINGS.host.default,
+      ...(values as Omit<FleetConfig, "contexts" | "adminTokenGenerated">),
       workers,
       contexts: contexts?.slice(0, workers) ?? null,
       adminToken: given.adminToken ?? randomBytes(24).toString("base64url"),
       adminTokenGenerated: given.adminToken === undefined,
-      shutdownTimeoutMs: given.shutdownTimeoutMs ?? SETTINGS.shutdownTimeoutMs.default,
       appModule: modulePath(given.appModule, SETTINGS.appModule.default, "APP_MODULE", input),
       hooksModule: modulePath(
         given.hooksModule,
@@ -165,10 +176,6 @@ export function resolveConfig(input: ConfigInput): ConfigResult {
         "HOOKS_MODULE",
         input,
       ),
-      bootTimeoutMs: given.bootTimeoutMs ?? SETTINGS.bootTimeoutMs.default,
-      respawnBackoffMs: given.respawnBackoffMs ?? SETTINGS.respawnBackoffMs.default,
-      crashLoopLimit: given.crashLoopLimit ?? SETTINGS.crashLoopLimit.default,
-      crashLoopWindowMs: given.crashLoopWindowMs ?? SETTINGS.crashLoopWindowMs.default,
     };
     return { kind: "ok", config, warnings };
   } catch (error) {

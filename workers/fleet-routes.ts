@@ -1,5 +1,8 @@
+import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
+import { HTTPException } from "hono/http-exception";
+import { z } from "zod";
 import type { StopReason } from "../app/fleet.ts";
 
 /** Paths the fleet answers itself, ahead of the app (Bun matches them natively). */
@@ -10,19 +13,24 @@ export interface FleetRouteOptions {
   adminToken: string;
   isDraining: () => boolean;
   requestStop: (reason: StopReason) => void;
+  requestReload: () => void;
+  requestScale: (workers: number) => void;
 }
+
+const ScaleRequest = z.object({ workers: z.number().int().min(1).max(1024) }).strict();
 
 const unauthorized = { error: "Unauthorized" };
 
-/** `/healthz`, `/readyz` and `/admin/stop`, as a small Hono app of their own. */
-export function fleetRoutes({ adminToken, isDraining, requestStop }: FleetRouteOptions): Hono {
+/** `/healthz`, `/readyz` and `/admin/*`, as a small Hono app of their own. */
+export function fleetRoutes(options: FleetRouteOptions): Hono {
+  const { adminToken, isDraining, requestStop, requestReload, requestScale } = options;
   const routes = new Hono();
   routes.get("/healthz", (c) => c.json({ status: "ok" }));
   routes.get("/readyz", (c) =>
     isDraining() ? c.json({ status: "draining" }, 503) : c.json({ status: "ready" }),
   );
-  routes.post(
-    "/admin/stop",
+  routes.use(
+    "/admin/*",
     bearerAuth({
       token: adminToken,
       noAuthenticationHeaderMessage: unauthorized,
@@ -31,11 +39,41 @@ export function fleetRoutes({ adminToken, isDraining, requestStop }: FleetRouteO
         error: "Bad Request: expected Authorization: Bearer <token>",
       },
     }),
+  );
+  routes.post("/admin/stop", (c) => {
+    requestStop("admin-stop");
+    return c.json({ status: "stopping" }, 202);
+  });
+  routes.post("/admin/reload", (c) => {
+    if (isDraining()) return c.json({ error: "Conflict: this worker is draining" }, 409);
+    requestReload();
+    return c.json({ status: "reloading" }, 202);
+  });
+  routes.post(
+    "/admin/scale",
+    zValidator("json", ScaleRequest, (result, c) => {
+      if (result.success) return undefined;
+      const issues = result.error.issues.map(({ code, path, message }) => ({
+        code,
+        path,
+        message,
+      }));
+      return c.json({ error: "Validation failed", issues }, 422);
+    }),
     (c) => {
-      requestStop("admin-stop");
-      return c.json({ status: "stopping" }, 202);
+      if (isDraining()) return c.json({ error: "Conflict: this worker is draining" }, 409);
+      const { workers } = c.req.valid("json");
+      requestScale(workers);
+      return c.json({ status: "scaling", workers }, 202);
     },
   );
   routes.notFound((c) => c.json({ error: "Not Found" }, 404));
+  routes.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      return error.res ? error.getResponse() : c.json({ error: error.message }, error.status);
+    }
+    console.error(error);
+    return c.json({ error: "Internal Server Error" }, 500);
+  });
   return routes;
 }

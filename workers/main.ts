@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Json } from "../app/fleet.ts";
+import type { ExtraProcess, Json } from "../app/fleet.ts";
 import { banner } from "./banner.ts";
 import { resolveConfig } from "./config.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { createLog } from "./log.ts";
-import { runSetupHook } from "./modules.ts";
+import { loadExtras, runSetupHook } from "./modules.ts";
+import { tcpMigrateNote } from "./platform.ts";
 import { Primary } from "./primary.ts";
 import { helpText } from "./settings.ts";
 import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
@@ -23,9 +24,18 @@ function installSignals(primary: Primary): void {
         msSinceLastSigint: now - lastSigint,
       });
       if (signal === "SIGINT") lastSigint = now;
-      if (verdict.action === "stop") primary.requestStop(verdict.reason);
-      else if (verdict.action === "force") primary.force();
-      else log.info(`${signal} ignored: ${verdict.why}`);
+      switch (verdict.action) {
+        case "stop":
+          return primary.requestStop(verdict.reason);
+        case "force":
+          return primary.force();
+        case "reload":
+          return primary.reload(signal);
+        case "scale":
+          return primary.scaleBy(verdict.delta, signal);
+        case "ignore":
+          return log.info(`${signal} ignored: ${verdict.why}`);
+      }
     });
   }
 }
@@ -55,16 +65,27 @@ export async function main(argv: string[]): Promise<ExitCode> {
 
   const primary = new Primary(config, log, (running, bootMs) => {
     const workerPids = running.workers.map((w) => w.pid);
-    console.log(banner(config, { primaryPid: process.pid, workerPids, bootMs }));
+    const extras = running.extras.map((w) => `${w.init.extra?.name}#${w.index} pid ${w.pid}`);
+    console.log(banner(config, { primaryPid: process.pid, workerPids, extras, bootMs }));
   });
   installSignals(primary);
 
+  const migrateNote = tcpMigrateNote();
+  if (migrateNote) log.info(migrateNote);
+
+  let extras: Required<ExtraProcess>[];
   let setup: Json;
+  try {
+    extras = await loadExtras(config.hooksModule);
+  } catch (error) {
+    log.error(`invalid configuration: ${(error as Error).message}`);
+    return ExitCode.config;
+  }
   try {
     setup = await runSetupHook(config.hooksModule);
   } catch (error) {
     log.error(`setup hook failed, no worker started: ${(error as Error).stack ?? error}`);
     return ExitCode.bootFailure;
   }
-  return primary.run(setup);
+  return primary.run(setup, extras);
 }

@@ -1,8 +1,19 @@
-import { relative } from "node:path";
-import type { FetchApp, FleetHooks, FleetWorker, Json } from "../app/fleet.ts";
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import type { ExtraProcess, FetchApp, FleetHooks, FleetWorker, Json } from "../app/fleet.ts";
 import { MAX_CONTEXT_BYTES } from "./config.ts";
 
 const HOOK_NAMES = ["setup", "onStart", "onShutdown"] as const;
+
+const extrasSchema = z.array(
+  z.object({
+    name: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a simple name (A-Z a-z 0-9 . _ -)"),
+    module: z.string().min(1),
+    instances: z.number().int().min(1).max(1024).default(1),
+  }),
+);
 
 const shown = (path: string) => relative(process.cwd(), path) || path;
 
@@ -84,4 +95,29 @@ export async function runSetupHook(hooksModule: string): Promise<Json> {
     );
   }
   return value as Json;
+}
+
+/** Reads and checks the hooks module's `extras`; module paths resolve against the hooks module. */
+export async function loadExtras(hooksModule: string): Promise<Required<ExtraProcess>[]> {
+  const { extras } = await loadHooks(hooksModule);
+  if (extras === undefined) return [];
+  const parsed = extrasSchema.safeParse(extras);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(
+      `HOOKS_MODULE ${shown(hooksModule)}: extras.${issue?.path.join(".")} ${issue?.message}`,
+    );
+  }
+  const names = new Set<string>();
+  return parsed.data.map((extra) => {
+    if (names.has(extra.name))
+      throw new Error(`HOOKS_MODULE: two extras are named "${extra.name}"`);
+    names.add(extra.name);
+    const path = extra.module.startsWith("file:") ? fileURLToPath(extra.module) : extra.module;
+    const module = isAbsolute(path) ? path : resolve(dirname(hooksModule), path);
+    if (!existsSync(module)) {
+      throw new Error(`HOOKS_MODULE: extra "${extra.name}": no such module ${shown(module)}`);
+    }
+    return { ...extra, module };
+  });
 }

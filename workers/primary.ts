@@ -1,15 +1,12 @@
-import type { Json, StopReason } from "../app/fleet.ts";
+import type { ExtraProcess, Json, StopReason } from "../app/fleet.ts";
 import type { FleetConfig } from "./config.ts";
-import { CrashPolicy } from "./crash-policy.ts";
 import { ExitCode, WorkerExitCode } from "./exit-codes.ts";
 import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "./lifecycle.ts";
 import type { Log } from "./log.ts";
-import {
-  describeExit,
-  type WorkerEvents,
-  type WorkerExit,
-  WorkerProcess,
-} from "./worker-process.ts";
+import { Operations } from "./operations.ts";
+import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
+import { Watchdog } from "./watchdog.ts";
+import { describeExit, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
 
 /** After the deadline, workers cut their connections and exit; this long later we SIGKILL. */
 export const KILL_GRACE_MS = 1000;
@@ -21,17 +18,16 @@ interface Stop {
 }
 
 /**
- * The set of workers: spawns one per slot, respawns crashed ones into the same slot, and owns
- * the one stop funnel (`requestStop`) with its single deadline.
+ * The supervisor: starts the pool, routes what workers ask for (stop, reload, scale, recycle),
+ * and owns the one stop funnel (`requestStop`) with its single deadline.
  */
-export class Primary implements WorkerEvents {
+export class Primary implements PoolOwner {
   readonly lifecycle = new Lifecycle<PrimaryState>("starting", PRIMARY_TRANSITIONS);
-  readonly #slots: (WorkerProcess | null)[];
-  readonly #crashPolicies: CrashPolicy[];
-  readonly #respawnTimers = new Set<Timer>();
   readonly #done = Promise.withResolvers<ExitCode>();
   readonly #bootStartedAt = performance.now();
-  #setup: Json = null;
+  #pool: Pool | null = null;
+  #operations: Operations | null = null;
+  #watchdog: Watchdog | null = null;
   #stop: Stop | null = null;
   #killTimer: Timer | undefined;
 
@@ -39,32 +35,47 @@ export class Primary implements WorkerEvents {
     private readonly config: FleetConfig,
     private readonly log: Log,
     private readonly onRunning: (primary: Primary, bootMs: number) => void,
-  ) {
-    this.#slots = Array.from({ length: config.workers }, () => null);
-    this.#crashPolicies = this.#slots.map(
-      () =>
-        new CrashPolicy(config.crashLoopLimit, config.crashLoopWindowMs, config.respawnBackoffMs),
-    );
-  }
+  ) {}
 
-  /** Spawns every worker; resolves with the primary's exit code once the fleet has stopped. */
-  run(setup: Json): Promise<ExitCode> {
-    this.#setup = setup;
-    if (this.#stop) this.#finishIfDone();
-    else for (let index = 0; index < this.#slots.length; index++) this.#spawn(index);
+  /** Spawns every worker and extra; resolves with the exit code once the fleet has stopped. */
+  run(setup: Json, extras: Required<ExtraProcess>[] = []): Promise<ExitCode> {
+    if (this.#stop) {
+      this.#finishIfDone();
+      return this.#done.promise;
+    }
+    const pool = new Pool(this.config, setup, this, this.log);
+    this.#pool = pool;
+    this.#operations = new Operations(pool, this.log, () => this.running);
+    const { workerTimeoutMs } = this.config;
+    const period = heartbeatPeriod(workerTimeoutMs);
+    this.#watchdog = new Watchdog(() => pool.live, workerTimeoutMs, period, this.log);
+    pool.start(extras);
     return this.#done.promise;
   }
 
-  /** The live workers, in slot order. */
+  /** HTTP workers currently serving, in slot order. */
   get workers(): WorkerProcess[] {
-    return this.#slots.filter((w): w is WorkerProcess => w?.alive === true);
+    return this.#pool?.serving ?? [];
+  }
+
+  /** Extra processes currently running, in declaration order. */
+  get extras(): WorkerProcess[] {
+    return this.#pool?.extras.flatMap((slot) => (slot.current ? [slot.current] : [])) ?? [];
+  }
+
+  get starting(): boolean {
+    return this.lifecycle.is("starting");
+  }
+
+  get running(): boolean {
+    return this.lifecycle.is("running");
   }
 
   get stopping(): boolean {
     return this.#stop !== null;
   }
 
-  /** The stop funnel: the first call wins and drains every worker by one deadline. */
+  /** The stop funnel: the first call wins and drains every process by one deadline. */
   requestStop(reason: StopReason, code: ExitCode = ExitCode.ok): void {
     if (this.#stop) {
       this.log.info(`already stopping (${this.#stop.reason}); ${reason} changes nothing`);
@@ -72,11 +83,12 @@ export class Primary implements WorkerEvents {
     }
     this.#stop = { reason, code, startedAt: performance.now() };
     this.lifecycle.to("stopping");
-    this.#cancelRespawns();
+    this.#pool?.cancelRespawns();
+    this.#watchdog?.stop();
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
-    const live = this.workers;
+    const live = this.#live();
     this.log.info(
-      `stopping (${reason}): draining ${live.length} worker(s), deadline ${this.config.shutdownTimeoutMs} ms`,
+      `stopping (${reason}): draining ${live.length} process(es), deadline ${this.config.shutdownTimeoutMs} ms`,
     );
     for (const worker of live) worker.drain(reason, deadline);
     this.#killTimer = setTimeout(
@@ -86,21 +98,37 @@ export class Primary implements WorkerEvents {
     this.#finishIfDone();
   }
 
-  /** Immediate stop (a second Ctrl-C): SIGKILL every worker and exit 130. */
+  /** Immediate stop (a second Ctrl-C): SIGKILL every process and exit 130. */
   force(): void {
     if (!this.#stop) this.requestStop("SIGINT");
-    const stop = this.#stop as Stop;
-    stop.code = ExitCode.forced;
-    this.log.warn(`forced stop: killing ${this.workers.length} worker(s) now`);
-    for (const worker of this.workers) worker.kill("SIGKILL");
+    (this.#stop as Stop).code = ExitCode.forced;
+    const live = this.#live();
+    this.log.warn(`forced stop: killing ${live.length} process(es) now`);
+    for (const worker of live) worker.kill("SIGKILL");
   }
 
-  ready(worker: WorkerProcess): void {
-    if (!this.lifecycle.is("starting")) {
-      this.log.info(`${worker.name} is ready`);
-      return;
-    }
-    if (this.#slots.every((w) => w?.lifecycle.is("ready"))) {
+  /** Rolling reload (SIGHUP, POST /admin/reload). */
+  reload(why: string): void {
+    if (this.running) this.#operations?.reload(why);
+    else this.log.info(`reload (${why}) ignored: the fleet is ${this.lifecycle.state}`);
+  }
+
+  /** Runs `workers` HTTP workers (SIGTTIN/SIGTTOU, POST /admin/scale); never fewer than 1. */
+  scale(workers: number, why: string): void {
+    if (this.running) this.#operations?.scale(workers, why);
+    else this.log.info(`scaling (${why}) ignored: the fleet is ${this.lifecycle.state}`);
+  }
+
+  /** Scales by `delta` from the current HTTP worker count. */
+  scaleBy(delta: number, why: string): void {
+    this.scale(this.workers.length + delta, why);
+  }
+
+  ready(_worker: WorkerProcess): void {
+    const pool = this.#pool;
+    if (!pool || !this.starting) return;
+    const slots = [...pool.http, ...pool.extras];
+    if (slots.every((slot) => slot.current?.lifecycle.is("ready"))) {
       this.lifecycle.to("running");
       this.onRunning(this, performance.now() - this.#bootStartedAt);
     }
@@ -111,44 +139,33 @@ export class Primary implements WorkerEvents {
     this.requestStop(reason);
   }
 
+  reloadRequested(worker: WorkerProcess): void {
+    this.reload(`requested by ${worker.name}`);
+  }
+
+  scaleRequested(worker: WorkerProcess, workers: number): void {
+    this.scale(workers, `requested by ${worker.name}`);
+  }
+
+  recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void {
+    const slot = this.#pool?.http.find((s) => s.current === worker);
+    if (slot && this.running) this.#operations?.recycle(slot, `${worker.name} reached ${reason}`);
+  }
+
+  bootFailed(worker: WorkerProcess, why: string): void {
+    this.log.error(`${worker.name} failed to boot: ${why}`);
+    this.requestStop("boot-failure", ExitCode.bootFailure);
+  }
+
+  crashLooped(_worker: WorkerProcess, why: string): void {
+    this.log.error(`${why}, stopping the fleet (exit ${ExitCode.crashLoop})`);
+    this.requestStop("crash-loop", ExitCode.crashLoop);
+  }
+
   exited(worker: WorkerProcess, exit: WorkerExit): void {
-    if (this.#slots[worker.index] === worker) this.#slots[worker.index] = null;
-    if (this.#stop) {
-      this.#exitedWhileStopping(worker, exit);
-    } else if (!exit.wasReady && this.lifecycle.is("starting")) {
-      this.log.error(`${worker.name} failed to boot: ${exit.bootError ?? describeExit(exit)}`);
-      this.requestStop("boot-failure", ExitCode.bootFailure);
-    } else if (exit.intended && exit.code === WorkerExitCode.ok) {
-      this.log.info(`${worker.name} drained on its own and exited; respawning its slot`);
-      this.#spawn(worker.index);
-    } else {
-      this.#crashed(worker, exit);
-    }
-  }
-
-  #crashed(worker: WorkerProcess, exit: WorkerExit): void {
-    const { crashLoopLimit: limit, crashLoopWindowMs: windowMs } = this.config;
-    const cause = exit.bootError ? `failed to boot: ${exit.bootError}` : describeExit(exit);
-    const verdict = this.#crashPolicies[worker.index]?.record(Date.now());
-    if (!verdict || verdict.action === "give-up") {
-      this.log.error(
-        `${worker.name} ${cause}; slot ${worker.index} crashed ${limit} times within ${windowMs} ms: crash loop, stopping the fleet (exit ${ExitCode.crashLoop})`,
-      );
-      this.requestStop("crash-loop", ExitCode.crashLoop);
-      return;
-    }
-    this.log.warn(
-      `${worker.name} ${cause}; respawning slot ${worker.index} in ${verdict.delayMs} ms (crash ${verdict.recent} of ${limit} within ${windowMs} ms)`,
-    );
-    const timer = setTimeout(() => {
-      this.#respawnTimers.delete(timer);
-      this.#spawn(worker.index);
-    }, verdict.delayMs);
-    this.#respawnTimers.add(timer);
-  }
-
-  #exitedWhileStopping(worker: WorkerProcess, exit: WorkerExit): void {
-    const stop = this.#stop as Stop;
+    this.#pool?.exited(worker, exit);
+    const stop = this.#stop;
+    if (!stop) return;
     if (exit.code === WorkerExitCode.forced && stop.code === ExitCode.ok)
       stop.code = ExitCode.deadline;
     const clean = exit.code === WorkerExitCode.ok;
@@ -158,40 +175,21 @@ export class Primary implements WorkerEvents {
     this.#finishIfDone();
   }
 
-  #spawn(index: number): void {
-    const { config } = this;
-    const init = {
-      index,
-      context: config.contexts?.[index] ?? null,
-      setup: this.#setup,
-      port: config.port,
-      host: config.host,
-      appModule: config.appModule,
-      hooksModule: config.hooksModule,
-      adminToken: config.adminToken,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
-    };
-    this.#slots[index] = new WorkerProcess(init, config.bootTimeoutMs, this, this.log);
-  }
-
-  #cancelRespawns(): void {
-    for (const timer of this.#respawnTimers) clearTimeout(timer);
-    this.#respawnTimers.clear();
+  #live(): WorkerProcess[] {
+    return this.#pool?.live ?? [];
   }
 
   #killStragglers(): void {
     const stop = this.#stop as Stop;
-    const live = this.workers;
-    this.log.error(
-      `shutdown deadline passed: killing ${live.map((w) => w.name).join(", ") || "no one"}`,
-    );
+    const live = this.#live();
+    this.log.error(`shutdown deadline passed: killing ${live.map((w) => w.name).join(", ")}`);
     if (stop.code === ExitCode.ok) stop.code = ExitCode.deadline;
     for (const worker of live) worker.kill("SIGKILL");
   }
 
   #finishIfDone(): void {
     const stop = this.#stop;
-    if (!stop || this.workers.length > 0 || this.lifecycle.is("stopped")) return;
+    if (!stop || this.#live().length > 0 || this.lifecycle.is("stopped")) return;
     clearTimeout(this.#killTimer);
     this.lifecycle.to("stopped");
     const ms = Math.round(performance.now() - stop.startedAt);

@@ -15,8 +15,11 @@ const tagged = <K extends string, S extends z.ZodRawShape>(kind: K, shape: S) =>
   z.object({ fleet: z.literal(PROTOCOL), kind: z.literal(kind), ...shape });
 
 const primaryMessage = z.discriminatedUnion("kind", [
-  /** Begin draining; finish by `deadline` (epoch ms), then force. */
-  tagged("drain", { reason: stopReason, deadline: z.number() }),
+  /**
+   * Begin draining; finish by `deadline` (epoch ms), then force. A worker retiring while
+   * siblings serve keeps its listener for `windowMs` first, answering `Connection: close`.
+   */
+  tagged("drain", { reason: stopReason, deadline: z.number(), windowMs: z.number().min(0) }),
 ]);
 
 const workerMessage = z.discriminatedUnion("kind", [
@@ -28,6 +31,14 @@ const workerMessage = z.discriminatedUnion("kind", [
   tagged("stop-requested", { reason: stopReason }),
   /** This worker began draining on its own (its own signal, lost primary): its exit is intended. */
   tagged("draining", { reason: stopReason }),
+  /** The event loop is alive (sent from a timer on it, so a blocked loop goes silent). */
+  tagged("heartbeat", {}),
+  /** Replace me the rolling way: I reached MAX_REQUESTS or MAX_MEMORY_MB. */
+  tagged("recycle", { reason: z.enum(["max-requests", "max-memory"]) }),
+  /** POST /admin/reload: replace every worker, one slot at a time. */
+  tagged("reload-requested", {}),
+  /** POST /admin/scale: run this many HTTP workers. */
+  tagged("scale-requested", { workers: z.number().int().min(1) }),
 ]);
 
 /** Primary -> worker. */
@@ -76,6 +87,9 @@ export function dispatch<M extends { kind: string }>(handlers: Handlers<M>, mess
 
 /** What a worker learns at spawn (env `BUN_FLEET_WORKER`, JSON). */
 export interface WorkerInit {
+  /** "http" serves the app; "extra" runs `extra.module` (a non-HTTP process). */
+  role: "http" | "extra";
+  extra: { name: string; module: string } | null;
   index: number;
   context: Json;
   setup: Json;
@@ -85,9 +99,17 @@ export interface WorkerInit {
   hooksModule: string;
   adminToken: string;
   shutdownTimeoutMs: number;
+  /** Heartbeat period; 0 disables heartbeats. */
+  heartbeatMs: number;
+  /** Ask to be recycled after this many app requests; 0 = never. */
+  maxRequests: number;
+  /** Ask to be recycled above this RSS; 0 = never. */
+  maxMemoryMb: number;
 }
 
 const workerInit = z.object({
+  role: z.enum(["http", "extra"]),
+  extra: z.object({ name: z.string().min(1), module: z.string().min(1) }).nullable(),
   index: z.number().int().min(0),
   context: z.json(),
   setup: z.json(),
@@ -97,6 +119,9 @@ const workerInit = z.object({
   hooksModule: z.string().min(1),
   adminToken: z.string().min(1),
   shutdownTimeoutMs: z.number().int().min(1),
+  heartbeatMs: z.number().int().min(0),
+  maxRequests: z.number().int().min(0),
+  maxMemoryMb: z.number().min(0),
 }) as unknown as z.ZodType<WorkerInit>;
 
 /** Reads a worker's spawn-time identity; a clear error when run without a primary. */

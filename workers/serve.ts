@@ -13,6 +13,8 @@ export interface ServeOptions {
   app: FetchApp;
   fleet: FetchApp;
   isDraining: () => boolean;
+  /** Called once per app request (for MAX_REQUESTS); absent, nothing is counted. */
+  onAppRequest?: () => void;
 }
 
 type Handler = (request: Request, server: Server<undefined>) => Response | Promise<Response>;
@@ -21,14 +23,8 @@ type Handler = (request: Request, server: Server<undefined>) => Response | Promi
  * `Bun.serve` with reusePort: fleet paths go to the fleet routes, everything else to the app.
  * The only per-request work added to the app is stamping two headers on its response.
  */
-export function serve({
-  index,
-  port,
-  host,
-  app,
-  fleet,
-  isDraining,
-}: ServeOptions): Server<undefined> {
+export function serve(options: ServeOptions): Server<undefined> {
+  const { index, port, host, app, fleet, isDraining, onAppRequest } = options;
   const workerIndex = String(index);
   const stamp = (response: Response): Response => {
     let res = response;
@@ -49,13 +45,20 @@ export function serve({
     };
   };
   const fleetHandler = stamped(fleet);
+  const appHandler = stamped(app);
+  const counted: Handler | undefined = onAppRequest
+    ? (request, server) => {
+        onAppRequest();
+        return appHandler(request, server);
+      }
+    : undefined;
   return Bun.serve({
     port,
     hostname: host,
     reusePort: true,
     development: false,
     routes: Object.fromEntries(FLEET_PATHS.map((path) => [path, fleetHandler])),
-    fetch: stamped(app),
+    fetch: counted ?? appHandler,
     error: (error) => {
       console.error(error);
       return stamp(Response.json({ error: "Internal Server Error" }, { status: 500 }));

@@ -140,6 +140,43 @@ export const SETTINGS = {
     description: "the crash-loop window",
     schema: whole(1, 86_400_000),
   },
+  workerTimeoutMs: {
+    env: "WORKER_TIMEOUT_MS",
+    flag: "worker-timeout",
+    default: 30_000,
+    description:
+      "a worker whose event loop sends no heartbeat for this long is killed and replaced",
+    schema: whole(100, 3_600_000),
+  },
+  drainWindowMs: {
+    env: "DRAIN_WINDOW_MS",
+    flag: "drain-window",
+    default: 1000,
+    description:
+      "a worker retiring while siblings serve (reload, recycle, scale-down) answers Connection: close this long before closing its listener",
+    schema: whole(0, 600_000),
+  },
+  maxRequests: {
+    env: "MAX_REQUESTS",
+    flag: "max-requests",
+    default: 0,
+    description: "recycle a worker after this many app requests (0 = never)",
+    schema: whole(0, 1_000_000_000),
+  },
+  maxRequestsJitter: {
+    env: "MAX_REQUESTS_JITTER",
+    flag: "max-requests-jitter",
+    default: 0,
+    description: "add 0..this to each worker's MAX_REQUESTS, so workers don't recycle together",
+    schema: whole(0, 1_000_000_000),
+  },
+  maxMemoryMb: {
+    env: "MAX_MEMORY_MB",
+    flag: "max-memory",
+    default: 0,
+    description: "recycle a worker whose RSS exceeds this many MB (0 = never)",
+    schema: whole(0, 1_000_000),
+  },
 } satisfies Record<string, SettingSpec<unknown>>;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -1,7 +1,14 @@
 import type { StopReason } from "../app/fleet.ts";
 
 /** Signals the primary handles. */
-export const PRIMARY_SIGNALS = ["SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"] as const;
+export const PRIMARY_SIGNALS = [
+  "SIGTERM",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGHUP",
+  "SIGTTIN",
+  "SIGTTOU",
+] as const;
 export type PrimarySignal = (typeof PRIMARY_SIGNALS)[number];
 
 /**
@@ -15,6 +22,8 @@ export const SIGINT_COALESCE_MS = 100;
 export type SignalAction =
   | { action: "stop"; reason: StopReason }
   | { action: "force" }
+  | { action: "reload" }
+  | { action: "scale"; delta: 1 | -1 }
   | { action: "ignore"; why: string };
 
 /** The one place that decides what a signal means; handlers only feed it. */
@@ -32,6 +41,10 @@ export function interpretSignal(
     case "SIGQUIT":
       return { action: "stop", reason: signal };
     case "SIGHUP":
-      return { action: "ignore", why: "SIGHUP (rolling reload) is not implemented yet" };
+      return state.stopping ? { action: "ignore", why: "stopping" } : { action: "reload" };
+    case "SIGTTIN":
+    case "SIGTTOU":
+      if (state.stopping) return { action: "ignore", why: "stopping" };
+      return { action: "scale", delta: signal === "SIGTTIN" ? 1 : -1 };
   }
 }

@@ -32,16 +32,26 @@ export interface WorkerEvents {
   ready(worker: WorkerProcess): void;
   stopRequested(worker: WorkerProcess, reason: StopReason): void;
   exited(worker: WorkerProcess, exit: WorkerExit): void;
+  recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void;
+  reloadRequested(worker: WorkerProcess): void;
+  scaleRequested(worker: WorkerProcess, workers: number): void;
 }
 
 /** One worker child, seen from the primary: spawn, messages, drain, kill, exit. */
 export class WorkerProcess {
   readonly lifecycle = new Lifecycle("booting", WORKER_TRANSITIONS);
   readonly proc: Subprocess;
+  /** Resolves once: "ready" when it reports ready, "exited" if it dies first. */
+  readonly settled: Promise<"ready" | "exited">;
+  /** performance.now() of its last sign of life (spawn, ready, heartbeat). */
+  lastSeen = performance.now();
+  /** Set by the watchdog before it kills a silent worker, so the exit names the cause. */
+  hung = false;
   #intended = false;
   #wasReady = false;
   #bootError: string | null = null;
   #bootTimer: Timer;
+  #settle: (outcome: "ready" | "exited") => void = () => {};
 
   constructor(
     readonly init: WorkerInit,
@@ -49,6 +59,9 @@ export class WorkerProcess {
     private readonly events: WorkerEvents,
     private readonly log: Log,
   ) {
+    this.settled = new Promise((resolve) => {
+      this.#settle = resolve;
+    });
     this.proc = Bun.spawn([process.execPath, WORKER_ENTRY], {
       env: { ...process.env, [WORKER_ENV]: JSON.stringify(init) },
       stdio: ["ignore", "inherit", "inherit"],
@@ -69,22 +82,30 @@ export class WorkerProcess {
     return this.proc.pid;
   }
 
-  /** `worker 0 (pid 123)`, for log lines. */
+  /** `worker 0 (pid 123)` or `extra ticker#0 (pid 124)`, for log lines. */
   get name(): string {
-    return `worker ${this.index} (pid ${this.pid})`;
+    const { extra, index } = this.init;
+    return `${extra ? `extra ${extra.name}#${index}` : `worker ${index}`} (pid ${this.pid})`;
+  }
+
+  get bootError(): string | null {
+    return this.#bootError;
   }
 
   get alive(): boolean {
     return !this.lifecycle.is("exited");
   }
 
-  /** Asks the worker to drain by `deadline` (epoch ms). Idempotent. */
-  drain(reason: StopReason, deadline: number): void {
+  /**
+   * Asks the worker to drain by `deadline` (epoch ms); `windowMs` > 0 when it retires while
+   * siblings serve. Idempotent.
+   */
+  drain(reason: StopReason, deadline: number, windowMs = 0): void {
     if (!this.alive) return;
     this.#intended = true;
     if (this.lifecycle.can("draining")) this.lifecycle.to("draining");
     try {
-      this.proc.send(message({ kind: "drain", reason, deadline }));
+      this.proc.send(message({ kind: "drain", reason, deadline, windowMs }));
     } catch (error) {
       // The channel is gone: the worker is already exiting, and its exit event will follow.
       this.log.warn(`${this.name}: could not send drain (${(error as Error).message})`);
@@ -101,6 +122,8 @@ export class WorkerProcess {
       clearTimeout(this.#bootTimer);
       this.lifecycle.to("ready");
       this.#wasReady = true;
+      this.lastSeen = performance.now();
+      this.#settle("ready");
       this.events.ready(this);
     },
     "boot-failed": (m) => {
@@ -112,6 +135,12 @@ export class WorkerProcess {
       if (this.lifecycle.can("draining")) this.lifecycle.to("draining");
       this.log.info(`${this.name} is draining on its own (${m.reason})`);
     },
+    heartbeat: () => {
+      this.lastSeen = performance.now();
+    },
+    recycle: (m) => this.events.recycle(this, m.reason),
+    "reload-requested": () => this.events.reloadRequested(this),
+    "scale-requested": (m) => this.events.scaleRequested(this, m.workers),
   };
 
   #receive(raw: unknown): void {
@@ -123,6 +152,7 @@ export class WorkerProcess {
   #exited(code: number | null, signal: string | null): void {
     clearTimeout(this.#bootTimer);
     this.lifecycle.to("exited");
+    this.#settle("exited");
     const exit = {
       code,
       signal,
@@ -134,8 +164,9 @@ export class WorkerProcess {
   }
 }
 
-/** "exited with code 1", "killed by SIGKILL (out of memory?)". */
-export function describeExit(exit: Pick<WorkerExit, "code" | "signal">): string {
+/** "exited with code 1", "killed by SIGKILL (out of memory?)", "hung: ...". */
+export function describeExit(exit: Pick<WorkerExit, "code" | "signal">, hung = false): string {
+  if (hung) return `hung (no heartbeat) and was killed by ${exit.signal ?? "its own exit"}`;
   if (exit.signal) {
     const hint = exit.signal === "SIGKILL" ? " (out of memory, or killed by hand?)" : "";
     return `killed by ${exit.signal}${hint}`;

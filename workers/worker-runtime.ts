@@ -1,34 +1,27 @@
 import type { Server } from "bun";
 import type { FleetHooks, FleetWorker, StopReason } from "../app/fleet.ts";
+import { Channel } from "./channel.ts";
 import { WorkerExitCode } from "./exit-codes.ts";
 import { fleetRoutes } from "./fleet-routes.ts";
 import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "./lifecycle.ts";
 import { createLog, type Log } from "./log.ts";
 import { loadApp, loadHooks } from "./modules.ts";
-import {
-  dispatch,
-  type Handlers,
-  message,
-  type PrimaryMessage,
-  parsePrimaryMessage,
-  type WorkerInit,
-  type WorkerMessage,
-} from "./protocol.ts";
+import type { Handlers, PrimaryMessage, WorkerInit } from "./protocol.ts";
 import { serve } from "./serve.ts";
 
-/** Signals that make a worker drain by itself (Ctrl-C reaches the whole process group). */
-const DRAIN_SIGNALS = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;
-
-/** One worker, from the inside: boot, serve, drain, exit. */
+/** One HTTP worker, from the inside: boot, serve, drain, exit. */
 export class WorkerRuntime {
   readonly lifecycle = new Lifecycle<WorkerState>("booting", WORKER_TRANSITIONS);
   readonly worker: FleetWorker;
   readonly #log: Log;
+  readonly #channel: Channel;
   #server: Server<undefined> | null = null;
   #hooks: FleetHooks = {};
+  #requests = 0;
 
   constructor(private readonly init: WorkerInit) {
     this.#log = createLog(`worker ${init.index}`);
+    this.#channel = new Channel(this.#log);
     const runtime = this;
     this.worker = Object.freeze({
       index: init.index,
@@ -44,25 +37,33 @@ export class WorkerRuntime {
 
   /** Wires IPC and signals, then loads the app, listens, runs onStart and reports ready. */
   async boot(): Promise<void> {
-    process.on("message", (raw) => this.#receive(raw));
-    process.on("disconnect", () => this.#drainSelf("primary-gone"));
-    for (const signal of DRAIN_SIGNALS) process.on(signal, () => this.#drainSelf(signal));
+    const handlers: Handlers<PrimaryMessage> = {
+      drain: (m) => void this.drain(m.reason, m.deadline, m.windowMs),
+    };
+    this.#channel.listen(handlers, (reason) => this.#drainSelf(reason));
+    this.#channel.heartbeat(this.init);
     try {
       this.#hooks = await loadHooks(this.init.hooksModule);
       const app = await loadApp(this.init.appModule, this.worker);
+      const send = this.#channel.send.bind(this.#channel);
       const fleet = fleetRoutes({
         adminToken: this.init.adminToken,
         isDraining: () => this.worker.draining,
         requestStop: (reason) => this.requestStop(reason),
+        requestReload: () => send({ kind: "reload-requested" }),
+        requestScale: (workers) => send({ kind: "scale-requested", workers }),
       });
-      const { index, port, host } = this.init;
+      const { index, port, host, maxRequests } = this.init;
+      const onAppRequest = maxRequests > 0 ? () => this.#countRequest(maxRequests) : undefined;
+      const isDraining = () => this.worker.draining;
       this.#server = serve({
         index,
         port,
         host,
         app,
         fleet,
-        isDraining: () => this.worker.draining,
+        isDraining,
+        ...(onAppRequest && { onAppRequest }),
       });
       await this.#hooks.onStart?.(this.worker);
     } catch (error) {
@@ -70,24 +71,26 @@ export class WorkerRuntime {
     }
     if (!this.lifecycle.can("ready")) return; // a drain arrived while booting
     this.lifecycle.to("ready");
-    this.#send(message<WorkerMessage>({ kind: "ready" }));
+    this.#channel.send({ kind: "ready" });
   }
 
   /** Asks the primary to stop the fleet; without a primary, drains this worker alone. */
   requestStop(reason: StopReason): void {
-    if (process.connected) this.#send(message<WorkerMessage>({ kind: "stop-requested", reason }));
+    if (process.connected) this.#channel.send({ kind: "stop-requested", reason });
     else this.#drainSelf(reason);
   }
 
   /**
-   * Stops accepting, lets in-flight requests finish (answering `Connection: close`) until
-   * `deadline`, then cuts what is left, runs onShutdown and exits. Idempotent.
+   * Answers `Connection: close` for `windowMs` while still listening (a retiring worker, whose
+   * siblings serve), then stops accepting and lets in-flight requests finish until `deadline`;
+   * cuts what is left, runs onShutdown and exits. Idempotent.
    */
-  async drain(reason: StopReason, deadline: number): Promise<void> {
+  async drain(reason: StopReason, deadline: number, windowMs = 0): Promise<void> {
     if (!this.lifecycle.can("draining")) return;
     const booting = this.lifecycle.is("booting");
     this.lifecycle.to("draining");
     if (booting) return this.#exit(WorkerExitCode.ok); // never served: nothing to drain or hook
+    if (windowMs > 0) await Bun.sleep(Math.min(windowMs, Math.max(0, deadline - Date.now())));
     let forced = false;
     const server = this.#server;
     if (server) {
@@ -109,20 +112,17 @@ export class WorkerRuntime {
     this.#exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
   }
 
-  readonly #handlers: Handlers<PrimaryMessage> = {
-    drain: (m) => void this.drain(m.reason, m.deadline),
-  };
-
-  #receive(raw: unknown): void {
-    const parsed = parsePrimaryMessage(raw);
-    if (parsed.ok) dispatch(this.#handlers, parsed.message);
-    else this.#log.warn(`ignored IPC message: ${parsed.error}`);
+  #countRequest(limit: number): void {
+    this.#requests += 1;
+    if (this.#requests !== limit) return;
+    this.#log.info(`served ${limit} requests (MAX_REQUESTS): asking to be recycled`);
+    this.#channel.send({ kind: "recycle", reason: "max-requests" });
   }
 
   /** A drain this worker starts itself: tell the primary the exit is intended. */
   #drainSelf(reason: StopReason): void {
     if (!this.lifecycle.can("draining")) return;
-    this.#send(message<WorkerMessage>({ kind: "draining", reason }));
+    this.#channel.send({ kind: "draining", reason });
     void this.drain(reason, Date.now() + this.init.shutdownTimeoutMs);
   }
 
@@ -130,18 +130,9 @@ export class WorkerRuntime {
     const text = describeBootError(error, this.init);
     this.#log.error(`failed to boot: ${text}`);
     if (!(error as { code?: string }).code) console.error(error); // the app's stack, for its author
-    this.#send(message<WorkerMessage>({ kind: "boot-failed", error: text }));
+    this.#channel.send({ kind: "boot-failed", error: text });
     this.#server?.stop(true);
     this.#exit(WorkerExitCode.bootFailure);
-  }
-
-  #send(msg: WorkerMessage): void {
-    if (!process.connected) return;
-    try {
-      process.send?.(msg);
-    } catch (error) {
-      this.#log.warn(`could not send ${msg.kind} to the primary: ${(error as Error).message}`);
-    }
   }
 
   #exit(code: number): void {

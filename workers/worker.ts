@@ -1,8 +1,10 @@
 /**
- * A worker process: spawned by the primary (workers/primary.ts), never run by hand. It reads its
- * identity from env, serves the app on the shared port, and drains when told or when orphaned.
+ * A child process: spawned by the primary (workers/primary.ts), never run by hand. It reads its
+ * identity from env, then serves the app (an HTTP worker) or runs an extra process, and drains
+ * when told or when orphaned.
  */
 import { WorkerExitCode } from "./exit-codes.ts";
+import { ExtraRuntime } from "./extra-runtime.ts";
 import { parseWorkerInit, WORKER_ENV } from "./protocol.ts";
 import { WorkerRuntime } from "./worker-runtime.ts";
 
@@ -11,4 +13,8 @@ if (!init.ok) {
   process.stderr.write(`[worker] error: ${init.error}\n`);
   process.exit(WorkerExitCode.usage);
 }
-await new WorkerRuntime(init.message).boot();
+const { message } = init;
+await (message.extra
+  ? new ExtraRuntime(message, message.extra)
+  : new WorkerRuntime(message)
+).boot();

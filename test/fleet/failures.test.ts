@@ -73,9 +73,9 @@ describe("boot failures and crash loops", () => {
     expect(code).toBe(5);
     expect(ms).toBeLessThan(5000);
     const log = fleet.stderr();
-    expect(log).toContain("respawning slot 0 in 10 ms (crash 1 of 3");
-    expect(log).toContain("respawning slot 0 in 20 ms (crash 2 of 3");
-    expect(log).toContain("crashed 3 times within 30000 ms: crash loop");
+    expect(log).toContain("respawning its slot in 10 ms (crash 1 of 3");
+    expect(log).toContain("respawning its slot in 20 ms (crash 2 of 3");
+    expect(log).toContain("its slot crashed 3 times within 30000 ms: crash loop");
     await waitFor("every fleet process to exit", () => fleet.pids().length === 0, 1000);
   });
 });

@@ -1,19 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { FIXTURES, freshFetch, startReadyFleet, waitFor } from "../helpers/fleet.ts";
-
-type WorkerInfo = { index: number; pid: number; context: unknown };
-
-/** Asks /worker on fresh connections until every index in `want` has answered. */
-async function seeWorkers(url: string, want: number[]): Promise<Map<number, WorkerInfo>> {
-  const seen = new Map<number, WorkerInfo>();
-  await waitFor(`workers ${want.join(", ")} to answer /worker`, async () => {
-    const info = (await (await freshFetch(url)).json()) as WorkerInfo;
-    seen.set(info.index, info);
-    return want.every((i) => seen.has(i));
-  });
-  return seen;
-}
+import {
+  FIXTURES,
+  freshFetch,
+  seeWorkers,
+  startReadyFleet,
+  TOKEN,
+  type WorkerInfo,
+  waitFor,
+} from "../helpers/fleet.ts";
 
 describe("serving", () => {
   test("two workers share the port: over 200 fresh connections both answer", async () => {
@@ -67,7 +62,10 @@ describe("serving", () => {
     expect(health.headers.get("x-worker-index")).toBe("0");
     const ready = await fetch(fleet.url("/readyz"));
     expect(ready.status).toBe(200);
-    const missing = await fetch(fleet.url("/admin/nothing"));
+    expect((await fetch(fleet.url("/admin/nothing"))).status).toBe(401);
+    const missing = await fetch(fleet.url("/admin/nothing"), {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: "Not Found" });
   });
@@ -104,7 +102,7 @@ describe("serving", () => {
     expect(performance.now() - start).toBeLessThan(2000);
     expect(replacement.context).toEqual({ shard: "b" });
     expect(fleet.stderr()).toContain(`worker 1 (pid ${victim.pid}) killed by SIGKILL`);
-    expect(fleet.pids()).toHaveLength(3);
+    expect(fleet.pids()).toHaveLength(4); // primary, 2 workers, the template's ticker extra
   });
 
   test("a worker sent SIGTERM on its own drains, exits and is replaced (not counted as a crash)", async () => {

@@ -160,3 +160,30 @@ export async function timed<T>(promise: Promise<T>): Promise<{ ms: number; value
   const value = await promise;
   return { ms: performance.now() - start, value };
 }
+
+/** What the template's `GET /worker` answers. */
+export type WorkerInfo = { index: number; pid: number; context: unknown };
+
+/** Asks /worker on fresh connections until every index in `want` has answered. */
+export async function seeWorkers(
+  url: string,
+  want: number[],
+  timeoutMs = 5000,
+): Promise<Map<number, WorkerInfo>> {
+  const seen = new Map<number, WorkerInfo>();
+  await waitFor(
+    `workers ${want.join(", ")} to answer /worker`,
+    async () => {
+      const info = (await (await freshFetch(url)).json()) as WorkerInfo;
+      seen.set(info.index, info);
+      return want.every((i) => seen.has(i));
+    },
+    timeoutMs,
+  );
+  return seen;
+}
+
+/** Open file descriptors of a process. */
+export function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}

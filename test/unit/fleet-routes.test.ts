@@ -6,13 +6,23 @@ const TOKEN = "unit-test-token-0123456789";
 
 function routes(draining = false) {
   const stops: StopReason[] = [];
+  const asked: string[] = [];
   const app = fleetRoutes({
     adminToken: TOKEN,
     isDraining: () => draining,
     requestStop: (reason) => stops.push(reason),
+    requestReload: () => asked.push("reload"),
+    requestScale: (workers) => asked.push(`scale:${workers}`),
   });
-  return { app, stops };
+  return { app, stops, asked };
 }
+
+const admin = (app: ReturnType<typeof routes>["app"], path: string, body?: string, token = TOKEN) =>
+  app.request(path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body }),
+  });
 
 const stop = (app: ReturnType<typeof routes>["app"], authorization?: string) =>
   app.request("/admin/stop", {
@@ -41,9 +51,46 @@ describe("fleet routes", () => {
     expect(stops).toEqual(["admin-stop"]);
   });
 
-  test("GET /admin/stop is not a way to stop", async () => {
+  test("GET /admin/stop is not a way to stop; unknown admin paths need the token too", async () => {
     const { app, stops } = routes();
-    expect((await app.request("/admin/stop")).status).toBe(404);
+    const get = await app.request("/admin/stop", { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(get.status).toBe(404);
+    expect((await app.request("/admin/anything")).status).toBe(401);
     expect(stops).toEqual([]);
+  });
+
+  test("/admin/reload needs the token, answers 202 and asks for a reload", async () => {
+    const { app, asked } = routes();
+    expect((await admin(app, "/admin/reload", undefined, "wrong-token-wrong-token")).status).toBe(
+      401,
+    );
+    const res = await admin(app, "/admin/reload");
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ status: "reloading" });
+    expect(asked).toEqual(["reload"]);
+    expect((await admin(routes(true).app, "/admin/reload")).status).toBe(409);
+  });
+
+  test("/admin/scale takes {workers: N}; nonsense is 422 JSON and asks nothing", async () => {
+    const { app, asked } = routes();
+    for (const body of [
+      '{"workers":0}',
+      '{"workers":2.5}',
+      '{"workers":"3"}',
+      "{}",
+      '{"workers":2,"x":1}',
+    ]) {
+      const res = await admin(app, "/admin/scale", body);
+      expect({ body, status: res.status }).toEqual({ body, status: 422 });
+      expect(Array.isArray(((await res.json()) as { issues: unknown }).issues)).toBe(true);
+    }
+    const malformed = await admin(app, "/admin/scale", '{"workers":');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({ error: "Malformed JSON in request body" });
+    expect(asked).toEqual([]);
+    const ok = await admin(app, "/admin/scale", '{"workers":3}');
+    expect(ok.status).toBe(202);
+    expect(await ok.json()).toEqual({ status: "scaling", workers: 3 });
+    expect(asked).toEqual(["scale:3"]);
   });
 });

@@ -8,13 +8,25 @@ import {
   parsePrimaryMessage,
   parseWorkerInit,
   parseWorkerMessage,
+  type WorkerInit,
   type WorkerMessage,
 } from "../../workers/protocol.ts";
 
 describe("protocol", () => {
   test("built messages carry the protocol tag and parse back", () => {
-    const drain = message<PrimaryMessage>({ kind: "drain", reason: "SIGTERM", deadline: 123 });
-    expect(drain).toEqual({ fleet: PROTOCOL, kind: "drain", reason: "SIGTERM", deadline: 123 });
+    const drain = message<PrimaryMessage>({
+      kind: "drain",
+      reason: "SIGTERM",
+      deadline: 123,
+      windowMs: 0,
+    });
+    expect(drain).toEqual({
+      fleet: PROTOCOL,
+      kind: "drain",
+      reason: "SIGTERM",
+      deadline: 123,
+      windowMs: 0,
+    });
     expect(parsePrimaryMessage(drain)).toEqual({ ok: true, message: drain });
     const ready = message<WorkerMessage>({ kind: "ready" });
     expect(parseWorkerMessage(ready)).toEqual({ ok: true, message: ready });
@@ -28,6 +40,8 @@ describe("protocol", () => {
     [{ fleet: PROTOCOL, kind: "explode" }, "malformed"],
     [{ fleet: PROTOCOL, kind: "stop-requested" }, "malformed: reason"],
     [{ fleet: PROTOCOL, kind: "boot-failed", error: 42 }, "malformed: error"],
+    [{ fleet: PROTOCOL, kind: "recycle", reason: "bored" }, "malformed: reason"],
+    [{ fleet: PROTOCOL, kind: "scale-requested", workers: 0 }, "malformed: workers"],
   ])("worker message %j is rejected (%s)", (raw, why) => {
     const parsed = parseWorkerMessage(raw);
     expect(parsed.ok).toBe(false);
@@ -51,10 +65,15 @@ describe("protocol", () => {
       "boot-failed": (m) => seen.push(`boot-failed:${m.error}`),
       "stop-requested": (m) => seen.push(`stop:${m.reason}`),
       draining: (m) => seen.push(`draining:${m.reason}`),
+      heartbeat: () => seen.push("heartbeat"),
+      recycle: (m) => seen.push(`recycle:${m.reason}`),
+      "reload-requested": () => seen.push("reload"),
+      "scale-requested": (m) => seen.push(`scale:${m.workers}`),
     };
     dispatch(handlers, message<WorkerMessage>({ kind: "stop-requested", reason: "admin-stop" }));
     dispatch(handlers, message<WorkerMessage>({ kind: "boot-failed", error: "port" }));
-    expect(seen).toEqual(["stop:admin-stop", "boot-failed:port"]);
+    dispatch(handlers, message<WorkerMessage>({ kind: "scale-requested", workers: 3 }));
+    expect(seen).toEqual(["stop:admin-stop", "boot-failed:port", "scale:3"]);
   });
 
   test("worker init: explains a missing, broken or incomplete env", () => {
@@ -70,7 +89,12 @@ describe("protocol", () => {
       ok: false,
       error: expect.stringContaining("BUN_FLEET_WORKER."),
     });
-    const init = {
+    const init: WorkerInit = {
+      role: "http",
+      extra: null,
+      heartbeatMs: 1000,
+      maxRequests: 0,
+      maxMemoryMb: 0,
       index: 1,
       context: { a: 1 },
       setup: null,

@@ -1,0 +1,262 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  FIXTURES,
+  fdCount,
+  freshFetch,
+  seeWorkers,
+  startReadyFleet,
+  TOKEN,
+  timed,
+  type WorkerInfo,
+  waitFor,
+} from "../helpers/fleet.ts";
+
+const admin = (url: string, body?: unknown) =>
+  fetch(url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0;
+const NO_EXTRAS = { HOOKS_MODULE: join(FIXTURES, "no-extras-hooks.ts") };
+
+describe("rolling reload", () => {
+  test("SIGHUP replaces every worker one slot at a time and serves the code now on disk", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fleet-reload-"));
+    try {
+      const appFile = join(dir, "app.ts");
+      const version = (v: string) =>
+        `import { Hono } from "hono";\nexport default new Hono().get("/version", (c) => c.text("${v}"));\n`;
+      writeFileSync(appFile, version("v1"));
+      const fleet = await startReadyFleet({
+        env: { ...NO_EXTRAS, APP_MODULE: appFile, DRAIN_WINDOW_MS: "50" },
+      });
+      const before =
+        fleet
+          .stdout()
+          .match(/worker pids (\d+), (\d+)/)
+          ?.slice(1)
+          .map(Number) ?? [];
+      expect(await (await freshFetch(fleet.url("/version"))).text()).toBe("v1");
+      writeFileSync(appFile, version("v2"));
+      fleet.proc.kill("SIGHUP");
+      await waitFor("the reload to complete", () =>
+        fleet.stderr().includes("reload (SIGHUP) complete"),
+      );
+      // Retiring workers answer (with Connection: close) for DRAIN_WINDOW_MS, then leave.
+      await waitFor(
+        "the old workers to retire",
+        () => count(fleet.stderr(), /retired \(drained\)/g) === 2,
+      );
+      for (let i = 0; i < 20; i++) {
+        const res = await freshFetch(fleet.url("/version"));
+        expect(await res.text()).toBe("v2");
+      }
+      for (const pid of before) expect(fleet.pids()).not.toContain(pid);
+      expect(fleet.pids()).toHaveLength(3);
+      expect(fleet.stderr()).toMatch(
+        /reload: worker 0 \(pid \d+\) serves slot 0; worker 0 \(pid \d+\) retires/,
+      );
+      expect(fleet.stderr()).toMatch(
+        /reload: worker 1 \(pid \d+\) serves slot 1; worker 1 \(pid \d+\) retires/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a reload whose new code throws at start keeps the old workers serving", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fleet-reload-"));
+    try {
+      const appFile = join(dir, "app.ts");
+      writeFileSync(
+        appFile,
+        `export { default } from "${join(import.meta.dir, "..", "..", "app", "index.ts")}";\n`,
+      );
+      const fleet = await startReadyFleet({ env: { ...NO_EXTRAS, APP_MODULE: appFile } });
+      const before = await seeWorkers(fleet.url("/worker"), [0, 1]);
+      writeFileSync(appFile, 'throw new Error("fixture: broken deploy");\n');
+      const res = await admin(fleet.url("/admin/reload"));
+      expect(res.status).toBe(202);
+      await waitFor("the reload to abort", () =>
+        fleet.stderr().includes("aborted: the old workers keep serving"),
+      );
+      expect(fleet.stderr()).toContain(
+        "replacement for slot 0 failed to boot (fixture: broken deploy)",
+      );
+      const after = await seeWorkers(fleet.url("/worker"), [0, 1]);
+      expect(after.get(0)?.pid).toBe(before.get(0)?.pid);
+      expect(after.get(1)?.pid).toBe(before.get(1)?.pid);
+      fleet.proc.kill("SIGTERM");
+      expect(await fleet.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("reloads asked for during a reload are queued once, never interleaved", async () => {
+    const fleet = await startReadyFleet({ env: { ...NO_EXTRAS, DRAIN_WINDOW_MS: "50" } });
+    fleet.proc.kill("SIGHUP");
+    await waitFor(
+      "the first reload to start",
+      () => fleet.stderr().includes("replacing 2 process(es)"),
+      2000,
+      1,
+    );
+    await admin(fleet.url("/admin/reload"));
+    await admin(fleet.url("/admin/reload"));
+    await waitFor("two reloads to complete", () => count(fleet.stderr(), /complete in/g) === 2);
+    const log = fleet.stderr();
+    expect(count(log, /joins the reload already queued/g)).toBe(1);
+    // Each reload logs its start, its two swaps and its end in order: no interleaving.
+    const steps = log.match(/replacing 2|serves slot \d|complete in/g) ?? [];
+    expect(steps).toEqual([
+      "replacing 2",
+      "serves slot 0",
+      "serves slot 1",
+      "complete in",
+      "replacing 2",
+      "serves slot 0",
+      "serves slot 1",
+      "complete in",
+    ]);
+  });
+
+  test("20 consecutive reloads leave the primary's fds and the process count flat", async () => {
+    const fleet = await startReadyFleet({ env: { DRAIN_WINDOW_MS: "0" } });
+    const primary = fleet.proc.pid;
+    const processes = fleet.pids().length;
+    const fds = fdCount(primary);
+    for (let i = 1; i <= 20; i++) {
+      fleet.proc.kill("SIGHUP");
+      await waitFor(`reload ${i} to complete`, () => count(fleet.stderr(), /complete in/g) === i);
+    }
+    await waitFor("every retired process to exit", () => fleet.pids().length === processes);
+    expect(fdCount(primary)).toBe(fds);
+    expect(count(fleet.stderr(), /retired/g)).toBe(60);
+  }, 60_000);
+});
+
+describe("hang detection", () => {
+  const env = {
+    ...NO_EXTRAS,
+    APP_MODULE: join(FIXTURES, "busy-app.ts"),
+    WORKER_TIMEOUT_MS: "1000",
+    RESPAWN_BACKOFF_MS: "10",
+  };
+
+  test("a worker whose event loop is blocked is killed and replaced within timeout + 1 s", async () => {
+    const fleet = await startReadyFleet({ env: { ...env, WORKERS: "1" } });
+    const [old] = (await seeWorkers(fleet.url("/worker"), [0])).values() as Iterable<WorkerInfo>;
+    void fetch(fleet.url("/block?ms=60000")).catch(() => {});
+    await waitFor("the worker to block", () => fleet.stderr().includes("blocking worker 0"));
+    const { ms } = await timed(
+      waitFor(
+        "a new worker in slot 0",
+        async () => {
+          const info = (await (await freshFetch(fleet.url("/worker"))).json()) as WorkerInfo;
+          return info.pid !== old?.pid;
+        },
+        3000,
+      ),
+    );
+    expect(ms).toBeLessThan(2000);
+    expect(fleet.stderr()).toMatch(
+      /worker 0 \(pid \d+\) hung: no heartbeat for \d+ ms; SIGTERM, then SIGKILL/,
+    );
+    expect(fleet.stderr()).toContain("hung (no heartbeat) and was killed by SIGKILL");
+  });
+
+  test("a worker busy with CPU work that yields is never killed", async () => {
+    const fleet = await startReadyFleet({ env });
+    const res = await fetch(fleet.url("/busy?ms=2500"));
+    expect(res.status).toBe(200);
+    expect(fleet.stderr()).not.toContain("hung");
+  });
+});
+
+describe("scaling", () => {
+  test("SIGTTIN adds a worker; SIGTTOU twice from 2 leaves 1, never 0", async () => {
+    const fleet = await startReadyFleet({ env: { ...NO_EXTRAS, DRAIN_WINDOW_MS: "0" } });
+    fleet.proc.kill("SIGTTIN");
+    await seeWorkers(fleet.url("/worker"), [0, 1, 2]);
+    fleet.proc.kill("SIGTTOU");
+    await waitFor("3 -> 2", () => fleet.stderr().includes("3 -> 2 worker(s)"));
+    fleet.proc.kill("SIGTTOU");
+    await waitFor("2 -> 1", () => fleet.stderr().includes("2 -> 1 worker(s)"));
+    fleet.proc.kill("SIGTTOU");
+    await waitFor("the refusal", () => fleet.stderr().includes("never fewer than 1"));
+    await waitFor("two retired workers to exit", () => fleet.pids().length === 2);
+    for (let i = 0; i < 10; i++) {
+      expect(((await (await freshFetch(fleet.url("/worker"))).json()) as WorkerInfo).index).toBe(0);
+    }
+  });
+
+  test("POST /admin/scale sets the worker count; nonsense is 422", async () => {
+    const fleet = await startReadyFleet({
+      env: { ...NO_EXTRAS, WORKER_CONTEXTS: '[{"s":"a"},{"s":"b"}]' },
+    });
+    expect((await admin(fleet.url("/admin/scale"), { workers: -1 })).status).toBe(422);
+    expect((await admin(fleet.url("/admin/scale"), { workers: "many" })).status).toBe(422);
+    const res = await admin(fleet.url("/admin/scale"), { workers: 3 });
+    expect(res.status).toBe(202);
+    const seen = await seeWorkers(fleet.url("/worker"), [0, 1, 2]);
+    expect(seen.get(1)?.context).toEqual({ s: "b" });
+    expect(seen.get(2)?.context).toBeNull(); // no WORKER_CONTEXTS entry for a new slot
+  });
+});
+
+describe("recycling", () => {
+  test("MAX_REQUESTS=50 under load recycles workers with 0 failed requests", async () => {
+    const fleet = await startReadyFleet({
+      env: { ...NO_EXTRAS, MAX_REQUESTS: "50", DRAIN_WINDOW_MS: "300" },
+    });
+    let failed = 0;
+    let ok = 0;
+    const client = async () => {
+      for (let i = 0; i < 75; i++) {
+        try {
+          const res = await fetch(fleet.url("/"));
+          await res.arrayBuffer();
+          if (res.status === 200) ok += 1;
+          else failed += 1;
+        } catch {
+          failed += 1;
+        }
+      }
+    };
+    await Promise.all([client(), client(), client(), client()]);
+    expect({ ok, failed }).toEqual({ ok: 300, failed: 0 });
+    await waitFor("a recycle", () => fleet.stderr().includes("recycle: worker"));
+    expect(fleet.stderr()).toContain("served 50 requests (MAX_REQUESTS)");
+  });
+});
+
+describe("extra processes", () => {
+  test("an extra starts with the fleet, is respawned after SIGKILL, and stops with it", async () => {
+    const fleet = await startReadyFleet({
+      env: { HOOKS_MODULE: join(FIXTURES, "extras-hooks.ts"), RESPAWN_BACKOFF_MS: "10" },
+    });
+    expect(fleet.stdout()).toMatch(/extras consumer#0 pid \d+/);
+    const first = Number(/consumer#0 started as pid (\d+)/.exec(fleet.stderr())?.[1]);
+    process.kill(first, "SIGKILL");
+    const second = await waitFor("a respawned consumer", () => {
+      const pids = [...fleet.stderr().matchAll(/consumer#0 started as pid (\d+)/g)].map((m) =>
+        Number(m[1]),
+      );
+      return pids.find((pid) => pid !== first);
+    });
+    expect(fleet.pids()).toContain(second);
+    const res = await admin(fleet.url("/admin/stop"));
+    expect(res.status).toBe(202);
+    const { ms, value: code } = await timed(fleet.exited);
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(2000);
+    expect(fleet.stderr()).toContain("consumer#0 stopping (admin-stop)");
+    expect(fleet.stderr()).toMatch(/extra consumer#0 \(pid \d+\) drained and exited/);
+  });
+});

@@ -1,0 +1,212 @@
+import type { Json, StopReason } from "../app/fleet.ts";
+import type { FleetConfig } from "./config.ts";
+import { CrashPolicy } from "./crash-policy.ts";
+import { WorkerExitCode } from "./exit-codes.ts";
+import type { Log } from "./log.ts";
+import type { WorkerInit } from "./protocol.ts";
+import {
+  describeExit,
+  type WorkerEvents,
+  type WorkerExit,
+  WorkerProcess,
+} from "./worker-process.ts";
+
+/** One place in the fleet: an HTTP worker index, or one instance of an extra process. */
+export interface Slot {
+  index: number;
+  extra: { name: string; module: string } | null;
+  /** The process serving this slot; a replacement becomes current only once ready. */
+  current: WorkerProcess | null;
+  crashes: CrashPolicy;
+  respawnTimer: Timer | undefined;
+}
+
+/** What the pool needs from the primary. */
+export interface PoolOwner extends WorkerEvents {
+  readonly starting: boolean;
+  readonly running: boolean;
+  /** A slot died before the fleet was ever ready. */
+  bootFailed(worker: WorkerProcess, why: string): void;
+  /** A slot crashed too often. */
+  crashLooped(worker: WorkerProcess, why: string): void;
+}
+
+/** The slots and their processes: spawn, respawn with backoff, replace the rolling way, resize. */
+export class Pool {
+  readonly http: Slot[] = [];
+  readonly extras: Slot[] = [];
+  readonly #slotOf = new Map<WorkerProcess, Slot>();
+
+  constructor(
+    private readonly config: FleetConfig,
+    private readonly setup: Json,
+    private readonly owner: PoolOwner,
+    private readonly log: Log,
+  ) {}
+
+  /** Every live process: current, replacements still booting, retiring ones, extras. */
+  get live(): WorkerProcess[] {
+    return [...this.#slotOf.keys()].filter((w) => w.alive);
+  }
+
+  /** The processes currently serving HTTP, in slot order. */
+  get serving(): WorkerProcess[] {
+    return this.http.flatMap((slot) => (slot.current ? [slot.current] : []));
+  }
+
+  /** Creates one slot per HTTP worker and per extra instance, and spawns them all. */
+  start(extras: { name: string; module: string; instances: number }[]): void {
+    this.resize(this.config.workers);
+    for (const { name, module, instances } of extras) {
+      for (let index = 0; index < instances; index++) {
+        const slot = this.#slot(index, { name, module });
+        this.extras.push(slot);
+        this.#spawnInto(slot);
+      }
+    }
+  }
+
+  /** Grows or shrinks the HTTP slots; removed slots retire the rolling way. */
+  resize(workers: number): void {
+    while (this.http.length < workers) {
+      const slot = this.#slot(this.http.length, null);
+      this.http.push(slot);
+      this.#spawnInto(slot);
+    }
+    while (this.http.length > workers) {
+      const slot = this.http.pop() as Slot;
+      clearTimeout(slot.respawnTimer);
+      this.#retire(slot, "scale-down");
+    }
+  }
+
+  /**
+   * Replaces a slot's process: HTTP slots start the replacement, wait until it is ready, then
+   * retire the old one (capacity never dips); extras stop first (two consumers never overlap).
+   * False, and the old process keeps serving, when the replacement fails to boot.
+   */
+  async replace(slot: Slot, reason: StopReason): Promise<boolean> {
+    if (slot.extra) {
+      const old = this.#retire(slot, reason);
+      if (old) await old.proc.exited;
+      if (!this.owner.running) return false;
+      this.#spawnInto(slot);
+      return (await (slot.current as WorkerProcess).settled) === "ready";
+    }
+    const incoming = this.#spawn(slot);
+    if ((await incoming.settled) !== "ready") {
+      const why = incoming.bootError ?? "exited before ready";
+      this.log.error(`${reason}: replacement for slot ${slot.index} failed to boot (${why})`);
+      return false;
+    }
+    if (!this.owner.running || !this.http.includes(slot)) {
+      incoming.drain(reason, Date.now() + this.config.shutdownTimeoutMs);
+      return false;
+    }
+    clearTimeout(slot.respawnTimer);
+    const old = this.#retire(slot, reason);
+    slot.current = incoming;
+    this.log.info(
+      `${reason}: ${incoming.name} serves slot ${slot.index}${old ? `; ${old.name} retires` : ""}`,
+    );
+    return true;
+  }
+
+  /** Forgets an exited process; outside a stop, respawns or retires its slot as the exit says. */
+  exited(worker: WorkerProcess, exit: WorkerExit): void {
+    const slot = this.#slotOf.get(worker);
+    this.#slotOf.delete(worker);
+    if (!this.owner.running && !this.owner.starting) return; // stopping: the primary logs it
+    if (!slot || slot.current !== worker) {
+      const clean = exit.code === WorkerExitCode.ok || exit.code === WorkerExitCode.forced;
+      if (exit.wasReady)
+        this.log.info(`${worker.name} retired (${clean ? "drained" : describeExit(exit)})`);
+      return;
+    }
+    slot.current = null;
+    if (!exit.wasReady && this.owner.starting) {
+      this.owner.bootFailed(worker, exit.bootError ?? describeExit(exit));
+    } else if (exit.intended && exit.code === WorkerExitCode.ok && !worker.hung) {
+      this.log.info(`${worker.name} drained on its own and exited; respawning its slot`);
+      this.#spawnInto(slot);
+    } else {
+      this.#crashed(slot, worker, exit);
+    }
+  }
+
+  /** Cancels pending respawns (the fleet is stopping). */
+  cancelRespawns(): void {
+    for (const slot of [...this.http, ...this.extras]) clearTimeout(slot.respawnTimer);
+  }
+
+  #crashed(slot: Slot, worker: WorkerProcess, exit: WorkerExit): void {
+    const { crashLoopLimit: limit, crashLoopWindowMs: windowMs } = this.config;
+    const cause = exit.bootError
+      ? `failed to boot: ${exit.bootError}`
+      : describeExit(exit, worker.hung);
+    const verdict = slot.crashes.record(Date.now());
+    if (verdict.action === "give-up") {
+      this.owner.crashLooped(
+        worker,
+        `${worker.name} ${cause}; its slot crashed ${limit} times within ${windowMs} ms: crash loop`,
+      );
+      return;
+    }
+    this.log.warn(
+      `${worker.name} ${cause}; respawning its slot in ${verdict.delayMs} ms (crash ${verdict.recent} of ${limit} within ${windowMs} ms)`,
+    );
+    slot.respawnTimer = setTimeout(() => {
+      const removed = !this.http.includes(slot) && !this.extras.includes(slot);
+      if (this.owner.running || this.owner.starting) {
+        if (!slot.current && !removed) this.#spawnInto(slot);
+      }
+    }, verdict.delayMs);
+  }
+
+  #retire(slot: Slot, reason: StopReason): WorkerProcess | null {
+    const old = slot.current;
+    slot.current = null;
+    const windowMs = slot.extra ? 0 : this.config.drainWindowMs;
+    old?.drain(reason, Date.now() + this.config.shutdownTimeoutMs, windowMs);
+    return old;
+  }
+
+  #slot(index: number, extra: Slot["extra"]): Slot {
+    const { crashLoopLimit, crashLoopWindowMs, respawnBackoffMs } = this.config;
+    const crashes = new CrashPolicy(crashLoopLimit, crashLoopWindowMs, respawnBackoffMs);
+    return { index, extra, current: null, crashes, respawnTimer: undefined };
+  }
+
+  #spawnInto(slot: Slot): void {
+    slot.current = this.#spawn(slot);
+  }
+
+  #spawn(slot: Slot): WorkerProcess {
+    const { config } = this;
+    const jitter = Math.floor(Math.random() * (config.maxRequestsJitter + 1));
+    const init: WorkerInit = {
+      role: slot.extra ? "extra" : "http",
+      extra: slot.extra,
+      index: slot.index,
+      context: slot.extra ? null : (config.contexts?.[slot.index] ?? null),
+      setup: this.setup,
+      port: config.port,
+      host: config.host,
+      appModule: config.appModule,
+      hooksModule: config.hooksModule,
+      adminToken: config.adminToken,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      heartbeatMs: heartbeatPeriod(config.workerTimeoutMs),
+      maxRequests: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
+      maxMemoryMb: config.maxMemoryMb,
+    };
+    const worker = new WorkerProcess(init, config.bootTimeoutMs, this.owner, this.log);
+    this.#slotOf.set(worker, slot);
+    return worker;
+  }
+}
+
+/** Workers beat five times per WORKER_TIMEOUT_MS (at most once a second). */
+export function heartbeatPeriod(workerTimeoutMs: number): number {
+  return Math.max(20, Math.min(1000, Math.floor(workerTimeoutMs / 5)));
+}
