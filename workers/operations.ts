@@ -11,7 +11,7 @@ export class Operations {
   readonly #recycling = new Set<Slot>();
 
   constructor(
-    private readonly pool: Pool,
+    private readonly pool: Pick<Pool, "http" | "extras" | "replace" | "resize">,
     private readonly log: Log,
     private readonly running: () => boolean,
   ) {}
@@ -52,20 +52,23 @@ export class Operations {
     });
   }
 
-  /** Runs `workers` HTTP workers (never fewer than 1). */
-  scale(workers: number, why: string): void {
-    this.#enqueue(`scale to ${workers}`, async () => {
+  /**
+   * Resizes the HTTP workers to `target(current)` (never fewer than 1), computed when the
+   * operation runs, so queued relative changes (SIGTTIN three times) add up.
+   */
+  scale(target: (current: number) => number, why: string): void {
+    this.#enqueue(`scale (${why})`, async () => {
       if (!this.running()) return;
-      const target = Math.max(1, workers);
       const from = this.pool.http.length;
-      if (target === from) {
+      const to = Math.max(1, target(from));
+      if (to === from) {
         this.log.info(
           `scaling (${why}) changes nothing: already ${from} worker(s), never fewer than 1`,
         );
         return;
       }
-      this.log.info(`scaling (${why}): ${from} -> ${target} worker(s)`);
-      this.pool.resize(target);
+      this.log.info(`scaling (${why}): ${from} -> ${to} worker(s)`);
+      this.pool.resize(to);
     });
   }
 

@@ -113,15 +113,19 @@ export class Primary implements PoolOwner {
     else this.log.info(`reload (${why}) ignored: the fleet is ${this.lifecycle.state}`);
   }
 
-  /** Runs `workers` HTTP workers (SIGTTIN/SIGTTOU, POST /admin/scale); never fewer than 1. */
+  /** Runs `workers` HTTP workers (POST /admin/scale); never fewer than 1. */
   scale(workers: number, why: string): void {
-    if (this.running) this.#operations?.scale(workers, why);
-    else this.log.info(`scaling (${why}) ignored: the fleet is ${this.lifecycle.state}`);
+    this.#scale(() => workers, why);
   }
 
-  /** Scales by `delta` from the current HTTP worker count. */
+  /** One more or one fewer HTTP worker (SIGTTIN / SIGTTOU), counted when the change runs. */
   scaleBy(delta: number, why: string): void {
-    this.scale(this.workers.length + delta, why);
+    this.#scale((current) => current + delta, why);
+  }
+
+  #scale(target: (current: number) => number, why: string): void {
+    if (this.running) this.#operations?.scale(target, why);
+    else this.log.info(`scaling (${why}) ignored: the fleet is ${this.lifecycle.state}`);
   }
 
   ready(_worker: WorkerProcess): void {

@@ -1,0 +1,71 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { ReloadLoadResult } from "../../scripts/reload-under-load.ts";
+import { ROOT } from "../helpers/fleet.ts";
+
+const SCRIPT = join(ROOT, "scripts", "reload-under-load.ts");
+
+/** Why this machine cannot run the namespace test, or null when it can. */
+function unavailable(): string | null {
+  if (process.platform !== "linux") return "needs Linux network namespaces";
+  if (!Bun.which("wrk")) return "wrk is not installed (apt-get install wrk)";
+  if (!Bun.which("ip")) return "iproute2's `ip` is not installed";
+  const unshare = process.getuid?.() === 0 ? ["unshare", "-n", "true"] : ["unshare", "-rn", "true"];
+  if (Bun.spawnSync(unshare).exitCode !== 0)
+    return "cannot create a network namespace (unshare -n)";
+  return null;
+}
+
+const why = unavailable();
+if (why) console.warn(`skipping reload-under-load tests: ${why}`);
+
+async function run(migrate: 0 | 1): Promise<ReloadLoadResult> {
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      SCRIPT,
+      "--migrate",
+      String(migrate),
+      "--seconds",
+      "4",
+      "--reloads",
+      "2",
+      "--json",
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 40_000);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`reload-under-load exited ${code}:\n${err}`);
+  return JSON.parse(out) as ReloadLoadResult;
+}
+
+// The namespace (and every process in it) dies with the script, so nothing outlives a test.
+describe.skipIf(why !== null)("rolling reload under load (private network namespace)", () => {
+  test("with tcp_migrate_req=1: every worker replaced twice, 0 failed requests", async () => {
+    const result = await run(1);
+    expect(result.keepAlive.requests + result.fresh.requests).toBeGreaterThan(1000);
+    expect(result.fresh.requests).toBeGreaterThan(100);
+    expect(result.pidsAfter).toHaveLength(2);
+    expect(result.pidsAfter.some((pid) => result.pidsBefore.includes(pid))).toBe(false);
+    expect(result.exitCode).toBe(0);
+    expect({ failed: result.failed, causes: result.fresh.causes }).toEqual({
+      failed: 0,
+      causes: {},
+    });
+  }, 45_000);
+
+  test("with tcp_migrate_req=0: the fleet still reloads and stops cleanly (failures reported)", async () => {
+    const result = await run(0);
+    console.log(
+      `reload under load with tcp_migrate_req=0: ${result.failed} failed of ${result.keepAlive.requests + result.fresh.requests} (${JSON.stringify(result.fresh.causes)})`,
+    );
+    expect(result.keepAlive.errors + result.keepAlive.non2xx).toBe(0);
+    expect(result.exitCode).toBe(0);
+  }, 45_000);
+});

@@ -1,0 +1,100 @@
+import { describe, expect, test } from "bun:test";
+import type { Log } from "../../workers/log.ts";
+import { Operations } from "../../workers/operations.ts";
+import type { Slot } from "../../workers/pool.ts";
+
+const slot = (index: number): Slot => ({
+  index,
+  extra: null,
+  current: null,
+  crashes: undefined as never,
+  respawnTimer: undefined,
+});
+
+/** A pool whose replacements take `replaceMs` and can be told to fail; it records every step. */
+function fakePool(workers: number, replaceMs = 5) {
+  const steps: string[] = [];
+  const pool = {
+    http: Array.from({ length: workers }, (_, i) => slot(i)),
+    extras: [] as Slot[],
+    failAt: -1,
+    async replace(s: Slot, reason: string) {
+      steps.push(`${reason} ${s.index} start`);
+      await Bun.sleep(replaceMs);
+      steps.push(`${reason} ${s.index} end`);
+      return s.index !== pool.failAt;
+    },
+    resize(n: number) {
+      steps.push(`resize ${pool.http.length}->${n}`);
+      while (pool.http.length < n) pool.http.push(slot(pool.http.length));
+      pool.http.length = n;
+    },
+  };
+  return { pool, steps };
+}
+
+const lines: string[] = [];
+const log: Log = {
+  info: (m) => lines.push(m),
+  warn: (m) => lines.push(m),
+  error: (m) => lines.push(m),
+};
+const idle = () => Bun.sleep(60);
+
+describe("operations queue", () => {
+  test("relative scale changes queued behind a reload add up", async () => {
+    const { pool, steps } = fakePool(2);
+    const ops = new Operations(pool, log, () => true);
+    ops.reload("SIGHUP");
+    ops.scale((n) => n + 1, "SIGTTIN");
+    ops.scale((n) => n + 1, "SIGTTIN");
+    ops.scale((n) => n - 10, "SIGTTOU");
+    await idle();
+    expect(steps).toEqual([
+      "reload 0 start",
+      "reload 0 end",
+      "reload 1 start",
+      "reload 1 end",
+      "resize 2->3",
+      "resize 3->4",
+      "resize 4->1",
+    ]);
+  });
+
+  test("reloads never interleave; one asked for while another is queued joins it", async () => {
+    const { pool, steps } = fakePool(2);
+    const ops = new Operations(pool, log, () => true);
+    ops.reload("a");
+    await Bun.sleep(1); // a is running now
+    ops.reload("b"); // queued behind a
+    ops.reload("c"); // joins b
+    await idle();
+    expect(steps.filter((s) => s.endsWith("start"))).toEqual([
+      "reload 0 start",
+      "reload 1 start",
+      "reload 0 start",
+      "reload 1 start",
+    ]);
+    expect(lines).toContain("reload (c) joins the reload already queued");
+  });
+
+  test("a failed replacement aborts the reload; the next slots are left alone", async () => {
+    const { pool, steps } = fakePool(3);
+    pool.failAt = 1;
+    const ops = new Operations(pool, log, () => true);
+    ops.reload("deploy");
+    await idle();
+    expect(steps).toEqual(["reload 0 start", "reload 0 end", "reload 1 start", "reload 1 end"]);
+    expect(lines).toContain("reload (deploy) aborted: the old workers keep serving");
+  });
+
+  test("nothing runs once the fleet is no longer running", async () => {
+    const { pool, steps } = fakePool(2);
+    const ops = new Operations(pool, log, () => false);
+    ops.reload("late");
+    ops.scale(() => 5, "late");
+    ops.recycle(pool.http[0] as Slot, "max-requests");
+    await idle();
+    expect(steps).toEqual([]);
+  });
+});
