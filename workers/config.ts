@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Json } from "../app/fleet.ts";
+import { MAX_CONTEXT_BYTES } from "./protocol.ts";
 import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";
 
 /** The primary's resolved configuration. */
@@ -46,9 +47,6 @@ export type ConfigResult =
   | { kind: "ok"; config: FleetConfig; warnings: string[] }
   | { kind: "help" }
   | { kind: "error"; message: string };
-
-/** Contexts travel in the worker's env; Linux caps one env string at 128 KiB. */
-export const MAX_CONTEXT_BYTES = 64 * 1024;
 
 class ConfigError extends Error {}
 

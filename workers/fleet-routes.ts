@@ -1,8 +1,7 @@
-import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
-import { z } from "zod";
+import { validator } from "hono/validator";
 import type { StopReason } from "../app/fleet.ts";
 
 /** Paths the fleet answers itself, ahead of the app (Bun matches them natively). */
@@ -17,7 +16,20 @@ export interface FleetRouteOptions {
   requestScale: (workers: number) => void;
 }
 
-const ScaleRequest = z.object({ workers: z.number().int().min(1).max(1024) }).strict();
+/** `{"workers": N}` with N a whole number 1-1024 and nothing else; the issues, or null. */
+function scaleIssues(body: unknown): { path: string[]; message: string }[] | null {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return [{ path: [], message: 'expected an object {"workers": N}' }];
+  }
+  const issues = Object.keys(body)
+    .filter((key) => key !== "workers")
+    .map((key) => ({ path: [key], message: "unrecognized key" }));
+  const { workers } = body as { workers?: unknown };
+  if (!Number.isInteger(workers) || (workers as number) < 1 || (workers as number) > 1024) {
+    issues.unshift({ path: ["workers"], message: "expected a whole number from 1 to 1024" });
+  }
+  return issues.length ? issues : null;
+}
 
 const unauthorized = { error: "Unauthorized" };
 
@@ -51,14 +63,10 @@ export function fleetRoutes(options: FleetRouteOptions): Hono {
   });
   routes.post(
     "/admin/scale",
-    zValidator("json", ScaleRequest, (result, c) => {
-      if (result.success) return undefined;
-      const issues = result.error.issues.map(({ code, path, message }) => ({
-        code,
-        path,
-        message,
-      }));
-      return c.json({ error: "Validation failed", issues }, 422);
+    validator("json", (body, c) => {
+      const issues = scaleIssues(body);
+      if (issues) return c.json({ error: "Validation failed", issues }, 422);
+      return body as { workers: number };
     }),
     (c) => {
       if (isDraining()) return c.json({ error: "Conflict: this worker is draining" }, 409);

@@ -5,9 +5,9 @@ import { banner } from "./banner.ts";
 import { resolveConfig } from "./config.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { createLog } from "./log.ts";
-import { loadExtras, runSetupHook } from "./modules.ts";
 import { tcpMigrateNote } from "./platform.ts";
 import { Primary } from "./primary.ts";
+import { loadExtras, runSetupHook } from "./primary-hooks.ts";
 import { helpText } from "./settings.ts";
 import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
 

@@ -65,7 +65,8 @@ describe.skipIf(why !== null)("rolling reload under load (private network namesp
     console.log(
       `reload under load with tcp_migrate_req=0: ${result.failed} failed of ${result.keepAlive.requests + result.fresh.requests} (${JSON.stringify(result.fresh.causes)})`,
     );
-    expect(result.keepAlive.errors + result.keepAlive.non2xx).toBe(0);
+    // Without migration, connections queued on a closing listener are reset: counted, not zero.
+    expect(result.pidsAfter).toHaveLength(2);
     expect(result.exitCode).toBe(0);
   }, 45_000);
 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { jsonProblem } from "../../workers/modules.ts";
+import { jsonProblem } from "../../workers/primary-hooks.ts";
 import { helpText, markdownTable, SETTINGS } from "../../workers/settings.ts";
 
 describe("settings", () => {
