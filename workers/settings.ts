@@ -174,8 +174,12 @@ export const SETTINGS = {
     env: "MAX_MEMORY_MB",
     flag: "max-memory",
     default: 0,
-    description: "recycle a worker whose RSS exceeds this many MB (0 = never)",
-    schema: whole(0, 1_000_000),
+    description: "recycle a worker whose RSS exceeds this many MB (0 = never; else 32 or more)",
+    // A Bun worker starts near 30 MB RSS: a lower limit would recycle every worker forever.
+    schema: whole(0, 1_000_000).refine(
+      (mb) => mb === 0 || mb >= 32,
+      "must be 0 (off) or at least 32",
+    ),
   },
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -217,8 +217,11 @@ describe("recycling", () => {
     });
     let failed = 0;
     let ok = 0;
+    // Load runs until two recycled workers have fully retired (listener closed), at most 8 s.
+    const end = performance.now() + 8000;
+    const retired = () => count(fleet.stderr(), /retired \(drained\)/g) >= 2;
     const client = async () => {
-      for (let i = 0; i < 75; i++) {
+      while (!retired() && performance.now() < end) {
         try {
           const res = await fetch(fleet.url("/"));
           await res.arrayBuffer();
@@ -230,9 +233,22 @@ describe("recycling", () => {
       }
     };
     await Promise.all([client(), client(), client(), client()]);
-    expect({ ok, failed }).toEqual({ ok: 300, failed: 0 });
-    await waitFor("a recycle", () => fleet.stderr().includes("recycle: worker"));
+    expect(retired()).toBe(true);
     expect(fleet.stderr()).toContain("served 50 requests (MAX_REQUESTS)");
+    expect(fleet.stderr()).toMatch(
+      /recycle: worker \d \(pid \d+\) serves slot \d; worker \d \(pid \d+\) retires/,
+    );
+    expect(ok).toBeGreaterThan(100);
+    expect(failed).toBe(0);
+  });
+
+  test("MAX_MEMORY_MB recycles a worker whose RSS is above it", async () => {
+    const fleet = await startReadyFleet({
+      env: { ...NO_EXTRAS, WORKERS: "1", MAX_MEMORY_MB: "32", WORKER_TIMEOUT_MS: "500" },
+    });
+    await waitFor("a memory recycle", () => fleet.stderr().includes("recycle: worker 0"));
+    expect(fleet.stderr()).toMatch(/RSS \d+ MB > MAX_MEMORY_MB 32: asking to be recycled/);
+    expect(fleet.stderr()).toContain("reached max-memory");
   });
 });
 

@@ -112,6 +112,7 @@ describe("resolveConfig", () => {
     [{ argv: ["--port"] }, "--port needs a value"],
     [{ argv: ["--token", "x"] }, "unknown option --token"],
     [{ env: { HOOKS_MODULE: "missing.ts" } }, "HOOKS_MODULE: no such file missing.ts"],
+    [{ env: { MAX_MEMORY_MB: "8" } }, 'MAX_MEMORY_MB="8": must be 0 (off) or at least 32'],
   ] as [Partial<ConfigInput>, string][])("%j is refused: %s", (over, expected) => {
     expect(error(over)).toContain(expected);
   });

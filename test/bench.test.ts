@@ -1,0 +1,100 @@
+/**
+ * Keeps `bun run bench` from rotting: the parser reads real wrk output, a missing wrk is
+ * explained, and a `--quick --json` run measures every configuration and leaves nothing behind.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { processesWithEnv } from "../scripts/bench/procs.ts";
+import type { BenchResult } from "../scripts/bench/run.ts";
+import { parseWrk } from "../scripts/bench/wrk.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const BENCH = resolve(ROOT, "scripts/bench.ts");
+/** Every process the bench starts inherits this env entry, so we can find (and kill) leftovers. */
+const MARKER_NAME = "BENCH_TEST_MARKER";
+const marker = `${MARKER_NAME}=${crypto.randomUUID()}`;
+
+let bench: Subprocess | null = null;
+
+afterEach(() => {
+  bench?.kill("SIGKILL");
+  bench = null;
+  for (const pid of processesWithEnv(marker)) process.kill(pid, "SIGKILL");
+});
+
+function runBench(args: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawn([process.execPath, BENCH, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, [MARKER_NAME]: marker.split("=")[1] ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  bench = proc;
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 18_000);
+  return Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited.finally(() => clearTimeout(timer)),
+  ]);
+}
+
+const WRK_OUTPUT = `Running 1s test @ http://127.0.0.1:39123/
+  1 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   217.30us  311.56us   4.21ms   96.06%
+    Req/Sec    45.99k    14.05k   65.44k    60.00%
+  Latency Distribution
+     50%  119.00us
+     75%  279.00us
+     90%  312.00us
+     99%    1.88ms
+  45798 requests in 1.00s, 5.63MB read
+  Socket errors: connect 0, read 3, write 0, timeout 2
+  Non-2xx or 3xx responses: 7
+Requests/sec:  45770.90
+Transfer/sec:      5.63MB
+`;
+
+describe("bench", () => {
+  test("reads requests/sec, percentiles and errors from wrk's report", () => {
+    expect(parseWrk(WRK_OUTPUT)).toEqual({
+      rps: 45770.9,
+      requests: 45798,
+      p50Ms: 0.119,
+      p99Ms: 1.88,
+      errors: 5,
+      non2xx: 7,
+      cpuUs: 0,
+    });
+    expect(() => parseWrk("Running 1s test\n")).toThrow("unexpected output");
+  });
+
+  test("tells how to install wrk when it is missing", async () => {
+    const [, stderr, code] = await runBench(["--quick"], { PATH: "/nonexistent" });
+    expect(code).toBe(2);
+    expect(stderr).toContain("apt-get install wrk");
+  });
+
+  test("--quick --json measures every configuration and leaves no process behind", async () => {
+    const [stdout, stderr, code] = await runBench(["--quick", "--json", "--workers", "2"]);
+    expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
+    const result = JSON.parse(stdout) as BenchResult;
+    expect(result.summaries.map((s) => s.name)).toEqual(["bare", "fleet-1", "fleet-2", "node-2"]);
+    for (const summary of result.summaries) {
+      for (const route of ["hello", "json", "cpu"] as const) {
+        const measured = summary.routes[route];
+        expect(measured?.rps.median ?? 0).toBeGreaterThan(0);
+        expect((measured?.errors ?? 1) + (measured?.non2xx ?? 1)).toBe(0);
+        expect(measured?.maxOtherCpuPct).toBeGreaterThanOrEqual(0);
+      }
+      expect(summary.rssWorkerMb.median).toBeGreaterThan(1);
+      expect(summary.stopMs.median).toBeGreaterThan(0);
+    }
+    const fleet = result.summaries.find((s) => s.name === "fleet-2");
+    expect(fleet?.reportedReadyMs?.median ?? 0).toBeGreaterThan(0);
+    expect(fleet?.rssPrimaryMb?.median ?? 0).toBeGreaterThan(1);
+    expect(result.targets).toHaveLength(10);
+    expect(result.targets.every((t) => Number.isFinite(t.value))).toBe(true);
+    expect(processesWithEnv(marker)).toEqual([]);
+  }, 20_000);
+});
