@@ -62,13 +62,13 @@ describe("hang detection", () => {
 describe("scaling", () => {
   test("SIGTTIN adds a worker; SIGTTOU twice from 2 leaves 1, never 0", async () => {
     const fleet = await startReadyFleet({ env: { ...NO_EXTRAS, DRAIN_WINDOW_MS: "0" } });
-    fleet.proc.kill("SIGTTIN");
+    fleet.kill("SIGTTIN");
     await seeWorkers(fleet.url("/worker"), [0, 1, 2]);
-    fleet.proc.kill("SIGTTOU");
+    fleet.kill("SIGTTOU");
     await waitFor("3 -> 2", () => fleet.stderr().includes("3 -> 2 worker(s)"));
-    fleet.proc.kill("SIGTTOU");
+    fleet.kill("SIGTTOU");
     await waitFor("2 -> 1", () => fleet.stderr().includes("2 -> 1 worker(s)"));
-    fleet.proc.kill("SIGTTOU");
+    fleet.kill("SIGTTOU");
     await waitFor("the refusal", () => fleet.stderr().includes("never fewer than 1"));
     await waitFor("two retired workers to exit", () => fleet.pids().length === 2);
     for (let i = 0; i < 10; i++) {

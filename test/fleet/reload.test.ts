@@ -41,7 +41,7 @@ describe("rolling reload", () => {
           .map(Number) ?? [];
       expect(await (await freshFetch(fleet.url("/version"))).text()).toBe("v1");
       writeFileSync(appFile, version("v2"));
-      fleet.proc.kill("SIGHUP");
+      fleet.kill("SIGHUP");
       await waitFor("the reload to complete", () =>
         fleet.stderr().includes("reload (SIGHUP) complete"),
       );
@@ -89,7 +89,7 @@ describe("rolling reload", () => {
       const after = await seeWorkers(fleet.url("/worker"), [0, 1]);
       expect(after.get(0)?.pid).toBe(before.get(0)?.pid);
       expect(after.get(1)?.pid).toBe(before.get(1)?.pid);
-      fleet.proc.kill("SIGTERM");
+      fleet.kill("SIGTERM");
       expect(await fleet.exited).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -98,7 +98,7 @@ describe("rolling reload", () => {
 
   test("reloads asked for during a reload are queued once, never interleaved", async () => {
     const fleet = await startReadyFleet({ env: { ...NO_EXTRAS, DRAIN_WINDOW_MS: "50" } });
-    fleet.proc.kill("SIGHUP");
+    fleet.kill("SIGHUP");
     await waitFor(
       "the first reload to start",
       () => fleet.stderr().includes("replacing 2 process(es)"),
@@ -126,11 +126,11 @@ describe("rolling reload", () => {
 
   test("20 consecutive reloads leave the primary's fds and the process count flat", async () => {
     const fleet = await startReadyFleet({ env: { DRAIN_WINDOW_MS: "0" } });
-    const primary = fleet.proc.pid;
+    const primary = fleet.pid;
     const processes = fleet.pids().length;
     const fds = fdCount(primary);
     for (let i = 1; i <= 20; i++) {
-      fleet.proc.kill("SIGHUP");
+      fleet.kill("SIGHUP");
       await waitFor(`reload ${i} to complete`, () => count(fleet.stderr(), /complete in/g) === i);
     }
     await waitFor("every retired process to exit", () => fleet.pids().length === processes);

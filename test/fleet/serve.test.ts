@@ -79,7 +79,7 @@ describe("serving", () => {
     });
     const res = await fetch(fleet.url("/setup"));
     const body = (await res.json()) as { setup: { secret: string; pid: number } };
-    expect(body.setup).toEqual({ secret: "from-setup", pid: fleet.proc.pid });
+    expect(body.setup).toEqual({ secret: "from-setup", pid: fleet.pid });
     expect(fleet.stderr()).toContain("[fixture] onStart worker 0");
     expect(fleet.stderr()).toContain("[fixture] onStart worker 1");
   });

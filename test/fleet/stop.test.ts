@@ -72,7 +72,7 @@ describe("stopping", () => {
   test("SIGTERM lets a 1.5 s request finish with 200, then exits 0", async () => {
     const fleet = await startReadyFleet({ env: SLOW_APP });
     const { response } = await slowRequestInFlight(fleet, 1500);
-    fleet.proc.kill("SIGTERM");
+    fleet.kill("SIGTERM");
     expect(await response).toEqual({ status: 200, body: { slept: 1500 } });
     expect(await fleet.exited).toBe(0);
     expect(fleet.stderr()).toContain("stopping (SIGTERM)");
@@ -81,7 +81,7 @@ describe("stopping", () => {
   test("a request still running at SHUTDOWN_TIMEOUT_MS is cut: exit 4 within ~1.5 s", async () => {
     const fleet = await startReadyFleet({ env: { ...SLOW_APP, SHUTDOWN_TIMEOUT_MS: "500" } });
     const { response } = await slowRequestInFlight(fleet, 5000);
-    fleet.proc.kill("SIGTERM");
+    fleet.kill("SIGTERM");
     const { ms, value: code } = await timed(fleet.exited);
     expect(code).toBe(4);
     expect(ms).toBeLessThan(1500);
@@ -92,11 +92,11 @@ describe("stopping", () => {
   test("a second SIGINT forces an immediate stop with exit 130", async () => {
     const fleet = await startReadyFleet({ env: SLOW_APP });
     const { response } = await slowRequestInFlight(fleet, 5000);
-    fleet.proc.kill("SIGINT");
+    fleet.kill("SIGINT");
     await waitFor("the graceful stop to begin", () => fleet.stderr().includes("stopping (SIGINT)"));
     // Two SIGINTs closer than the coalescing window count as one key press.
     await Bun.sleep(SIGINT_COALESCE_MS + 20);
-    fleet.proc.kill("SIGINT");
+    fleet.kill("SIGINT");
     const { ms, value: code } = await timed(fleet.exited);
     expect(code).toBe(130);
     expect(ms).toBeLessThan(1000);
@@ -107,7 +107,7 @@ describe("stopping", () => {
   test("one Ctrl-C delivered twice in quick succession stays graceful", async () => {
     const fleet = await startReadyFleet({ env: SLOW_APP });
     const { response } = await slowRequestInFlight(fleet, 800);
-    fleet.proc.kill("SIGINT");
+    fleet.kill("SIGINT");
     // The kernel merges two pending SIGINTs, so the second goes out once the first was handled.
     const { ms } = await timed(
       waitFor(
@@ -117,7 +117,7 @@ describe("stopping", () => {
         1,
       ),
     );
-    fleet.proc.kill("SIGINT");
+    fleet.kill("SIGINT");
     expect(ms).toBeLessThan(SIGINT_COALESCE_MS);
     expect(await response).toEqual({ status: 200, body: { slept: 800 } });
     expect(await fleet.exited).toBe(0);
@@ -127,7 +127,7 @@ describe("stopping", () => {
   test("SIGKILL of the primary: every worker exits within 2 s (no orphans)", async () => {
     const fleet = await startReadyFleet();
     expect(fleet.pids()).toHaveLength(4); // primary, 2 workers, the template's ticker extra
-    fleet.proc.kill("SIGKILL");
+    fleet.kill("SIGKILL");
     await fleet.exited;
     await waitFor("orphaned workers to exit", () => fleet.pids().length === 0, 2000);
   });
@@ -136,7 +136,7 @@ describe("stopping", () => {
     const fleet = await startReadyFleet({
       env: { APP_MODULE: join(FIXTURES, "hooks-app.ts"), HOOKS_MODULE: join(FIXTURES, "hooks.ts") },
     });
-    fleet.proc.kill("SIGQUIT");
+    fleet.kill("SIGQUIT");
     expect(await fleet.exited).toBe(0);
     expect(fleet.stderr()).toContain("[fixture] onShutdown(SIGQUIT) worker 0");
     expect(fleet.stderr()).toContain("[fixture] onShutdown(SIGQUIT) worker 1");

@@ -2,11 +2,11 @@ import { afterEach } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 
 /** Root of the project under test. */
 export const ROOT = join(import.meta.dir, "..", "..");
 export const START = join(ROOT, "scripts", "start.ts");
+const TETHER = join(ROOT, "test", "helpers", "tether.ts");
 export const FIXTURES = join(ROOT, "test", "fixtures");
 export const TOKEN = "test-admin-token-0123456789";
 
@@ -64,14 +64,19 @@ export function groupPids(pgid: number): number[] {
 
 /** A fleet started through the real CLI, in its own process group. */
 export interface Fleet {
-  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** The primary's pid. */
+  pid: number;
+  /** Sends a signal to the primary. */
+  kill(signal: NodeJS.Signals): void;
+  /** The process group: the tether (its leader), the primary and every child. */
+  pgid: number;
   port: number;
   url(path: string): string;
   stdout(): string;
   stderr(): string;
-  /** Resolves with the primary's exit code. */
+  /** Resolves with the primary's exit code (128 + n when killed by signal n). */
   exited: Promise<number>;
-  /** Every live process the fleet started (primary and workers). */
+  /** Every live process of the fleet (primary, workers, extras), without the tether. */
   pids(): number[];
 }
 
@@ -81,12 +86,16 @@ const started: Fleet[] = [];
 afterEach(async () => {
   for (const fleet of started.splice(0)) {
     try {
-      process.kill(-fleet.proc.pid, "SIGKILL");
+      process.kill(-fleet.pgid, "SIGKILL");
     } catch {
       // the group is already gone
     }
     await fleet.exited;
-    await waitFor("the fleet's process group to be gone", () => fleet.pids().length === 0, 3000);
+    await waitFor(
+      "the fleet's process group to be gone",
+      () => groupPids(fleet.pgid).length === 0,
+      3000,
+    );
   }
 });
 
@@ -99,38 +108,52 @@ function collect(stream: ReadableStream<Uint8Array>): () => string {
   return () => text;
 }
 
+const TETHER_LINE = /^\[tether\] pid (\d+)\n/;
+
 /** Starts `bun scripts/start.ts` with 2 workers on a free port (env and args override). */
 export async function startFleet(
   options: { env?: Record<string, string>; args?: string[]; port?: number } = {},
 ): Promise<Fleet> {
   const port = options.port ?? (await freePort());
-  const proc = Bun.spawn([process.execPath, START, ...(options.args ?? [])], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      WORKERS: "2",
-      ADMIN_TOKEN: TOKEN,
-      SHUTDOWN_TIMEOUT_MS: "5000",
-      ...options.env,
+  // The tether leads the group and kills it if this test run dies before afterEach can.
+  const proc = Bun.spawn(
+    [process.execPath, TETHER, process.execPath, START, ...(options.args ?? [])],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        WORKERS: "2",
+        ADMIN_TOKEN: TOKEN,
+        SHUTDOWN_TIMEOUT_MS: "5000",
+        ...options.env,
+      },
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+      detached: true,
     },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    detached: true,
-  });
+  );
+  const stderr = collect(proc.stderr);
+  const pgid = proc.pid;
   const fleet: Fleet = {
-    proc,
+    pid: 0,
+    kill: (signal) => process.kill(fleet.pid, signal),
+    pgid,
     port,
     url: (path) => `http://127.0.0.1:${port}${path}`,
     stdout: collect(proc.stdout),
-    stderr: collect(proc.stderr),
+    stderr: () => stderr().replace(TETHER_LINE, ""),
     exited: proc.exited,
-    pids: () => groupPids(proc.pid),
+    pids: () => groupPids(pgid).filter((pid) => pid !== pgid),
   };
   started.push(fleet);
+  const line = await waitFor("the tether to report the primary's pid", () =>
+    TETHER_LINE.exec(stderr()),
+  );
+  fleet.pid = Number(line[1]);
   return fleet;
 }
 
