@@ -1,0 +1,64 @@
+/** Reading a child's output line by line, to wait for its ready line and quote it on error. */
+
+/** The lines a child prints, kept (bounded) so we can wait for one and show the tail on error. */
+export class Lines {
+  readonly #lines: string[] = [];
+  readonly #waiters = new Set<() => void>();
+  #closed = false;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    void this.#pump(stream);
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let pending = "";
+    try {
+      for await (const chunk of stream) {
+        pending += decoder.decode(chunk, { stream: true });
+        const parts = pending.split("\n");
+        pending = parts.pop() ?? "";
+        for (const line of parts) this.#push(line);
+      }
+    } catch {
+      // the stream errors when the child is killed; what we have is what there is
+    }
+    if (pending) this.#push(pending);
+    this.#closed = true;
+    this.#wake();
+  }
+
+  #push(line: string): void {
+    this.#lines.push(line);
+    if (this.#lines.length > 500) this.#lines.shift();
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters) wake();
+    this.#waiters.clear();
+  }
+
+  /** The first line matching `pattern`, waiting at most `timeoutMs`; throws on close or timeout. */
+  async waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      for (const line of this.#lines) {
+        const match = line.match(pattern);
+        if (match) return match;
+      }
+      const left = deadline - performance.now();
+      if (this.#closed) throw new Error(`output ended before a line matching ${pattern}`);
+      if (left <= 0) throw new Error(`no line matching ${pattern} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        this.#waiters.add(resolve);
+        setTimeout(resolve, left);
+      });
+    }
+  }
+
+  /** The last `n` lines, for error messages. */
+  tail(n = 20): string {
+    return this.#lines.slice(-n).join("\n");
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The peer users would otherwise pick: Node's cluster module, N workers, each serving the same
+ * bench app with `@hono/node-server` on one port. Written for Node: the bench bundles it with
+ * `Bun.build({ target: "node" })` and runs the bundle with `node`. Env: PORT, HOST, WORKERS.
+ * The primary prints `bench-node: ready primary <pid> workers <a>, <b> cpu <ms> ms` once every
+ * worker listens.
+ */
+import cluster from "node:cluster";
+import { serve } from "@hono/node-server";
+import { createBenchApp } from "./app.ts";
+import { measureCpuMs } from "./calibrate.ts";
+
+const port = Number(process.env.PORT);
+const hostname = process.env.HOST ?? "127.0.0.1";
+const workers = Number(process.env.WORKERS ?? "1");
+
+if (cluster.isPrimary) {
+  if (!Number.isInteger(port) || port < 1 || !Number.isInteger(workers) || workers < 1) {
+    console.error("bench-node: PORT and WORKERS must be positive integers");
+    process.exit(2);
+  }
+  const pids: number[] = [];
+  let stopping = false;
+  cluster.on("listening", (worker) => {
+    if (worker.process.pid !== undefined) pids.push(worker.process.pid);
+    if (pids.length === workers) {
+      const cpu = measureCpuMs().toFixed(3);
+      console.log(
+        `bench-node: ready primary ${process.pid} workers ${pids.join(", ")} cpu ${cpu} ms`,
+      );
+    }
+  });
+  cluster.on("exit", (worker, code, signal) => {
+    if (!stopping)
+      console.error(`bench-node: worker ${worker.process.pid} died (${signal ?? code})`);
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(stopping ? 0 : 1);
+  });
+  const stop = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  for (let i = 0; i < workers; i++) cluster.fork();
+} else {
+  const server = serve({ fetch: createBenchApp().fetch, port, hostname });
+  const stop = () => server.close(() => process.exit(0));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
