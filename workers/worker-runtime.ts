@@ -18,6 +18,8 @@ export class WorkerRuntime {
   #server: Server<undefined> | null = null;
   #hooks: FleetHooks = {};
   #requests = 0;
+  /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
+  #draining = false;
 
   constructor(private readonly init: WorkerInit) {
     this.#log = createLog(`worker ${init.index}`);
@@ -29,7 +31,7 @@ export class WorkerRuntime {
       context: init.context,
       setup: init.setup,
       get draining() {
-        return !runtime.lifecycle.is("booting", "ready");
+        return runtime.#draining;
       },
       requestStop: (reason?: string) => runtime.requestStop(`app:${reason || "requested"}`),
     });
@@ -48,14 +50,14 @@ export class WorkerRuntime {
       const send = this.#channel.send.bind(this.#channel);
       const fleet = fleetRoutes({
         adminToken: this.init.adminToken,
-        isDraining: () => this.worker.draining,
+        isDraining: () => this.#draining,
         requestStop: (reason) => this.requestStop(reason),
         requestReload: () => send({ kind: "reload-requested" }),
         requestScale: (workers) => send({ kind: "scale-requested", workers }),
       });
       const { index, port, host, maxRequests } = this.init;
       const onAppRequest = maxRequests > 0 ? () => this.#countRequest(maxRequests) : undefined;
-      const isDraining = () => this.worker.draining;
+      const isDraining = () => this.#draining;
       this.#server = serve({
         index,
         port,
@@ -89,6 +91,7 @@ export class WorkerRuntime {
     if (!this.lifecycle.can("draining")) return;
     const booting = this.lifecycle.is("booting");
     this.lifecycle.to("draining");
+    this.#draining = true;
     if (booting) return this.#exit(WorkerExitCode.ok); // never served: nothing to drain or hook
     if (windowMs > 0) await Bun.sleep(Math.min(windowMs, Math.max(0, deadline - Date.now())));
     let forced = false;

@@ -1,25 +1,17 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import {
+  admin,
+  count,
   FIXTURES,
   freshFetch,
+  NO_EXTRAS,
   seeWorkers,
   startReadyFleet,
-  TOKEN,
   timed,
   type WorkerInfo,
   waitFor,
 } from "../helpers/fleet.ts";
-
-const admin = (url: string, body?: unknown) =>
-  fetch(url, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-
-const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0;
-const NO_EXTRAS = { HOOKS_MODULE: join(FIXTURES, "no-extras-hooks.ts") };
 
 describe("hang detection", () => {
   const env = {

@@ -3,24 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  FIXTURES,
+  admin,
+  count,
   fdCount,
   freshFetch,
+  NO_EXTRAS,
   seeWorkers,
   startReadyFleet,
-  TOKEN,
   waitFor,
 } from "../helpers/fleet.ts";
-
-const admin = (url: string, body?: unknown) =>
-  fetch(url, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-
-const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0;
-const NO_EXTRAS = { HOOKS_MODULE: join(FIXTURES, "no-extras-hooks.ts") };
 
 describe("rolling reload", () => {
   test("SIGHUP replaces every worker one slot at a time and serves the code now on disk", async () => {

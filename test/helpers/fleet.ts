@@ -210,3 +210,17 @@ export async function seeWorkers(
 export function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
+
+/** POST to an admin endpoint with the test token (and a JSON body when given). */
+export const admin = (url: string, body?: unknown) =>
+  fetch(url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+/** How many times `pattern` (with the g flag) occurs in `text`. */
+export const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0;
+
+/** Env for a fleet of HTTP workers only (the template's hooks add a ticker extra). */
+export const NO_EXTRAS = { HOOKS_MODULE: join(FIXTURES, "no-extras-hooks.ts") };
