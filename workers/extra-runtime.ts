@@ -1,9 +1,7 @@
 import type { ExtraContext, StopReason } from "../app/fleet.ts";
-import { Channel } from "./channel.ts";
+import { ChildRuntime } from "./child-runtime.ts";
 import { WorkerExitCode } from "./exit-codes.ts";
-import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "./lifecycle.ts";
-import { createLog, type Log } from "./log.ts";
-import type { Handlers, PrimaryMessage, WorkerInit } from "./protocol.ts";
+import type { WorkerInit } from "./protocol.ts";
 
 type ExtraMain = (extra: ExtraContext) => unknown;
 
@@ -11,27 +9,19 @@ type ExtraMain = (extra: ExtraContext) => unknown;
  * An extra (non-HTTP) process from the inside: runs the module's default export with an
  * AbortSignal, aborts it on drain, and exits once it returns (or at the deadline).
  */
-export class ExtraRuntime {
-  readonly lifecycle = new Lifecycle<WorkerState>("booting", WORKER_TRANSITIONS);
+export class ExtraRuntime extends ChildRuntime {
   readonly #abort = new AbortController();
-  readonly #log: Log;
-  readonly #channel: Channel;
   #running: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly init: WorkerInit,
+    init: WorkerInit,
     private readonly extra: { name: string; module: string },
   ) {
-    this.#log = createLog(`extra ${extra.name}#${init.index}`);
-    this.#channel = new Channel(this.#log);
+    super(init, `extra ${extra.name}#${init.index}`);
   }
 
   async boot(): Promise<void> {
-    const handlers: Handlers<PrimaryMessage> = {
-      drain: (m) => void this.drain(m.reason, m.deadline),
-    };
-    this.#channel.listen(handlers, (reason) => this.#drainSelf(reason));
-    this.#channel.heartbeat(this.init);
+    this.connect();
     let main: ExtraMain;
     try {
       const mod: { default?: unknown } = await import(this.extra.module);
@@ -42,33 +32,33 @@ export class ExtraRuntime {
       }
       main = mod.default as ExtraMain;
     } catch (error) {
-      this.#log.error(`failed to boot: ${(error as Error).message}`);
-      this.#channel.send({ kind: "boot-failed", error: (error as Error).message });
-      return this.#exit(WorkerExitCode.bootFailure);
+      this.log.error(`failed to boot: ${(error as Error).message}`);
+      this.channel.send({ kind: "boot-failed", error: (error as Error).message });
+      return this.exit(WorkerExitCode.bootFailure);
     }
     const context: ExtraContext = {
       name: this.extra.name,
       index: this.init.index,
       setup: this.init.setup,
       signal: this.#abort.signal,
-      requestStop: (reason?: string) => this.#requestStop(`app:${reason || "requested"}`),
+      requestStop: (reason?: string) => this.requestStop(`app:${reason || "requested"}`),
     };
     this.#running = Promise.resolve().then(() => main(context));
     this.lifecycle.to("ready");
-    this.#channel.send({ kind: "ready" });
+    this.channel.send({ kind: "ready" });
     this.#running.then(
       () => {
-        if (this.lifecycle.is("ready")) this.#exit(WorkerExitCode.ok); // returned unasked: respawned
+        if (this.lifecycle.is("ready")) this.exit(WorkerExitCode.ok); // returned unasked: respawned
       },
       (error: unknown) => {
-        this.#log.error(`threw: ${(error as Error).stack ?? error}`);
-        if (this.lifecycle.is("ready")) this.#exit(1);
+        this.log.error(`threw: ${(error as Error).stack ?? error}`);
+        if (this.lifecycle.is("ready")) this.exit(1);
       },
     );
   }
 
   /** Aborts the run, waits for it to return until `deadline`, then exits. Idempotent. */
-  async drain(reason: StopReason, deadline: number): Promise<void> {
+  override async drain(reason: StopReason, deadline: number): Promise<void> {
     if (!this.lifecycle.can("draining")) return;
     this.lifecycle.to("draining");
     this.#abort.abort(reason);
@@ -78,23 +68,7 @@ export class ExtraRuntime {
     );
     const timeout = Bun.sleep(Math.max(0, deadline - Date.now())).then(() => false);
     const finished = await Promise.race([settled, timeout]);
-    if (!finished) this.#log.warn("did not return by the deadline after its signal was aborted");
-    this.#exit(finished ? WorkerExitCode.ok : WorkerExitCode.forced);
-  }
-
-  #requestStop(reason: StopReason): void {
-    if (process.connected) this.#channel.send({ kind: "stop-requested", reason });
-    else this.#drainSelf(reason);
-  }
-
-  #drainSelf(reason: StopReason): void {
-    if (!this.lifecycle.can("draining")) return;
-    this.#channel.send({ kind: "draining", reason });
-    void this.drain(reason, Date.now() + this.init.shutdownTimeoutMs);
-  }
-
-  #exit(code: number): void {
-    if (this.lifecycle.can("exited")) this.lifecycle.to("exited");
-    process.exit(code);
+    if (!finished) this.log.warn("did not return by the deadline after its signal was aborted");
+    this.exit(finished ? WorkerExitCode.ok : WorkerExitCode.forced);
   }
 }

@@ -1,29 +1,23 @@
 import type { Server } from "bun";
 import type { FleetHooks, FleetWorker, StopReason } from "../app/fleet.ts";
-import { Channel } from "./channel.ts";
+import { ChildRuntime } from "./child-runtime.ts";
 import { WorkerExitCode } from "./exit-codes.ts";
 import { fleetRoutes } from "./fleet-routes.ts";
-import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "./lifecycle.ts";
-import { createLog, type Log } from "./log.ts";
 import { loadApp, loadHooks } from "./modules.ts";
-import type { Handlers, PrimaryMessage, WorkerInit } from "./protocol.ts";
+import type { WorkerInit } from "./protocol.ts";
 import { serve } from "./serve.ts";
 
 /** One HTTP worker, from the inside: boot, serve, drain, exit. */
-export class WorkerRuntime {
-  readonly lifecycle = new Lifecycle<WorkerState>("booting", WORKER_TRANSITIONS);
+export class WorkerRuntime extends ChildRuntime {
   readonly worker: FleetWorker;
-  readonly #log: Log;
-  readonly #channel: Channel;
   #server: Server<undefined> | null = null;
   #hooks: FleetHooks = {};
   #requests = 0;
   /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
   #draining = false;
 
-  constructor(private readonly init: WorkerInit) {
-    this.#log = createLog(`worker ${init.index}`);
-    this.#channel = new Channel(this.#log);
+  constructor(init: WorkerInit) {
+    super(init, `worker ${init.index}`);
     const runtime = this;
     this.worker = Object.freeze({
       index: init.index,
@@ -39,15 +33,11 @@ export class WorkerRuntime {
 
   /** Wires IPC and signals, then loads the app, listens, runs onStart and reports ready. */
   async boot(): Promise<void> {
-    const handlers: Handlers<PrimaryMessage> = {
-      drain: (m) => void this.drain(m.reason, m.deadline, m.windowMs),
-    };
-    this.#channel.listen(handlers, (reason) => this.#drainSelf(reason));
-    this.#channel.heartbeat(this.init);
+    this.connect();
     try {
       this.#hooks = await loadHooks(this.init.hooksModule);
       const app = await loadApp(this.init.appModule, this.worker);
-      const send = this.#channel.send.bind(this.#channel);
+      const send = this.channel.send.bind(this.channel);
       const fleet = fleetRoutes({
         adminToken: this.init.adminToken,
         isDraining: () => this.#draining,
@@ -73,13 +63,7 @@ export class WorkerRuntime {
     }
     if (!this.lifecycle.can("ready")) return; // a drain arrived while booting
     this.lifecycle.to("ready");
-    this.#channel.send({ kind: "ready" });
-  }
-
-  /** Asks the primary to stop the fleet; without a primary, drains this worker alone. */
-  requestStop(reason: StopReason): void {
-    if (process.connected) this.#channel.send({ kind: "stop-requested", reason });
-    else this.#drainSelf(reason);
+    this.channel.send({ kind: "ready" });
   }
 
   /**
@@ -87,12 +71,12 @@ export class WorkerRuntime {
    * siblings serve), then stops accepting and lets in-flight requests finish until `deadline`;
    * cuts what is left, runs onShutdown and exits. Idempotent.
    */
-  async drain(reason: StopReason, deadline: number, windowMs = 0): Promise<void> {
+  override async drain(reason: StopReason, deadline: number, windowMs = 0): Promise<void> {
     if (!this.lifecycle.can("draining")) return;
     const booting = this.lifecycle.is("booting");
     this.lifecycle.to("draining");
     this.#draining = true;
-    if (booting) return this.#exit(WorkerExitCode.ok); // never served: nothing to drain or hook
+    if (booting) return this.exit(WorkerExitCode.ok); // never served: nothing to drain or hook
     if (windowMs > 0) await Bun.sleep(Math.min(windowMs, Math.max(0, deadline - Date.now())));
     let forced = false;
     const server = this.#server;
@@ -101,7 +85,7 @@ export class WorkerRuntime {
       const drained = await Promise.race([server.stop().then(() => true), timeout]);
       if (!drained) {
         forced = true;
-        this.#log.warn(
+        this.log.warn(
           `deadline passed with ${server.pendingRequests} request(s) in flight; closing them`,
         );
         await server.stop(true);
@@ -110,37 +94,25 @@ export class WorkerRuntime {
     try {
       await this.#hooks.onShutdown?.(reason, this.worker);
     } catch (error) {
-      this.#log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
+      this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
-    this.#exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
+    this.exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
   }
 
   #countRequest(limit: number): void {
     this.#requests += 1;
     if (this.#requests !== limit) return;
-    this.#log.info(`served ${limit} requests (MAX_REQUESTS): asking to be recycled`);
-    this.#channel.send({ kind: "recycle", reason: "max-requests" });
-  }
-
-  /** A drain this worker starts itself: tell the primary the exit is intended. */
-  #drainSelf(reason: StopReason): void {
-    if (!this.lifecycle.can("draining")) return;
-    this.#channel.send({ kind: "draining", reason });
-    void this.drain(reason, Date.now() + this.init.shutdownTimeoutMs);
+    this.log.info(`served ${limit} requests (MAX_REQUESTS): asking to be recycled`);
+    this.channel.send({ kind: "recycle", reason: "max-requests" });
   }
 
   #bootFailed(error: unknown): void {
     const text = describeBootError(error, this.init);
-    this.#log.error(`failed to boot: ${text}`);
+    this.log.error(`failed to boot: ${text}`);
     if (!(error as { code?: string }).code) console.error(error); // the app's stack, for its author
-    this.#channel.send({ kind: "boot-failed", error: text });
+    this.channel.send({ kind: "boot-failed", error: text });
     this.#server?.stop(true);
-    this.#exit(WorkerExitCode.bootFailure);
-  }
-
-  #exit(code: number): void {
-    if (this.lifecycle.can("exited")) this.lifecycle.to("exited");
-    process.exit(code);
+    this.exit(WorkerExitCode.bootFailure);
   }
 }
 
