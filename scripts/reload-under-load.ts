@@ -14,6 +14,7 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type FreshResult, freshConnectionLoad } from "./bench/fresh-client.ts";
+import { pollUntil } from "./bench/procs.ts";
 import { parseWrk, WRK_MISSING, type WrkResult } from "./bench/wrk.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -88,14 +89,9 @@ void (async () => {
 })();
 
 async function until(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() > deadline) {
-      fleet.kill("SIGKILL");
-      fail(`timed out waiting for ${what}\n${stderr}`);
-    }
-    await Bun.sleep(10);
-  }
+  if (await pollUntil(done, timeoutMs)) return;
+  fleet.kill("SIGKILL");
+  fail(`timed out waiting for ${what}\n${stderr}`);
 }
 
 const pidsOf = (text: string) =>

@@ -1,7 +1,8 @@
 import { afterEach } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { groupMembers } from "../../scripts/bench/procs.ts";
 
 /** Root of the project under test. */
 export const ROOT = join(import.meta.dir, "..", "..");
@@ -46,22 +47,6 @@ export async function waitFor<T>(
   );
 }
 
-/** Live (not zombie) pids in process group `pgid`, read from /proc. */
-export function groupPids(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === pgid && fields[0] !== "Z") pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids;
-}
-
 /** A fleet started through the real CLI, in its own process group. */
 export interface Fleet {
   /** The primary's pid. */
@@ -93,7 +78,7 @@ afterEach(async () => {
     await fleet.exited;
     await waitFor(
       "the fleet's process group to be gone",
-      () => groupPids(fleet.pgid).length === 0,
+      () => groupMembers(fleet.pgid).length === 0,
       3000,
     );
   }
@@ -147,7 +132,7 @@ export async function startFleet(
     stdout: collect(proc.stdout),
     stderr: () => stderr().replace(TETHER_LINE, ""),
     exited: proc.exited,
-    pids: () => groupPids(pgid).filter((pid) => pid !== pgid),
+    pids: () => groupMembers(pgid).filter((pid) => pid !== pgid),
   };
   started.push(fleet);
   const line = await waitFor("the tether to report the primary's pid", () =>
