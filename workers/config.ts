@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Json } from "../app/fleet.ts";
 import { MAX_CONTEXT_BYTES } from "./protocol.ts";
@@ -137,7 +137,7 @@ function readContexts(given: GivenSettings, input: ConfigInput): Json[] | null {
 function modulePath(given: string | undefined, fallback: string, env: string, input: ConfigInput) {
   const path = given === undefined ? resolve(input.root, fallback) : resolve(input.cwd, given);
   if (!input.exists(path)) throw new ConfigError(`${env}: no such file ${given ?? fallback}`);
-  return isAbsolute(path) ? path : resolve(path);
+  return path; // resolve() always returns an absolute path
 }
 
 /** Resolves flags + env into a FleetConfig, or one line naming what is wrong. */

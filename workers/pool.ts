@@ -118,9 +118,13 @@ export class Pool {
     this.#slotOf.delete(worker);
     if (!this.owner.running && !this.owner.starting) return; // stopping: the primary logs it
     if (!slot || slot.current !== worker) {
-      const clean = exit.code === WorkerExitCode.ok || exit.code === WorkerExitCode.forced;
-      if (exit.wasReady)
-        this.log.info(`${worker.name} retired (${clean ? "drained" : describeExit(exit)})`);
+      const how =
+        exit.code === WorkerExitCode.ok
+          ? "drained"
+          : exit.code === WorkerExitCode.forced
+            ? "cut at its deadline"
+            : describeExit(exit);
+      if (exit.wasReady) this.log.info(`${worker.name} retired (${how})`);
       return;
     }
     slot.current = null;
@@ -156,10 +160,9 @@ export class Pool {
       `${worker.name} ${cause}; respawning its slot in ${verdict.delayMs} ms (crash ${verdict.recent} of ${limit} within ${windowMs} ms)`,
     );
     slot.respawnTimer = setTimeout(() => {
-      const removed = !this.http.includes(slot) && !this.extras.includes(slot);
-      if (this.owner.running || this.owner.starting) {
-        if (!slot.current && !removed) this.#spawnInto(slot);
-      }
+      // Stops cancel this timer; a scale-down may have removed the slot meanwhile.
+      const inPool = this.http.includes(slot) || this.extras.includes(slot);
+      if (inPool && !slot.current) this.#spawnInto(slot);
     }, verdict.delayMs);
   }
 

@@ -159,13 +159,11 @@ const anything: Check = () => null; // JSON.parse only yields JSON
 
 const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
   role: oneOf("http", "extra"),
-  extra: (v) =>
-    v === null ||
-    (typeof v === "object" &&
-      !nonEmpty((v as { name?: unknown }).name) &&
-      !nonEmpty((v as { module?: unknown }).module))
-      ? null
-      : "must be null or { name, module }",
+  extra: (v) => {
+    if (v === null) return null;
+    const { name, module } = (typeof v === "object" ? v : {}) as Record<string, unknown>;
+    return nonEmpty(name) || nonEmpty(module) ? "must be null or { name, module }" : null;
+  },
   index: count(0),
   context: anything,
   setup: anything,
