@@ -72,6 +72,11 @@ export class Operations {
     });
   }
 
+  /** Resolves once every operation queued so far has finished. */
+  idle(): Promise<void> {
+    return this.#tail;
+  }
+
   #enqueue(what: string, task: () => Promise<void>): void {
     this.#tail = this.#tail.then(task).catch((error: unknown) => {
       this.log.error(`${what} failed: ${(error as Error).stack ?? error}`);

@@ -39,7 +39,10 @@ const log: Log = {
   warn: (m) => lines.push(m),
   error: (m) => lines.push(m),
 };
-const idle = () => Bun.sleep(60);
+/** Waits (bounded) until `steps` has at least `n` entries. */
+async function stepsReach(steps: string[], n: number): Promise<void> {
+  for (let i = 0; i < 1000 && steps.length < n; i++) await Bun.sleep(1);
+}
 
 describe("operations queue", () => {
   test("relative scale changes queued behind a reload add up", async () => {
@@ -49,7 +52,7 @@ describe("operations queue", () => {
     ops.scale((n) => n + 1, "SIGTTIN");
     ops.scale((n) => n + 1, "SIGTTIN");
     ops.scale((n) => n - 10, "SIGTTOU");
-    await idle();
+    await ops.idle();
     expect(steps).toEqual([
       "reload 0 start",
       "reload 0 end",
@@ -65,10 +68,10 @@ describe("operations queue", () => {
     const { pool, steps } = fakePool(2);
     const ops = new Operations(pool, log, () => true);
     ops.reload("a");
-    await Bun.sleep(1); // a is running now
+    await stepsReach(steps, 1); // a is running now
     ops.reload("b"); // queued behind a
     ops.reload("c"); // joins b
-    await idle();
+    await ops.idle();
     expect(steps.filter((s) => s.endsWith("start"))).toEqual([
       "reload 0 start",
       "reload 1 start",
@@ -83,7 +86,7 @@ describe("operations queue", () => {
     pool.failAt = 1;
     const ops = new Operations(pool, log, () => true);
     ops.reload("deploy");
-    await idle();
+    await ops.idle();
     expect(steps).toEqual(["reload 0 start", "reload 0 end", "reload 1 start", "reload 1 end"]);
     expect(lines).toContain("reload (deploy) aborted: the old workers keep serving");
   });
@@ -94,7 +97,7 @@ describe("operations queue", () => {
     ops.reload("late");
     ops.scale(() => 5, "late");
     ops.recycle(pool.http[0] as Slot, "max-requests");
-    await idle();
+    await ops.idle();
     expect(steps).toEqual([]);
   });
 });
