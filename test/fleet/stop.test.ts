@@ -19,14 +19,20 @@ const SLOW_APP = { APP_MODULE: join(FIXTURES, "slow-app.ts") };
  * outcome wrapped (returning the bare promise would make `await` wait for the response).
  */
 async function slowRequestInFlight(fleet: Fleet, ms: number) {
-  const response = fetch(fleet.url(`/slow?ms=${ms}`)).then(
+  const answer = fetch(fleet.url(`/slow?ms=${ms}`));
+  const response = answer.then(
     async (res) => ({ status: res.status, body: await res.json() }),
     (error: Error) => ({ status: 0, body: error.message }),
+  );
+  /** The response's Connection header (null when the request failed). */
+  const connection = answer.then(
+    (res) => res.headers.get("connection"),
+    () => null,
   );
   await waitFor("the slow request to reach a worker", () =>
     fleet.stderr().includes("slow request started"),
   );
-  return { response };
+  return { response, connection };
 }
 
 /** True when a plain listener (no SO_REUSEPORT) can bind the port: nobody holds it. */
@@ -69,11 +75,12 @@ describe("stopping", () => {
     expect(fleet.stderr()).toContain("stopping (admin-stop)");
   });
 
-  test("SIGTERM lets a 1.5 s request finish with 200, then exits 0", async () => {
+  test("SIGTERM lets a 1.5 s request finish with 200 and Connection: close, then exits 0", async () => {
     const fleet = await startReadyFleet({ env: SLOW_APP });
-    const { response } = await slowRequestInFlight(fleet, 1500);
+    const { response, connection } = await slowRequestInFlight(fleet, 1500);
     fleet.kill("SIGTERM");
     expect(await response).toEqual({ status: 200, body: { slept: 1500 } });
+    expect(await connection).toBe("close"); // answered while draining: the client must not reuse it
     expect(await fleet.exited).toBe(0);
     expect(fleet.stderr()).toContain("stopping (SIGTERM)");
   });
