@@ -21,6 +21,7 @@ const ROOT = resolve(import.meta.dir, "..");
 const INSIDE = "FLEET_LOAD_NETNS";
 const PORT = 8080;
 const TOKEN = "reload-under-load-token";
+const WORKERS = 2;
 
 /** What one run measured. */
 export interface ReloadLoadResult {
@@ -76,7 +77,13 @@ writeFileSync("/proc/sys/net/ipv4/tcp_migrate_req", String(migrate));
 
 const fleet = Bun.spawn([process.execPath, join(ROOT, "scripts", "start.ts")], {
   cwd: ROOT,
-  env: { ...process.env, PORT: String(PORT), HOST: "127.0.0.1", WORKERS: "2", ADMIN_TOKEN: TOKEN },
+  env: {
+    ...process.env,
+    PORT: String(PORT),
+    HOST: "127.0.0.1",
+    WORKERS: String(WORKERS),
+    ADMIN_TOKEN: TOKEN,
+  },
   stdio: ["ignore", "pipe", "pipe"],
 });
 let stdout = "";
@@ -122,6 +129,9 @@ for (let i = 1; i <= reloads; i++) {
   await until(`reload ${i}`, () => (stderr.match(/complete in/g)?.length ?? 0) >= i, 15_000);
 }
 const [keepAlive, fresh] = await loads;
+// A retiring worker still answers during its drain window: wait until every one has exited.
+const retired = () => stderr.match(/worker \d+ \(pid \d+\) retired/g)?.length ?? 0;
+await until("the old workers to retire", () => retired() >= reloads * WORKERS, 15_000);
 const served = await fetch(`http://127.0.0.1:${PORT}/worker`).then(
   (r) => r.json() as Promise<{ pid: number }>,
 );
@@ -129,7 +139,7 @@ fleet.kill("SIGTERM");
 const exitCode = await fleet.exited;
 const pidsAfter = [...stderr.matchAll(/reload: worker \d \(pid (\d+)\) serves/g)]
   .map((m) => Number(m[1]))
-  .slice(-2);
+  .slice(-WORKERS);
 
 const pick = ({ requests, errors, non2xx }: WrkResult) => ({ requests, errors, non2xx });
 const result: ReloadLoadResult = {
@@ -149,7 +159,7 @@ if (values.json) {
 } else {
   const total = keepAlive.requests + fresh.requests;
   console.log(
-    `tcp_migrate_req=${migrate}: ${reloads} rolling reload(s) of 2 workers under load, ${seconds} s: ` +
+    `tcp_migrate_req=${migrate}: ${reloads} rolling reload(s) of ${WORKERS} workers under load, ${seconds} s: ` +
       `${total} requests (keep-alive ${keepAlive.requests}, fresh connections ${fresh.requests}), ` +
       `${result.failed} failed (keep-alive: ${keepAlive.errors} socket errors + ${keepAlive.non2xx} non-2xx; ` +
       `fresh: ${fresh.failed} ${JSON.stringify(fresh.causes)}); fleet exit ${exitCode}`,
