@@ -1,13 +1,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { ExtraProcess, Json } from "../app/fleet.ts";
+import type { ExtraProcess, FleetHooks, Json } from "../app/fleet.ts";
 import { banner } from "./banner.ts";
 import { resolveConfig } from "./config.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { createLog } from "./log.ts";
+import { checkHooks, shown } from "./modules.ts";
 import { tcpMigrateNote } from "./platform.ts";
 import { Primary } from "./primary.ts";
-import { loadExtras, runSetupHook } from "./primary-hooks.ts";
+import { checkExtras, runSetupHook } from "./primary-hooks.ts";
 import { helpText } from "./settings.ts";
 import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
 
@@ -73,16 +74,29 @@ export async function main(argv: string[]): Promise<ExitCode> {
   const migrateNote = tcpMigrateNote();
   if (migrateNote) log.info(migrateNote);
 
+  // The hooks module is the user's code: a throw while importing it is a failed start (like a
+  // throwing setup or app), while exports of the wrong shape are configuration errors.
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(config.hooksModule);
+  } catch (error) {
+    log.error(
+      `HOOKS_MODULE ${shown(config.hooksModule)} threw while loading, no worker started: ${(error as Error).stack ?? error}`,
+    );
+    return ExitCode.bootFailure;
+  }
+  let hooks: FleetHooks;
   let extras: Required<ExtraProcess>[];
   let setup: Json;
   try {
-    extras = await loadExtras(config.hooksModule);
+    hooks = checkHooks(mod, config.hooksModule);
+    extras = checkExtras(hooks.extras, config.hooksModule);
   } catch (error) {
     log.error(`invalid configuration: ${(error as Error).message}`);
     return ExitCode.config;
   }
   try {
-    setup = await runSetupHook(config.hooksModule);
+    setup = await runSetupHook(hooks);
   } catch (error) {
     log.error(`setup hook failed, no worker started: ${(error as Error).stack ?? error}`);
     return ExitCode.bootFailure;

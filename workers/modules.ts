@@ -16,15 +16,19 @@ function isFetchApp(value: unknown): value is FetchApp {
   );
 }
 
-/** Imports the hooks module and checks that each hook it exports is a function. */
-export async function loadHooks(path: string): Promise<FleetHooks> {
-  const mod: Record<string, unknown> = await import(path);
+/** Checks that each hook an imported hooks module exports is a function. */
+export function checkHooks(mod: Record<string, unknown>, path: string): FleetHooks {
   for (const name of HOOK_NAMES) {
     if (mod[name] !== undefined && typeof mod[name] !== "function") {
       throw new Error(`HOOKS_MODULE ${shown(path)}: export "${name}" must be a function`);
     }
   }
   return mod as FleetHooks;
+}
+
+/** Imports the hooks module and checks its hooks. */
+export async function loadHooks(path: string): Promise<FleetHooks> {
+  return checkHooks(await import(path), path);
 }
 
 /** Imports the app module and builds the app: its default export, or what its factory returns. */

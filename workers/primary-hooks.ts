@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import type { ExtraProcess, Json } from "../app/fleet.ts";
-import { loadHooks, shown } from "./modules.ts";
+import type { ExtraProcess, FleetHooks, Json } from "../app/fleet.ts";
+import { shown } from "./modules.ts";
 import { MAX_CONTEXT_BYTES } from "./protocol.ts";
 
 /** The primary's use of the hooks module: the `setup` hook and the `extras` declarations. */
@@ -41,8 +41,7 @@ export function jsonProblem(value: unknown, at = "result"): string | null {
 }
 
 /** Runs the hooks module's `setup` once (in the primary) and checks its result can reach workers. */
-export async function runSetupHook(hooksModule: string): Promise<Json> {
-  const hooks = await loadHooks(hooksModule);
+export async function runSetupHook(hooks: FleetHooks): Promise<Json> {
   const value: unknown = (await hooks.setup?.()) ?? null;
   const problem = jsonProblem(value);
   if (problem) throw new Error(`setup must return plain JSON data; ${problem}`);
@@ -55,9 +54,11 @@ export async function runSetupHook(hooksModule: string): Promise<Json> {
   return value as Json;
 }
 
-/** Reads and checks the hooks module's `extras`; module paths resolve against the hooks module. */
-export async function loadExtras(hooksModule: string): Promise<Required<ExtraProcess>[]> {
-  const { extras } = await loadHooks(hooksModule);
+/** Checks the hooks module's `extras`; module paths resolve against the hooks module. */
+export function checkExtras(
+  extras: FleetHooks["extras"],
+  hooksModule: string,
+): Required<ExtraProcess>[] {
   if (extras === undefined) return [];
   const parsed = extrasSchema.safeParse(extras);
   if (!parsed.success) {

@@ -53,6 +53,21 @@ describe("boot failures and crash loops", () => {
     expect(fleet.stderr()).not.toContain("[worker");
   });
 
+  test("a hooks module that throws while loading: exit 3 before any worker starts", async () => {
+    const fleet = await startFleet({ env: { HOOKS_MODULE: join(FIXTURES, "throwing-hooks.ts") } });
+    expect(await fleet.exited).toBe(3);
+    expect(fleet.stderr()).toContain("throwing-hooks.ts threw while loading, no worker started");
+    expect(fleet.stderr()).toContain("fixture: hooks module failed to load");
+    expect(fleet.stderr()).not.toContain("[worker");
+  });
+
+  test("a hooks module whose hook is not a function: exit 2 naming the export", async () => {
+    const fleet = await startFleet({ env: { HOOKS_MODULE: join(FIXTURES, "wrong-hooks.ts") } });
+    expect(await fleet.exited).toBe(2);
+    expect(fleet.stderr()).toContain('wrong-hooks.ts: export "onStart" must be a function');
+    expect(fleet.stderr()).not.toContain("[worker");
+  });
+
   test("a setup result that is not plain JSON: exit 3 naming where", async () => {
     const fleet = await startFleet({ env: { HOOKS_MODULE: join(FIXTURES, "bad-setup.ts") } });
     expect(await fleet.exited).toBe(3);
