@@ -17,7 +17,7 @@ export function banner(
   const token = config.adminTokenGenerated ? config.adminToken : "$ADMIN_TOKEN";
   const lines = [
     `bun-fleet: serving ${url} (bound to ${config.host}:${config.port}) with ${config.workers} worker(s), ready in ${Math.round(fleet.bootMs)} ms`,
-    `  primary pid ${fleet.primaryPid}; worker pids ${fleet.workerPids.join(", ")}${fleet.extras.length ? `; extras ${fleet.extras.join(", ")}` : ""}`,
+    `  primary pid ${fleet.primaryPid}${config.pidFile ? ` (written to ${relative(process.cwd(), config.pidFile)})` : ""}; worker pids ${fleet.workerPids.join(", ")}${fleet.extras.length ? `; extras ${fleet.extras.join(", ")}` : ""}`,
     `  app ${relative(process.cwd(), config.appModule)}; hooks ${relative(process.cwd(), config.hooksModule)}`,
     `  stop: Ctrl-C, kill -TERM ${fleet.primaryPid}, or curl -X POST -H "authorization: Bearer ${token}" ${url}/admin/stop`,
     `  reload: kill -HUP ${fleet.primaryPid}; scale: kill -TTIN / -TTOU ${fleet.primaryPid} (or POST /admin/reload, /admin/scale)`,

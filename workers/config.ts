@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Json } from "../app/fleet.ts";
 import { MAX_CONTEXT_BYTES } from "./protocol.ts";
@@ -16,6 +16,8 @@ export interface FleetConfig {
   /** True when ADMIN_TOKEN was unset and a random one was made (the banner prints it). */
   adminTokenGenerated: boolean;
   shutdownTimeoutMs: number;
+  /** Absolute path of the primary's pid file, or null for none. */
+  pidFile: string | null;
   /** Absolute paths. */
   appModule: string;
   hooksModule: string;
@@ -140,6 +142,15 @@ function modulePath(given: string | undefined, fallback: string, env: string, in
   return path; // resolve() always returns an absolute path
 }
 
+function pidFilePath(given: string | undefined, input: ConfigInput): string | null {
+  if (given === undefined) return null;
+  const path = resolve(input.cwd, given);
+  if (!input.exists(dirname(path))) {
+    throw new ConfigError(`PID_FILE: no such directory ${dirname(given) || "."}`);
+  }
+  return path;
+}
+
 /** Resolves flags + env into a FleetConfig, or one line naming what is wrong. */
 export function resolveConfig(input: ConfigInput): ConfigResult {
   const warnings: string[] = [];
@@ -167,6 +178,7 @@ export function resolveConfig(input: ConfigInput): ConfigResult {
       contexts: contexts?.slice(0, workers) ?? null,
       adminToken: given.adminToken ?? randomBytes(24).toString("base64url"),
       adminTokenGenerated: given.adminToken === undefined,
+      pidFile: pidFilePath(given.pidFile, input),
       appModule: modulePath(given.appModule, SETTINGS.appModule.default, "APP_MODULE", input),
       hooksModule: modulePath(
         given.hooksModule,

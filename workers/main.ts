@@ -2,10 +2,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ExtraProcess, FleetHooks, Json } from "../app/fleet.ts";
 import { banner } from "./banner.ts";
-import { resolveConfig } from "./config.ts";
+import { type FleetConfig, resolveConfig } from "./config.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { createLog } from "./log.ts";
 import { checkHooks, shown } from "./modules.ts";
+import { claimPidFile, releasePidFile } from "./pid-file.ts";
 import { tcpMigrateNote } from "./platform.ts";
 import { Primary } from "./primary.ts";
 import { checkExtras, runSetupHook } from "./primary-hooks.ts";
@@ -63,7 +64,23 @@ export async function main(argv: string[]): Promise<ExitCode> {
   }
   const { config, warnings } = result;
   for (const warning of warnings) log.warn(warning);
+  const { pidFile } = config;
+  if (pidFile) {
+    const problem = claimPidFile(pidFile);
+    if (problem) {
+      log.error(`invalid configuration: ${problem}`);
+      return ExitCode.config;
+    }
+  }
+  try {
+    return await run(config);
+  } finally {
+    if (pidFile) releasePidFile(pidFile);
+  }
+}
 
+/** Hooks, setup, then the fleet until it stops. */
+async function run(config: FleetConfig): Promise<ExitCode> {
   const primary = new Primary(config, log, (running, bootMs) => {
     const workerPids = running.workers.map((w) => w.pid);
     const extras = running.extras.map((w) => `${w.init.extra?.name}#${w.index} pid ${w.pid}`);

@@ -98,6 +98,14 @@ export const SETTINGS = {
     description: "one deadline for a graceful stop, then force (exit 4)",
     schema: whole(1, 3_600_000),
   },
+  pidFile: {
+    env: "PID_FILE",
+    flag: "pid-file",
+    defaultText: "unset",
+    description:
+      "write the primary's pid here while it runs (kill -HUP $(cat FILE)); refused if it names a live process",
+    schema: path,
+  },
   appModule: {
     env: "APP_MODULE",
     flag: "app",

@@ -1,11 +1,14 @@
 import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SIGINT_COALESCE_MS } from "../../workers/signals.ts";
 import {
   FIXTURES,
   type Fleet,
   freshFetch,
+  startFleet,
   startReadyFleet,
   TOKEN,
   timed,
@@ -129,6 +132,24 @@ describe("stopping", () => {
     expect(await response).toEqual({ status: 200, body: { slept: 800 } });
     expect(await fleet.exited).toBe(0);
     expect(fleet.stderr()).toContain("SIGINT ignored: same Ctrl-C delivered twice");
+  });
+
+  test("PID_FILE holds the primary's pid while it runs, refuses a second fleet, is removed at exit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fleet-pid-"));
+    try {
+      const path = join(dir, "fleet.pid");
+      const fleet = await startReadyFleet({ env: { PID_FILE: path } });
+      expect(readFileSync(path, "utf8")).toBe(`${fleet.pid}\n`);
+      const second = await startFleet({ env: { PID_FILE: path } });
+      expect(await second.exited).toBe(2);
+      expect(second.stderr()).toContain(`a fleet already runs as pid ${fleet.pid}`);
+      expect(readFileSync(path, "utf8")).toBe(`${fleet.pid}\n`);
+      fleet.kill("SIGTERM");
+      expect(await fleet.exited).toBe(0);
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("SIGKILL of the primary: every worker exits within 2 s (no orphans)", async () => {

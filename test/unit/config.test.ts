@@ -50,6 +50,14 @@ describe("resolveConfig", () => {
     expect(ok().config.adminToken).not.toBe(config.adminToken);
   });
 
+  test("PID_FILE resolves against the working directory; unset, there is none", () => {
+    expect(ok().config.pidFile).toBeNull();
+    const exists = (path: string) => path === "/here/run" || path in files;
+    expect(ok({ env: { PID_FILE: "run/fleet.pid" }, exists }).config.pidFile).toBe(
+      "/here/run/fleet.pid",
+    );
+  });
+
   test("a flag wins over its env variable", () => {
     const { config } = ok({ argv: ["--port", "8080"], env: { PORT: "9090" } });
     expect(config.port).toBe(8080);
@@ -113,6 +121,7 @@ describe("resolveConfig", () => {
     [{ argv: ["--token", "x"] }, "unknown option --token"],
     [{ env: { HOOKS_MODULE: "missing.ts" } }, "HOOKS_MODULE: no such file missing.ts"],
     [{ env: { MAX_MEMORY_MB: "8" } }, 'MAX_MEMORY_MB="8": must be 0 (off) or at least 32'],
+    [{ env: { PID_FILE: "missing/fleet.pid" } }, "PID_FILE: no such directory missing"],
   ] as [Partial<ConfigInput>, string][])("%j is refused: %s", (over, expected) => {
     expect(error(over)).toContain(expected);
   });
