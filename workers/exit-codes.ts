@@ -6,7 +6,7 @@ export const ExitCode = {
   internal: 1,
   /** Invalid configuration or usage. */
   config: 2,
-  /** A worker failed to boot (app threw at start, port in use, never ready), or the hooks module or setup threw. */
+  /** A worker failed to boot (app threw at start, port in use, never ready), or hooks/setup threw. */
   bootFailure: 3,
   /** The shutdown deadline passed; stragglers were killed. */
   deadline: 4,
