@@ -45,34 +45,44 @@ describe("boot failures and crash loops", () => {
     }
   });
 
-  test("a setup hook that throws: exit 3 before any worker starts", async () => {
-    const fleet = await startFleet({ env: { HOOKS_MODULE: join(FIXTURES, "throwing-setup.ts") } });
-    expect(await fleet.exited).toBe(3);
-    expect(fleet.stderr()).toContain("setup hook failed, no worker started");
-    expect(fleet.stderr()).toContain("fixture: setup failed");
-    expect(fleet.stderr()).not.toContain("[worker");
-  });
-
-  test("a hooks module that throws while loading: exit 3 before any worker starts", async () => {
-    const fleet = await startFleet({ env: { HOOKS_MODULE: join(FIXTURES, "throwing-hooks.ts") } });
-    expect(await fleet.exited).toBe(3);
-    expect(fleet.stderr()).toContain("throwing-hooks.ts threw while loading, no worker started");
-    expect(fleet.stderr()).toContain("fixture: hooks module failed to load");
-    expect(fleet.stderr()).not.toContain("[worker");
-  });
-
-  test("a hooks module whose hook is not a function: exit 2 naming the export", async () => {
-    const fleet = await startFleet({ env: { HOOKS_MODULE: join(FIXTURES, "wrong-hooks.ts") } });
-    expect(await fleet.exited).toBe(2);
-    expect(fleet.stderr()).toContain('wrong-hooks.ts: export "onStart" must be a function');
-    expect(fleet.stderr()).not.toContain("[worker");
-  });
-
-  test("a setup result that is not plain JSON: exit 3 naming where", async () => {
-    const fleet = await startFleet({ env: { HOOKS_MODULE: join(FIXTURES, "bad-setup.ts") } });
-    expect(await fleet.exited).toBe(3);
-    expect(fleet.stderr()).toContain("setup must return plain JSON data; result.when is a Date");
-  });
+  // The hooks module runs in the primary before any worker: each failure stops the start there.
+  test.each([
+    [
+      "a setup hook that throws: exit 3",
+      "throwing-setup.ts",
+      3,
+      ["setup hook failed, no worker started", "fixture: setup failed"],
+    ],
+    [
+      "a hooks module that throws while loading: exit 3",
+      "throwing-hooks.ts",
+      3,
+      [
+        "throwing-hooks.ts threw while loading, no worker started",
+        "fixture: hooks module failed to load",
+      ],
+    ],
+    [
+      "a hooks module whose hook is not a function: exit 2 naming the export",
+      "wrong-hooks.ts",
+      2,
+      ['wrong-hooks.ts: export "onStart" must be a function'],
+    ],
+    [
+      "a setup result that is not plain JSON: exit 3 naming where",
+      "bad-setup.ts",
+      3,
+      ["setup must return plain JSON data; result.when is a Date"],
+    ],
+  ] as [string, string, number, string[]][])(
+    "%s, before any worker starts",
+    async (_what, fixture, code, messages) => {
+      const fleet = await startFleet({ env: { HOOKS_MODULE: join(FIXTURES, fixture) } });
+      expect(await fleet.exited).toBe(code);
+      for (const message of messages) expect(fleet.stderr()).toContain(message);
+      expect(fleet.stderr()).not.toContain("[worker");
+    },
+  );
 
   test("a slot that keeps crashing stops the fleet with exit 5 after CRASH_LOOP_LIMIT crashes", async () => {
     const fleet = await startFleet({
