@@ -1,4 +1,4 @@
-import { afterEach } from "bun:test";
+import { onTestFinished } from "bun:test";
 import { readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -65,11 +65,13 @@ export interface Fleet {
   pids(): number[];
 }
 
-const started: Fleet[] = [];
-
-/** Kills every process of every fleet a test started, even when the test failed. */
-afterEach(async () => {
-  for (const fleet of started.splice(0)) {
+/**
+ * Kills every process of a fleet once the test that started it finishes, even when it failed.
+ * Registered per fleet with `onTestFinished`: an `afterEach` in this shared module would only run
+ * for the first test file that imports it (Bun evaluates the module once per run).
+ */
+function killWhenTestFinishes(fleet: Fleet): void {
+  onTestFinished(async () => {
     try {
       process.kill(-fleet.pgid, "SIGKILL");
     } catch {
@@ -81,8 +83,8 @@ afterEach(async () => {
       () => groupMembers(fleet.pgid).length === 0,
       3000,
     );
-  }
-});
+  });
+}
 
 function collect(stream: ReadableStream<Uint8Array>): () => string {
   let text = "";
@@ -100,7 +102,7 @@ export async function startFleet(
   options: { env?: Record<string, string>; args?: string[]; port?: number } = {},
 ): Promise<Fleet> {
   const port = options.port ?? (await freePort());
-  // The tether leads the group and kills it if this test run dies before afterEach can.
+  // The tether leads the group and kills it if this test run dies before the test can.
   const proc = Bun.spawn(
     [process.execPath, TETHER, process.execPath, START, ...(options.args ?? [])],
     {
@@ -134,7 +136,7 @@ export async function startFleet(
     exited: proc.exited,
     pids: () => groupMembers(pgid).filter((pid) => pid !== pgid),
   };
-  started.push(fleet);
+  killWhenTestFinishes(fleet);
   const line = await waitFor("the tether to report the primary's pid", () =>
     TETHER_LINE.exec(stderr()),
   );
