@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SIGINT_COALESCE_MS } from "../../workers/signals.ts";
+import { SIGINT_COALESCE_MS } from "../../workers/primary/signals.ts";
 import {
   FIXTURES,
   type Fleet,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { StopReason } from "../../app/fleet.ts";
-import { fleetRoutes } from "../../workers/fleet-routes.ts";
+import { fleetRoutes } from "../../workers/child/fleet-routes.ts";
 
 const TOKEN = "unit-test-token-0123456789";
 

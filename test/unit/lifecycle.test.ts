@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { CrashPolicy } from "../../workers/crash-policy.ts";
 import {
   Lifecycle,
   PRIMARY_TRANSITIONS,
@@ -7,7 +6,8 @@ import {
   WORKER_TRANSITIONS,
   type WorkerState,
 } from "../../workers/lifecycle.ts";
-import { interpretSignal, SIGINT_COALESCE_MS } from "../../workers/signals.ts";
+import { CrashPolicy } from "../../workers/primary/crash-policy.ts";
+import { interpretSignal, SIGINT_COALESCE_MS } from "../../workers/primary/signals.ts";
 
 describe("lifecycles", () => {
   test("the primary goes starting -> running -> stopping -> stopped and never back", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Log } from "../../workers/log.ts";
-import { Operations } from "../../workers/operations.ts";
-import type { Slot } from "../../workers/pool.ts";
+import { Operations } from "../../workers/primary/operations.ts";
+import type { Slot } from "../../workers/primary/pool.ts";
 
 const slot = (index: number): Slot => ({
   index,

@@ -1,5 +1,5 @@
-import type { StopReason } from "../app/fleet.ts";
-import type { Log } from "./log.ts";
+import type { StopReason } from "../../app/fleet.ts";
+import type { Log } from "../log.ts";
 import {
   dispatch,
   type Handlers,
@@ -8,7 +8,7 @@ import {
   parsePrimaryMessage,
   type WorkerInit,
   type WorkerMessage,
-} from "./protocol.ts";
+} from "../protocol.ts";
 
 /** Signals that make a worker drain by itself (Ctrl-C reaches the whole process group). */
 const DRAIN_SIGNALS = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;

@@ -1,10 +1,10 @@
 import type { Server } from "bun";
-import type { FleetHooks, FleetWorker, StopReason } from "../app/fleet.ts";
+import type { FleetHooks, FleetWorker, StopReason } from "../../app/fleet.ts";
+import { WorkerExitCode } from "../exit-codes.ts";
+import type { WorkerInit } from "../protocol.ts";
 import { ChildRuntime } from "./child-runtime.ts";
-import { WorkerExitCode } from "./exit-codes.ts";
 import { fleetRoutes } from "./fleet-routes.ts";
-import { loadApp, loadHooks } from "./modules.ts";
-import type { WorkerInit } from "./protocol.ts";
+import { loadApp, loadHooks } from "./loading.ts";
 import { serve } from "./serve.ts";
 
 /** One HTTP worker, from the inside: boot, serve, drain, exit. */

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { Json } from "../app/fleet.ts";
-import { MAX_CONTEXT_BYTES } from "./protocol.ts";
+import type { Json } from "../../app/fleet.ts";
+import { MAX_CONTEXT_BYTES } from "../protocol.ts";
 import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";
 
 /** The primary's resolved configuration. */

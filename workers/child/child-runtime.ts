@@ -1,8 +1,8 @@
-import type { StopReason } from "../app/fleet.ts";
+import type { StopReason } from "../../app/fleet.ts";
+import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "../lifecycle.ts";
+import { createLog, type Log } from "../log.ts";
+import type { Handlers, PrimaryMessage, WorkerInit } from "../protocol.ts";
 import { Channel } from "./channel.ts";
-import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "./lifecycle.ts";
-import { createLog, type Log } from "./log.ts";
-import type { Handlers, PrimaryMessage, WorkerInit } from "./protocol.ts";
 
 /**
  * What every child (HTTP worker or extra process) does the same way: its lifecycle, its IPC

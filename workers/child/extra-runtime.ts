@@ -1,7 +1,7 @@
-import type { ExtraContext, StopReason } from "../app/fleet.ts";
+import type { ExtraContext, StopReason } from "../../app/fleet.ts";
+import { WorkerExitCode } from "../exit-codes.ts";
+import type { WorkerInit } from "../protocol.ts";
 import { ChildRuntime } from "./child-runtime.ts";
-import { WorkerExitCode } from "./exit-codes.ts";
-import type { WorkerInit } from "./protocol.ts";
 
 type ExtraMain = (extra: ExtraContext) => unknown;
 

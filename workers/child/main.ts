@@ -3,9 +3,9 @@
  * identity from env, then serves the app (an HTTP worker) or runs an extra process, and drains
  * when told or when orphaned.
  */
-import { WorkerExitCode } from "./exit-codes.ts";
+import { WorkerExitCode } from "../exit-codes.ts";
+import { parseWorkerInit, WORKER_ENV } from "../protocol.ts";
 import { ExtraRuntime } from "./extra-runtime.ts";
-import { parseWorkerInit, WORKER_ENV } from "./protocol.ts";
 import { WorkerRuntime } from "./worker-runtime.ts";
 
 const init = parseWorkerInit(process.env[WORKER_ENV]);

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { ExtraProcess, FleetHooks, Json } from "../app/fleet.ts";
+import type { ExtraProcess, FleetHooks, Json } from "../../app/fleet.ts";
+import { checkHooks, shown } from "../child/loading.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { createLog } from "../log.ts";
 import { banner } from "./banner.ts";
 import { type FleetConfig, resolveConfig } from "./config.ts";
-import { ExitCode } from "./exit-codes.ts";
-import { createLog } from "./log.ts";
-import { checkHooks, shown } from "./modules.ts";
 import { claimPidFile, releasePidFile } from "./pid-file.ts";
 import { tcpMigrateNote } from "./platform.ts";
 import { Primary } from "./primary.ts";
@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     platform: process.platform,
     cpus: navigator.hardwareConcurrency,
     cwd: process.cwd(),
-    root: resolve(import.meta.dir, ".."),
+    root: resolve(import.meta.dir, "..", ".."),
     readFile: (path) => readFileSync(path, "utf8"),
     exists: existsSync,
   });

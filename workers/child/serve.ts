@@ -1,5 +1,5 @@
 import type { Server } from "bun";
-import type { FetchApp } from "../app/fleet.ts";
+import type { FetchApp } from "../../app/fleet.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
 
 /** Header naming the worker that answered; on every response. */

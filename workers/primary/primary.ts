@@ -1,8 +1,8 @@
-import type { ExtraProcess, Json, StopReason } from "../app/fleet.ts";
+import type { ExtraProcess, Json, StopReason } from "../../app/fleet.ts";
+import { ExitCode, WorkerExitCode } from "../exit-codes.ts";
+import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.ts";
+import type { Log } from "../log.ts";
 import type { FleetConfig } from "./config.ts";
-import { ExitCode, WorkerExitCode } from "./exit-codes.ts";
-import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "./lifecycle.ts";
-import type { Log } from "./log.ts";
 import { Operations } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
 import { Watchdog } from "./watchdog.ts";

@@ -2,9 +2,9 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import type { ExtraProcess, FleetHooks, Json } from "../app/fleet.ts";
-import { shown } from "./modules.ts";
-import { MAX_CONTEXT_BYTES } from "./protocol.ts";
+import type { ExtraProcess, FleetHooks, Json } from "../../app/fleet.ts";
+import { shown } from "../child/loading.ts";
+import { MAX_CONTEXT_BYTES } from "../protocol.ts";
 
 /** The primary's use of the hooks module: the `setup` hook and the `extras` declarations. */
 const extrasSchema = z.array(

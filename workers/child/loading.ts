@@ -1,5 +1,5 @@
 import { relative } from "node:path";
-import type { FetchApp, FleetHooks, FleetWorker } from "../app/fleet.ts";
+import type { FetchApp, FleetHooks, FleetWorker } from "../../app/fleet.ts";
 
 const HOOK_NAMES = ["setup", "onStart", "onShutdown"] as const;
 

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import type { StopReason } from "../app/fleet.ts";
-import { Lifecycle, WORKER_TRANSITIONS } from "./lifecycle.ts";
-import type { Log } from "./log.ts";
+import type { StopReason } from "../../app/fleet.ts";
+import { Lifecycle, WORKER_TRANSITIONS } from "../lifecycle.ts";
+import type { Log } from "../log.ts";
 import {
   dispatch,
   type Handlers,
@@ -11,9 +11,9 @@ import {
   WORKER_ENV,
   type WorkerInit,
   type WorkerMessage,
-} from "./protocol.ts";
+} from "../protocol.ts";
 
-const WORKER_ENTRY = join(import.meta.dir, "worker.ts");
+const WORKER_ENTRY = join(import.meta.dir, "..", "child", "main.ts");
 
 /** How a worker process ended. */
 export interface WorkerExit {
