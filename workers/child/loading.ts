@@ -1,12 +1,5 @@
-import { relative } from "node:path";
 import type { FetchApp, FleetHooks, FleetWorker } from "../../app/fleet.ts";
-
-const HOOK_NAMES = ["setup", "onStart", "onShutdown"] as const;
-
-/** A path as the user would write it: relative to the working directory. */
-export const shown = (path: string) => relative(process.cwd(), path) || path;
-
-const kindOf = (value: unknown) => (value === null ? "null" : typeof value);
+import { checkHooks, kindOf, shown } from "../modules.ts";
 
 function isFetchApp(value: unknown): value is FetchApp {
   return (
@@ -14,16 +7,6 @@ function isFetchApp(value: unknown): value is FetchApp {
     value !== null &&
     typeof (value as { fetch?: unknown }).fetch === "function"
   );
-}
-
-/** Checks that each hook an imported hooks module exports is a function. */
-export function checkHooks(mod: Record<string, unknown>, path: string): FleetHooks {
-  for (const name of HOOK_NAMES) {
-    if (mod[name] !== undefined && typeof mod[name] !== "function") {
-      throw new Error(`HOOKS_MODULE ${shown(path)}: export "${name}" must be a function`);
-    }
-  }
-  return mod as FleetHooks;
 }
 
 /** Imports the hooks module and checks its hooks. */

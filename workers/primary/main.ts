@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ExtraProcess, FleetHooks, Json } from "../../app/fleet.ts";
-import { checkHooks, shown } from "../child/loading.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { createLog } from "../log.ts";
+import { checkHooks, shown } from "../modules.ts";
 import { banner } from "./banner.ts";
 import { type FleetConfig, resolveConfig } from "./config.ts";
 import { claimPidFile, releasePidFile } from "./pid-file.ts";

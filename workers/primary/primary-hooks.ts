@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { ExtraProcess, FleetHooks, Json } from "../../app/fleet.ts";
-import { shown } from "../child/loading.ts";
+import { shown } from "../modules.ts";
 import { MAX_CONTEXT_BYTES } from "../protocol.ts";
 
 /** The primary's use of the hooks module: the `setup` hook and the `extras` declarations. */

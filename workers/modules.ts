@@ -1,0 +1,22 @@
+import { relative } from "node:path";
+import type { FleetHooks } from "../app/fleet.ts";
+
+/** What both processes know of the user's modules: how to name them and what hooks look like. */
+
+const HOOK_NAMES = ["setup", "onStart", "onShutdown"] as const;
+
+/** A path as the user would write it: relative to the working directory. */
+export const shown = (path: string) => relative(process.cwd(), path) || path;
+
+/** `typeof`, but "null" for null: for messages about what a module exported. */
+export const kindOf = (value: unknown) => (value === null ? "null" : typeof value);
+
+/** Checks that each hook an imported hooks module exports is a function. */
+export function checkHooks(mod: Record<string, unknown>, path: string): FleetHooks {
+  for (const name of HOOK_NAMES) {
+    if (mod[name] !== undefined && typeof mod[name] !== "function") {
+      throw new Error(`HOOKS_MODULE ${shown(path)}: export "${name}" must be a function`);
+    }
+  }
+  return mod as FleetHooks;
+}
