@@ -30,6 +30,7 @@ export interface FleetConfig {
   maxRequests: number;
   maxRequestsJitter: number;
   maxMemoryMb: number;
+  workerIndexHeader: boolean;
 }
 
 /** Everything config depends on, passed in so resolution stays a pure function. */
@@ -66,7 +67,9 @@ function readGiven(argv: string[], env: ConfigInput["env"]): GivenSettings | "he
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
     help: { type: "boolean", short: "h" },
   };
-  for (const [, spec] of entries) if (spec.flag) options[spec.flag] = { type: "string" };
+  for (const [, spec] of entries) {
+    if (spec.flag) options[spec.flag] = { type: spec.boolean ? "boolean" : "string" };
+  }
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
@@ -77,7 +80,8 @@ function readGiven(argv: string[], env: ConfigInput["env"]): GivenSettings | "he
 
   const given: Record<string, unknown> = {};
   for (const [key, spec] of entries) {
-    const fromFlag = spec.flag ? (values[spec.flag] as string | undefined) : undefined;
+    const flagValue = spec.flag ? values[spec.flag] : undefined;
+    const fromFlag = typeof flagValue === "boolean" ? String(flagValue) : flagValue;
     const fromEnv = env[spec.env] === "" ? undefined : env[spec.env];
     const raw = fromFlag ?? fromEnv;
     if (raw === undefined) continue;
@@ -88,10 +92,10 @@ function readGiven(argv: string[], env: ConfigInput["env"]): GivenSettings | "he
 }
 
 function validate<T>(spec: SettingSpec<T>, raw: string, label: string, echo: boolean): T {
-  const result = spec.schema.safeParse(raw);
-  if (result.success) return result.data;
+  const result = spec.parse(raw);
+  if (result.ok) return result.value;
   const shown = echo ? `=${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 57)}...` : raw)}` : "";
-  throw new ConfigError(`${label}${shown}: ${result.error.issues[0]?.message ?? "is invalid"}`);
+  throw new ConfigError(`${label}${shown}: ${result.message}`);
 }
 
 function describeArgError(error: Error & { code?: string }): string {

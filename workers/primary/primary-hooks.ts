@@ -1,19 +1,31 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
 import type { ExtraProcess, FleetHooks, Json } from "../../app/fleet.ts";
 import { shown } from "../modules.ts";
 import { MAX_CONTEXT_BYTES } from "../protocol.ts";
 
 /** The primary's use of the hooks module: the `setup` hook and the `extras` declarations. */
-const extrasSchema = z.array(
-  z.object({
-    name: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a simple name (A-Z a-z 0-9 . _ -)"),
-    module: z.string().min(1),
-    instances: z.number().int().min(1).max(1024).default(1),
-  }),
-);
+
+const EXTRA_NAME = /^[A-Za-z0-9._-]+$/;
+
+/** One `extras` entry with its defaults, or the first thing wrong with it (`at` names it). */
+function checkExtra(value: unknown, at: string): Required<ExtraProcess> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error(`${at} must be an object { name, module, instances? }`);
+  }
+  const { name, module, instances = 1 } = value as Record<string, unknown>;
+  if (typeof name !== "string" || !EXTRA_NAME.test(name)) {
+    throw new Error(`${at}.name must be a simple name (A-Z a-z 0-9 . _ -)`);
+  }
+  if (typeof module !== "string" || module === "") {
+    throw new Error(`${at}.module must be a module path or file URL`);
+  }
+  if (!Number.isInteger(instances) || (instances as number) < 1 || (instances as number) > 1024) {
+    throw new Error(`${at}.instances must be a whole number from 1 to 1024`);
+  }
+  return { name, module, instances: instances as number };
+}
 
 /** Where `value` stops being plain JSON (a function, a Date, NaN...), or null when it is JSON. */
 export function jsonProblem(value: unknown, at = "result"): string | null {
@@ -60,15 +72,11 @@ export function checkExtras(
   hooksModule: string,
 ): Required<ExtraProcess>[] {
   if (extras === undefined) return [];
-  const parsed = extrasSchema.safeParse(extras);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(
-      `HOOKS_MODULE ${shown(hooksModule)}: extras.${issue?.path.join(".")} ${issue?.message}`,
-    );
-  }
+  const where = `HOOKS_MODULE ${shown(hooksModule)}: extras`;
+  if (!Array.isArray(extras)) throw new Error(`${where} must be an array`);
   const names = new Set<string>();
-  return parsed.data.map((extra) => {
+  return extras.map((value: unknown, i) => {
+    const extra = checkExtra(value, `${where}[${i}]`);
     if (names.has(extra.name))
       throw new Error(`HOOKS_MODULE: two extras are named "${extra.name}"`);
     names.add(extra.name);

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { bool, jsonArray, matching, type Parser, path, refine, text, whole } from "./parsers.ts";
 
 /**
  * Every setting, declared once. Parsing (flags + env), validation, `--help` and the README
@@ -11,37 +11,16 @@ export interface SettingSpec<T> {
   env: string;
   /** CLI flag without dashes; absent for secrets (a flag would show in `ps`). */
   flag?: string;
+  /** A flag that takes no value (`--worker-index-header`); its env still takes 1/0. */
+  boolean?: true;
   /** The value when neither flag nor env is given; absent when the default is computed. */
   default?: T;
   /** What `--help` and the README say the default is, when it is not just `default`. */
   defaultText?: string;
   description: string;
   /** Parses the raw string (from a flag or env) into the value. */
-  schema: z.ZodType<T>;
+  parse: Parser<T>;
 }
-
-const whole = (min: number, max: number) => {
-  const message = `must be a whole number from ${min} to ${max}`;
-  return z
-    .string()
-    .regex(/^\s*\d+\s*$/, message)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, message);
-};
-
-const jsonArray = z
-  .string()
-  .transform((text, ctx): unknown => {
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: `is not valid JSON (${(error as Error).message})` });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.array(z.json(), "must be a JSON array").min(1, "must be a non-empty JSON array"));
-
-const path = z.string().trim().min(1, "must be a file path");
 
 /** Characters RFC 6750 allows in a bearer token (what Hono's bearerAuth accepts). */
 const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/;
@@ -52,51 +31,53 @@ export const SETTINGS = {
     flag: "port",
     default: 3000,
     description: "shared port (1-65535; 0 is refused: workers must agree on one port)",
-    schema: whole(1, 65535),
+    parse: whole(1, 65535),
   },
   host: {
     env: "HOST",
     flag: "host",
     default: "0.0.0.0",
     description: "bind address",
-    schema: z.string().trim().min(1, "must be an address to bind"),
+    parse: text("must be an address to bind"),
   },
   workers: {
     env: "WORKERS",
     flag: "workers",
     defaultText: "available cores; 1 on non-Linux",
     description: "worker count (reusePort balancing is Linux-only)",
-    schema: whole(1, 1024),
+    parse: whole(1, 1024),
   },
   contexts: {
     env: "WORKER_CONTEXTS",
     flag: "contexts",
     defaultText: "unset",
     description: "JSON array, entry i goes to worker i; sets WORKERS when that is unset",
-    schema: jsonArray,
+    parse: jsonArray,
   },
   contextsFile: {
     env: "WORKER_CONTEXTS_FILE",
     flag: "contexts-file",
     defaultText: "unset",
     description: "same as WORKER_CONTEXTS, read from a JSON file",
-    schema: path,
+    parse: path,
   },
   adminToken: {
     env: "ADMIN_TOKEN",
     defaultText: "random, printed once in the banner",
     description: "bearer token for /admin/* (16+ characters of A-Z a-z 0-9 . _ ~ + / -)",
-    schema: z
-      .string()
-      .regex(TOKEN68, "may only use A-Z a-z 0-9 . _ ~ + / - (a bearer token)")
-      .min(16, "must be at least 16 characters"),
+    parse: matching(
+      TOKEN68,
+      "may only use A-Z a-z 0-9 . _ ~ + / - (a bearer token)",
+      16,
+      "must be at least 16 characters",
+    ),
   },
   shutdownTimeoutMs: {
     env: "SHUTDOWN_TIMEOUT_MS",
     flag: "shutdown-timeout",
     default: 10_000,
     description: "one deadline for a graceful stop, then force (exit 4)",
-    schema: whole(1, 3_600_000),
+    parse: whole(1, 3_600_000),
   },
   pidFile: {
     env: "PID_FILE",
@@ -104,49 +85,49 @@ export const SETTINGS = {
     defaultText: "unset",
     description:
       "write the primary's pid here while it runs (kill -HUP $(cat FILE)); refused if it names a live process",
-    schema: path,
+    parse: path,
   },
   appModule: {
     env: "APP_MODULE",
     flag: "app",
     default: "app/index.ts",
     description: "module whose default export is a Hono app or (worker) => app",
-    schema: path,
+    parse: path,
   },
   hooksModule: {
     env: "HOOKS_MODULE",
     flag: "hooks",
     default: "app/hooks.ts",
     description: "module exporting optional setup / onStart / onShutdown hooks",
-    schema: path,
+    parse: path,
   },
   bootTimeoutMs: {
     env: "BOOT_TIMEOUT_MS",
     flag: "boot-timeout",
     default: 30_000,
     description: "a worker not ready by then is a boot failure (exit 3)",
-    schema: whole(1, 3_600_000),
+    parse: whole(1, 3_600_000),
   },
   respawnBackoffMs: {
     env: "RESPAWN_BACKOFF_MS",
     flag: "respawn-backoff",
     default: 100,
     description: "delay before respawning a crashed worker; doubles per recent crash in its slot",
-    schema: whole(0, 600_000),
+    parse: whole(0, 600_000),
   },
   crashLoopLimit: {
     env: "CRASH_LOOP_LIMIT",
     flag: "crash-loop-limit",
     default: 5,
     description: "this many crashes of one slot within the window stop the fleet (exit 5)",
-    schema: whole(1, 1000),
+    parse: whole(1, 1000),
   },
   crashLoopWindowMs: {
     env: "CRASH_LOOP_WINDOW_MS",
     flag: "crash-loop-window",
     default: 30_000,
     description: "the crash-loop window",
-    schema: whole(1, 86_400_000),
+    parse: whole(1, 86_400_000),
   },
   workerTimeoutMs: {
     env: "WORKER_TIMEOUT_MS",
@@ -154,7 +135,7 @@ export const SETTINGS = {
     default: 30_000,
     description:
       "a worker whose event loop sends no heartbeat for this long is killed and replaced",
-    schema: whole(100, 3_600_000),
+    parse: whole(100, 3_600_000),
   },
   drainWindowMs: {
     env: "DRAIN_WINDOW_MS",
@@ -162,21 +143,21 @@ export const SETTINGS = {
     default: 1000,
     description:
       "a worker retiring while siblings serve (reload, recycle, scale-down) answers Connection: close this long before closing its listener",
-    schema: whole(0, 600_000),
+    parse: whole(0, 600_000),
   },
   maxRequests: {
     env: "MAX_REQUESTS",
     flag: "max-requests",
     default: 0,
     description: "recycle a worker after this many app requests (0 = never)",
-    schema: whole(0, 1_000_000_000),
+    parse: whole(0, 1_000_000_000),
   },
   maxRequestsJitter: {
     env: "MAX_REQUESTS_JITTER",
     flag: "max-requests-jitter",
     default: 0,
     description: "add 0..this to each worker's MAX_REQUESTS, so workers don't recycle together",
-    schema: whole(0, 1_000_000_000),
+    parse: whole(0, 1_000_000_000),
   },
   maxMemoryMb: {
     env: "MAX_MEMORY_MB",
@@ -184,10 +165,20 @@ export const SETTINGS = {
     default: 0,
     description: "recycle a worker whose RSS exceeds this many MB (0 = never; else 32 or more)",
     // A Bun worker starts near 30 MB RSS: a lower limit would recycle every worker forever.
-    schema: whole(0, 1_000_000).refine(
+    parse: refine(
+      whole(0, 1_000_000),
       (mb) => mb === 0 || mb >= 32,
       "must be 0 (off) or at least 32",
     ),
+  },
+  workerIndexHeader: {
+    env: "WORKER_INDEX_HEADER",
+    flag: "worker-index-header",
+    boolean: true,
+    default: false,
+    description:
+      "stamp x-worker-index on every response (costs ~4% of hello throughput and tells clients which process answered)",
+    parse: bool,
   },
 } satisfies Record<string, SettingSpec<unknown>>;
 
@@ -195,7 +186,7 @@ export type SettingKey = keyof typeof SETTINGS;
 
 /** Parsed values of the settings that were given (flag or env). */
 export type GivenSettings = {
-  [K in SettingKey]?: z.output<(typeof SETTINGS)[K]["schema"]>;
+  [K in SettingKey]?: (typeof SETTINGS)[K] extends SettingSpec<infer T> ? T : never;
 };
 
 /** Every declaration with its key, for code that walks them all. */
@@ -207,7 +198,7 @@ const shownDefault = (s: SettingSpec<unknown>) => s.defaultText ?? String(s.defa
 /** `--help` text, derived from SETTINGS. */
 export function helpText(): string {
   const rows = settingEntries().map(([, s]) => {
-    const flag = s.flag ? `--${s.flag} <value>` : "(env only)";
+    const flag = s.flag ? `--${s.flag}${s.boolean ? "" : " <value>"}` : "(env only)";
     return `  ${flag.padEnd(28)} ${s.env.padEnd(22)} ${s.description} [default: ${shownDefault(s)}]`;
   });
   return [
