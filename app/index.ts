@@ -1,7 +1,7 @@
 /**
  * The app: edit freely. The fleet (workers/) imports this module in every worker and calls the
  * default export with that worker's view of the fleet; it mounts /healthz, /readyz and /admin/*
- * in front, and stamps `x-worker-index` on every response.
+ * in front (and, with WORKER_INDEX_HEADER on, stamps `x-worker-index` on every response).
  */
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";

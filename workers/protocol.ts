@@ -151,10 +151,13 @@ export interface WorkerInit {
   maxRequests: number;
   /** Ask to be recycled above this RSS; 0 = never. */
   maxMemoryMb: number;
+  /** Stamp `x-worker-index` on every response. */
+  workerIndexHeader: boolean;
 }
 
 const nonEmpty: Check = (v) =>
   typeof v === "string" && v !== "" ? null : "must be a non-empty string";
+const flag: Check = (v) => (typeof v === "boolean" ? null : "must be true or false");
 const anything: Check = () => null; // JSON.parse only yields JSON
 
 const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
@@ -176,6 +179,7 @@ const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
   heartbeatMs: count(0),
   maxRequests: count(0),
   maxMemoryMb: count(0),
+  workerIndexHeader: flag,
 };
 
 /** Reads a worker's spawn-time identity; a clear error when run without a primary. */

@@ -70,6 +70,20 @@ describe("serving", () => {
     expect(await missing.json()).toEqual({ error: "Not Found" });
   });
 
+  test("x-worker-index is off by default and on with --worker-index-header", async () => {
+    const plain = await startReadyFleet({ env: { WORKERS: "1", WORKER_INDEX_HEADER: "" } });
+    for (const path of ["/", "/healthz"]) {
+      const res = await fetch(plain.url(path));
+      expect(res.status).toBe(200);
+      expect(res.headers.has("x-worker-index")).toBe(false);
+    }
+    const stamped = await startReadyFleet({
+      env: { WORKERS: "1", WORKER_INDEX_HEADER: "" },
+      args: ["--worker-index-header"],
+    });
+    expect((await fetch(stamped.url("/"))).headers.get("x-worker-index")).toBe("0");
+  });
+
   test("setup runs once in the primary and its value reaches every worker; onStart runs per worker", async () => {
     const fleet = await startReadyFleet({
       env: {

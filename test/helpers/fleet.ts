@@ -115,6 +115,8 @@ export async function startFleet(
         WORKERS: "2",
         ADMIN_TOKEN: TOKEN,
         SHUTDOWN_TIMEOUT_MS: "5000",
+        // Tests learn which worker answered from this header; the default (off) is tested on its own.
+        WORKER_INDEX_HEADER: "1",
         ...options.env,
       },
       stdin: "pipe",

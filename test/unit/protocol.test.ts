@@ -95,6 +95,7 @@ describe("protocol", () => {
       heartbeatMs: 1000,
       maxRequests: 0,
       maxMemoryMb: 0,
+      workerIndexHeader: false,
       index: 1,
       context: { a: 1 },
       setup: null,

@@ -55,6 +55,7 @@ export class WorkerRuntime extends ChildRuntime {
         app,
         fleet,
         isDraining,
+        workerIndexHeader: this.init.workerIndexHeader,
         ...(onAppRequest && { onAppRequest }),
       });
       await this.#hooks.onStart?.(this.worker);

@@ -202,6 +202,7 @@ export class Pool {
       heartbeatMs: heartbeatPeriod(config.workerTimeoutMs),
       maxRequests: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
       maxMemoryMb: config.maxMemoryMb,
+      workerIndexHeader: config.workerIndexHeader,
     };
     const worker = new WorkerProcess(init, config.bootTimeoutMs, this.owner, this.log);
     this.#slotOf.set(worker, slot);
