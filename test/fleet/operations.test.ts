@@ -7,6 +7,7 @@ import {
   freshFetch,
   NO_EXTRAS,
   seeWorkers,
+  startFleet,
   startReadyFleet,
   timed,
   type WorkerInfo,
@@ -66,6 +67,61 @@ describe("scaling", () => {
     for (let i = 0; i < 10; i++) {
       expect(((await (await freshFetch(fleet.url("/worker"))).json()) as WorkerInfo).index).toBe(0);
     }
+  });
+
+  test("SIGTTIN sent at the first answer, while the fleet still starts, brings 3 workers from 2: 20 starts in a row", async () => {
+    const env = {
+      HOOKS_MODULE: join(FIXTURES, "slow-second-worker-hooks.ts"),
+      SLOW_BOOT_MS: "150",
+    };
+    for (let run = 0; run < 20; run++) {
+      const fleet = await startFleet({ env });
+      await waitFor(
+        "the first answer",
+        () => fetch(fleet.url("/healthz")).then((r) => r.ok),
+        5000,
+        2,
+      );
+      expect(fleet.stdout()).not.toContain("bun-fleet: serving"); // worker 1 is still booting
+      fleet.kill("SIGTTIN");
+      await waitFor(
+        () => `run ${run}: 2 -> 3\n${fleet.stderr()}`,
+        () => fleet.stderr().includes("scaling (SIGTTIN): 2 -> 3 worker(s)"),
+      );
+      expect(fleet.stderr()).toContain("scaling (SIGTTIN) queued: runs once every worker is ready");
+      await seeWorkers(fleet.url("/worker"), [0, 1, 2]);
+      fleet.kill("SIGTERM");
+      expect(await fleet.exited).toBe(0);
+    }
+  }, 30_000);
+
+  test("a reload asked for while starting runs once running; a stop while starting drops it", async () => {
+    const env = { HOOKS_MODULE: join(FIXTURES, "slow-second-worker-hooks.ts") };
+    const fleet = await startFleet({ env });
+    await waitFor(
+      "the first answer",
+      () => fetch(fleet.url("/healthz")).then((r) => r.ok),
+      5000,
+      2,
+    );
+    fleet.kill("SIGHUP");
+    await waitFor("the reload to complete", () =>
+      /reload \(SIGHUP\) complete/.test(fleet.stderr()),
+    );
+    const dropped = await startFleet({ env });
+    await waitFor(
+      "the first answer",
+      () => fetch(dropped.url("/healthz")).then((r) => r.ok),
+      5000,
+      2,
+    );
+    dropped.kill("SIGHUP");
+    await waitFor("the reload to be queued", () =>
+      dropped.stderr().includes("reload (SIGHUP) queued"),
+    );
+    dropped.kill("SIGTERM");
+    expect(await dropped.exited).toBe(0);
+    expect(dropped.stderr()).toContain("reload (SIGHUP) dropped: the fleet is stopping");
   });
 
   test("POST /admin/scale sets the worker count; nonsense is 422", async () => {

@@ -91,6 +91,39 @@ describe("operations queue", () => {
     expect(lines).toContain("reload (deploy) aborted: the old workers keep serving");
   });
 
+  test("operations asked for before the queue opens wait for it, then run in order", async () => {
+    const { pool, steps } = fakePool(2);
+    const opened = Promise.withResolvers<void>();
+    const ops = new Operations(pool, log, () => true, opened.promise);
+    ops.scale((n) => n + 1, "SIGTTIN");
+    ops.reload("SIGHUP");
+    await Bun.sleep(20);
+    expect(steps).toEqual([]); // still starting: nothing ran, nothing was lost
+    opened.resolve();
+    await ops.idle();
+    expect(steps).toEqual(
+      ["resize 2->3", "reload 0 start", "reload 0 end"].concat([
+        "reload 1 start",
+        "reload 1 end",
+        "reload 2 start",
+        "reload 2 end",
+      ]),
+    );
+  });
+
+  test("a stop before the queue opens drops what is queued, each logged", async () => {
+    const { pool, steps } = fakePool(2);
+    const opened = Promise.withResolvers<void>();
+    const ops = new Operations(pool, log, () => false, opened.promise);
+    ops.scale((n) => n + 1, "SIGTTIN");
+    ops.reload("SIGHUP");
+    opened.resolve(); // the primary opens the queue when it starts stopping
+    await ops.idle();
+    expect(steps).toEqual([]);
+    expect(lines).toContain("scale (SIGTTIN) dropped: the fleet is stopping");
+    expect(lines).toContain("reload (SIGHUP) dropped: the fleet is stopping");
+  });
+
   test("nothing runs once the fleet is no longer running", async () => {
     const { pool, steps } = fakePool(2);
     const ops = new Operations(pool, log, () => false);

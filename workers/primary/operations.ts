@@ -3,10 +3,12 @@ import type { Pool, Slot } from "./pool.ts";
 
 /**
  * Rolling operations (reload, recycle, scale) run one at a time through one queue, so two never
- * interleave; a reload asked for while one is queued joins it.
+ * interleave; a reload asked for while one is queued joins it. Nothing runs before `opened`
+ * settles (the fleet is running, or stopping): an operation asked for while the fleet starts
+ * waits for it instead of being lost, and one that finds the fleet stopping is dropped, logged.
  */
 export class Operations {
-  #tail: Promise<void> = Promise.resolve();
+  #tail: Promise<void>;
   #reloadQueued = false;
   readonly #recycling = new Set<Slot>();
 
@@ -14,7 +16,10 @@ export class Operations {
     private readonly pool: Pick<Pool, "http" | "extras" | "replace" | "resize">,
     private readonly log: Log,
     private readonly running: () => boolean,
-  ) {}
+    opened: Promise<void> = Promise.resolve(),
+  ) {
+    this.#tail = opened;
+  }
 
   /** Replaces every process, one slot at a time; stops at the first replacement that fails. */
   reload(why: string): void {
@@ -46,7 +51,7 @@ export class Operations {
     this.#recycling.add(slot);
     this.#enqueue(`recycle slot ${slot.index}`, async () => {
       this.#recycling.delete(slot);
-      if (!this.running() || !this.pool.http.includes(slot)) return;
+      if (!this.pool.http.includes(slot)) return;
       this.log.info(`recycling slot ${slot.index} (${reason})`);
       await this.pool.replace(slot, "recycle");
     });
@@ -58,7 +63,6 @@ export class Operations {
    */
   scale(target: (current: number) => number, why: string): void {
     this.#enqueue(`scale (${why})`, async () => {
-      if (!this.running()) return;
       const from = this.pool.http.length;
       const to = Math.max(1, target(from));
       if (to === from) {
@@ -78,7 +82,11 @@ export class Operations {
   }
 
   #enqueue(what: string, task: () => Promise<void>): void {
-    this.#tail = this.#tail.then(task).catch((error: unknown) => {
+    const runOrDrop = () => {
+      if (this.running()) return task();
+      this.log.info(`${what} dropped: the fleet is stopping`);
+    };
+    this.#tail = this.#tail.then(runOrDrop).catch((error: unknown) => {
       this.log.error(`${what} failed: ${(error as Error).stack ?? error}`);
     });
   }

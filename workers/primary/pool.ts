@@ -36,10 +36,11 @@ export class Pool {
   readonly http: Slot[] = [];
   readonly extras: Slot[] = [];
   readonly #slotOf = new Map<WorkerProcess, Slot>();
+  /** What the setup hook returned; every child gets it. */
+  #setup: Json = null;
 
   constructor(
     private readonly config: FleetConfig,
-    private readonly setup: Json,
     private readonly owner: PoolOwner,
     private readonly log: Log,
   ) {}
@@ -55,7 +56,8 @@ export class Pool {
   }
 
   /** Creates one slot per HTTP worker and per extra instance, and spawns them all. */
-  start(extras: { name: string; module: string; instances: number }[]): void {
+  start(setup: Json, extras: { name: string; module: string; instances: number }[]): void {
+    this.#setup = setup;
     this.resize(this.config.workers);
     for (const { name, module, instances } of extras) {
       for (let index = 0; index < instances; index++) {
@@ -192,7 +194,7 @@ export class Pool {
       extra: slot.extra,
       index: slot.index,
       context: slot.extra ? null : (config.contexts?.[slot.index] ?? null),
-      setup: this.setup,
+      setup: this.#setup,
       port: config.port,
       host: config.host,
       appModule: config.appModule,

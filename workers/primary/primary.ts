@@ -25,8 +25,10 @@ export class Primary implements PoolOwner {
   readonly lifecycle = new Lifecycle<PrimaryState>("starting", PRIMARY_TRANSITIONS);
   readonly #done = Promise.withResolvers<ExitCode>();
   readonly #bootStartedAt = performance.now();
-  #pool: Pool | null = null;
-  #operations: Operations | null = null;
+  /** Settles once the fleet runs or stops: the operations queue waits for it. */
+  readonly #opened = Promise.withResolvers<void>();
+  readonly #pool: Pool;
+  readonly #operations: Operations;
   #watchdog: Watchdog | null = null;
   #stop: Stop | null = null;
   #killTimer: Timer | undefined;
@@ -35,7 +37,10 @@ export class Primary implements PoolOwner {
     private readonly config: FleetConfig,
     private readonly log: Log,
     private readonly onRunning: (primary: Primary, bootMs: number) => void,
-  ) {}
+  ) {
+    this.#pool = new Pool(config, this, log);
+    this.#operations = new Operations(this.#pool, log, () => this.running, this.#opened.promise);
+  }
 
   /** Spawns every worker and extra; resolves with the exit code once the fleet has stopped. */
   run(setup: Json, extras: Required<ExtraProcess>[] = []): Promise<ExitCode> {
@@ -43,24 +48,22 @@ export class Primary implements PoolOwner {
       this.#finishIfDone();
       return this.#done.promise;
     }
-    const pool = new Pool(this.config, setup, this, this.log);
-    this.#pool = pool;
-    this.#operations = new Operations(pool, this.log, () => this.running);
+    const pool = this.#pool;
     const { workerTimeoutMs } = this.config;
     const period = heartbeatPeriod(workerTimeoutMs);
     this.#watchdog = new Watchdog(() => pool.live, workerTimeoutMs, period, this.log);
-    pool.start(extras);
+    pool.start(setup, extras);
     return this.#done.promise;
   }
 
   /** HTTP workers currently serving, in slot order. */
   get workers(): WorkerProcess[] {
-    return this.#pool?.serving ?? [];
+    return this.#pool.serving;
   }
 
   /** Extra processes currently running, in declaration order. */
   get extras(): WorkerProcess[] {
-    return this.#pool?.extras.flatMap((slot) => (slot.current ? [slot.current] : [])) ?? [];
+    return this.#pool.extras.flatMap((slot) => (slot.current ? [slot.current] : []));
   }
 
   get starting(): boolean {
@@ -83,7 +86,8 @@ export class Primary implements PoolOwner {
     }
     this.#stop = { reason, code, startedAt: performance.now() };
     this.lifecycle.to("stopping");
-    this.#pool?.cancelRespawns();
+    this.#opened.resolve(); // what is queued is dropped, logged
+    this.#pool.cancelRespawns();
     this.#watchdog?.stop();
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     const live = this.#live();
@@ -107,10 +111,9 @@ export class Primary implements PoolOwner {
     for (const worker of live) worker.kill("SIGKILL");
   }
 
-  /** Rolling reload (SIGHUP, POST /admin/reload). */
+  /** Rolling reload (SIGHUP, POST /admin/reload); asked for while starting, it runs once running. */
   reload(why: string): void {
-    if (this.running) this.#operations?.reload(why);
-    else this.log.info(`reload (${why}) ignored: the fleet is ${this.lifecycle.state}`);
+    if (this.#accepts(`reload (${why})`)) this.#operations.reload(why);
   }
 
   /** Runs `workers` HTTP workers (POST /admin/scale); never fewer than 1. */
@@ -124,17 +127,27 @@ export class Primary implements PoolOwner {
   }
 
   #scale(target: (current: number) => number, why: string): void {
-    if (this.running) this.#operations?.scale(target, why);
-    else this.log.info(`scaling (${why}) ignored: the fleet is ${this.lifecycle.state}`);
+    if (this.#accepts(`scaling (${why})`)) this.#operations.scale(target, why);
+  }
+
+  /** Whether an operation can still be queued; says so when it must wait for the start. */
+  #accepts(what: string): boolean {
+    if (this.stopping) {
+      this.log.info(`${what} ignored: the fleet is ${this.lifecycle.state}`);
+      return false;
+    }
+    if (this.starting) this.log.info(`${what} queued: runs once every worker is ready`);
+    return true;
   }
 
   ready(_worker: WorkerProcess): void {
     const pool = this.#pool;
-    if (!pool || !this.starting) return;
+    if (!this.starting) return;
     const slots = [...pool.http, ...pool.extras];
     if (slots.every((slot) => slot.current?.lifecycle.is("ready"))) {
       this.lifecycle.to("running");
       this.onRunning(this, performance.now() - this.#bootStartedAt);
+      this.#opened.resolve();
     }
   }
 
@@ -152,8 +165,8 @@ export class Primary implements PoolOwner {
   }
 
   recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void {
-    const slot = this.#pool?.http.find((s) => s.current === worker);
-    if (slot && this.running) this.#operations?.recycle(slot, `${worker.name} reached ${reason}`);
+    const slot = this.#pool.http.find((s) => s.current === worker);
+    if (slot && !this.stopping) this.#operations.recycle(slot, `${worker.name} reached ${reason}`);
   }
 
   bootFailed(worker: WorkerProcess, why: string): void {
@@ -167,7 +180,7 @@ export class Primary implements PoolOwner {
   }
 
   exited(worker: WorkerProcess, exit: WorkerExit): void {
-    this.#pool?.exited(worker, exit);
+    this.#pool.exited(worker, exit);
     const stop = this.#stop;
     if (!stop) return;
     if (exit.code === WorkerExitCode.forced && stop.code === ExitCode.ok)
@@ -180,7 +193,7 @@ export class Primary implements PoolOwner {
   }
 
   #live(): WorkerProcess[] {
-    return this.#pool?.live ?? [];
+    return this.#pool.live;
   }
 
   #killStragglers(): void {
