@@ -119,6 +119,10 @@ describe("resolveConfig", () => {
     [{ argv: ["extra"] }, "unexpected argument extra"],
     [{ argv: ["--port"] }, "--port needs a value"],
     [{ argv: ["--token", "x"] }, "unknown option --token"],
+    [{ argv: ["--port", "--host", "::"] }, "--port needs a value"],
+    [{ argv: ["--worker-index-header=1"] }, "--worker-index-header takes no value"],
+    [{ argv: ["-p", "1"] }, "unexpected argument -p"],
+    [{ env: { WORKER_INDEX_HEADER: "maybe" } }, 'WORKER_INDEX_HEADER="maybe": must be 1 or 0'],
     [{ env: { HOOKS_MODULE: "missing.ts" } }, "HOOKS_MODULE: no such file missing.ts"],
     [{ env: { MAX_MEMORY_MB: "8" } }, 'MAX_MEMORY_MB="8": must be 0 (off) or at least 32'],
     [{ env: { PID_FILE: "missing/fleet.pid" } }, "PID_FILE: no such directory missing"],
@@ -129,6 +133,31 @@ describe("resolveConfig", () => {
   test("a context too large for the env is refused with its size", () => {
     const big = JSON.stringify([{ blob: "x".repeat(MAX_CONTEXT_BYTES) }]);
     expect(error({ env: { WORKER_CONTEXTS: big } })).toMatch(/entry 0 is \d+ bytes of JSON/);
+  });
+
+  test("--name=value, repeated flags (last wins) and switches read as the env would", () => {
+    const result = resolveConfig(
+      input({
+        argv: ["--port=4000", "--host", "127.0.0.1", "--port", "4001", "--worker-index-header"],
+        env: { WORKER_INDEX_HEADER: "0", WORKER_CONTEXTS: '[{"k":"a=b"}]' },
+      }),
+    );
+    if (result.kind !== "ok") throw new Error(JSON.stringify(result));
+    expect(result.config.port).toBe(4001);
+    expect(result.config.host).toBe("127.0.0.1");
+    expect(result.config.workerIndexHeader).toBe(true); // the flag wins over the env
+    expect(result.config.contexts).toEqual([{ k: "a=b" }]);
+    const eq = resolveConfig(input({ argv: ['--contexts=[{"k":"a=b"}]'] }));
+    expect(eq.kind === "ok" && eq.config.contexts).toEqual([{ k: "a=b" }]);
+  });
+
+  test("a generated admin token is 32 URL-safe characters, new each time", () => {
+    const token = () => {
+      const result = resolveConfig(input({}));
+      return result.kind === "ok" ? result.config.adminToken : "";
+    };
+    expect(token()).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(token()).not.toBe(token());
   });
 
   test("--help and -h ask for help", () => {
