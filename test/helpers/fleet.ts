@@ -95,7 +95,8 @@ function collect(stream: ReadableStream<Uint8Array>): () => string {
   return () => text;
 }
 
-const TETHER_LINE = /^\[tether\] pid (\d+)\n/;
+/** The tether's first line; a fast child can write before it does, so it may stand anywhere. */
+const TETHER_LINE = /^\[tether\] pid (\d+)\n/m;
 
 /** Starts `bun scripts/start.ts` with 2 workers on a free port (env and args override). */
 export async function startFleet(

@@ -4,7 +4,8 @@
  * that pipe closes (the runner exited, crashed, or was killed, even by SIGKILL), the whole group
  * is killed. So a fleet can never outlive the test run that started it.
  *
- * The first line on stderr is `[tether] pid <child pid>`; the exit code is the child's.
+ * It writes one line `[tether] pid <child pid>` on stderr (right after the spawn, so a fast child
+ * may write first); the exit code is the child's.
  */
 export {};
 

@@ -10,7 +10,7 @@ import { WorkerRuntime } from "./worker-runtime.ts";
 
 const init = parseWorkerInit(process.env[WORKER_ENV]);
 if (!init.ok) {
-  process.stderr.write(`[worker] error: ${init.error}\n`);
+  console.error(`[worker] error: ${init.error}`);
   process.exit(WorkerExitCode.usage);
 }
 const { message } = init;
