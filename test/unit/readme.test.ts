@@ -1,0 +1,55 @@
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { FleetWorker } from "../../app/fleet.ts";
+import { createApp } from "../../app/index.ts";
+import { fleetRoutes } from "../../workers/child/fleet-routes.ts";
+import { ExitCode } from "../../workers/exit-codes.ts";
+import { PRIMARY_SIGNALS } from "../../workers/primary/signals.ts";
+
+/** The README's contract tables are kept honest against the code they describe. */
+const README = readFileSync(join(import.meta.dir, "..", "..", "README.md"), "utf8");
+
+/** The first cell of every row of the table under `heading`. */
+function firstCells(heading: string): string[] {
+  const section = README.slice(README.indexOf(`## ${heading}`));
+  const table = section.slice(section.indexOf("\n|")).split("\n\n")[0] as string;
+  return table
+    .split("\n")
+    .filter((row) => row.startsWith("|"))
+    .slice(2) // header and separator
+    .map((row) => (row.split("|")[1] as string).trim());
+}
+
+/** "METHOD /path" for every concrete route of a Hono app (middleware `ALL` entries left out). */
+function routesOf(app: { routes: { method: string; path: string }[] }): string[] {
+  const routes = app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path}`);
+  return [...new Set(routes)];
+}
+
+describe("README contract tables", () => {
+  test("the exit codes table lists exactly the primary's exit codes", () => {
+    const documented = firstCells("Exit codes").map(Number);
+    expect(documented.sort((a, b) => a - b)).toEqual(Object.values(ExitCode).sort((a, b) => a - b));
+  });
+
+  test("the signals table covers exactly the signals the primary handles", () => {
+    const documented = firstCells("Signals").flatMap((cell) => cell.match(/SIG[A-Z]+/g) ?? []);
+    expect(documented.sort()).toEqual([...PRIMARY_SIGNALS].sort());
+  });
+
+  test("every fleet route and template route is in the endpoints table", () => {
+    const documented = firstCells("Endpoints").map((cell) => cell.replaceAll("`", ""));
+    const fleet = fleetRoutes({
+      adminToken: "readme-test-token-0123",
+      isDraining: () => false,
+      requestStop: () => {},
+      requestReload: () => {},
+      requestScale: () => {},
+    });
+    const worker = { index: 0, pid: 0, context: null, setup: null } as unknown as FleetWorker;
+    const routes = [...routesOf(fleet), ...routesOf(createApp(worker))];
+    expect(routes.length).toBeGreaterThan(5);
+    expect(routes.filter((route) => !documented.includes(route))).toEqual([]);
+  });
+});
