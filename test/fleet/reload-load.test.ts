@@ -4,6 +4,7 @@ import type { ReloadLoadResult } from "../../scripts/reload-under-load.ts";
 import { ROOT } from "../helpers/fleet.ts";
 
 const SCRIPT = join(ROOT, "scripts", "reload-under-load.ts");
+const TETHER = join(ROOT, "test", "helpers", "tether.ts");
 
 /** Why this machine cannot run the namespace test, or null when it can. */
 function unavailable(): string | null {
@@ -19,9 +20,16 @@ function unavailable(): string | null {
 const why = unavailable();
 if (why) console.warn(`skipping reload-under-load tests: ${why}`);
 
+/**
+ * Runs the script under the tether, as the leader of its own process group: the fleet it starts
+ * is in that group (a network namespace does not end its processes), so killing the group, or
+ * this test run dying, takes the fleet down with the script.
+ */
 async function run(migrate: 0 | 1): Promise<ReloadLoadResult> {
   const proc = Bun.spawn(
     [
+      process.execPath,
+      TETHER,
       process.execPath,
       SCRIPT,
       "--migrate",
@@ -32,20 +40,27 @@ async function run(migrate: 0 | 1): Promise<ReloadLoadResult> {
       "2",
       "--json",
     ],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"], detached: true },
   );
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 40_000);
+  const killGroup = () => {
+    try {
+      process.kill(-proc.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  const timer = setTimeout(killGroup, 40_000);
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
     proc.exited,
   ]);
   clearTimeout(timer);
+  killGroup(); // the script stops its fleet itself; this only matters when it did not
   if (code !== 0) throw new Error(`reload-under-load exited ${code}:\n${err}`);
   return JSON.parse(out) as ReloadLoadResult;
 }
 
-// The namespace (and every process in it) dies with the script, so nothing outlives a test.
 describe.skipIf(why !== null)("rolling reload under load (private network namespace)", () => {
   test("with tcp_migrate_req=1: every worker replaced twice, at most one request lost (to a kernel reset)", async () => {
     const result = await run(1);
