@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { ROOT, waitFor } from "./fleet.ts";
 
 const TETHER = join(ROOT, "test", "helpers", "tether.ts");
-const TETHER_LINE = /^\[tether\] pid (\d+)\n/;
+/** The tether's first line; the command's own output may come before it. */
+const TETHER_LINE = /\[tether\] pid (\d+)\n/;
 
 /** A process seen from outside the namespace. */
 export interface ProcessInfo {
@@ -72,16 +73,29 @@ function collect(stream: ReadableStream<Uint8Array>): () => string {
   return () => text;
 }
 
-/** Starts `argv` as PID 1 of a new PID namespace, in ROOT, with `env`; killed when the test ends. */
+/** Where and as whom to run the command. */
+export interface NamespaceOptions {
+  env: Record<string, string>;
+  /** Working directory (default: the project). */
+  cwd?: string;
+  /** Run as this uid:gid (needs root; without it the command runs as this process's user). */
+  user?: { uid: number; gid: number };
+}
+
+/** Starts `argv` as PID 1 of a new PID namespace; everything in it is killed when the test ends. */
 export async function startInPidNamespace(
   argv: string[],
-  env: Record<string, string>,
+  { env, cwd = ROOT, user }: NamespaceOptions,
 ): Promise<Namespace> {
+  const root = process.getuid?.() === 0;
   // Without root, a user namespace is what allows the PID namespace and the /proc mount.
   const unshare = ["unshare", "--pid", "--fork", "--mount-proc"];
-  if (process.getuid?.() !== 0) unshare.push("--map-root-user");
-  const proc = Bun.spawn([process.execPath, TETHER, ...unshare, ...argv], {
-    cwd: ROOT,
+  if (!root) unshare.push("--map-root-user");
+  // setpriv execs the command, so the command itself is still PID 1.
+  const setpriv =
+    root && user ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups"] : [];
+  const proc = Bun.spawn([process.execPath, TETHER, ...unshare, ...setpriv, ...argv], {
+    cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdin: "pipe",
     stdout: "pipe",
@@ -106,13 +120,23 @@ export async function startInPidNamespace(
     }
     await proc.exited;
   });
-  const line = await waitFor("the tether to report unshare's pid", () =>
-    TETHER_LINE.exec(stderr()),
+  let exited = false;
+  void proc.exited.then(() => {
+    exited = true;
+  });
+  const line = await waitFor(
+    () => `the tether to report unshare's pid\n${stderr()}`,
+    () => TETHER_LINE.exec(stderr()),
   );
   const unsharePid = Number(line[1]);
   ns.init = await waitFor("unshare to fork the namespace's PID 1", () => {
+    if (exited) return -1;
     const children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, "utf8");
     return Number(children.trim().split(" ")[0]) || 0;
   });
+  if (ns.init === -1) {
+    ns.init = 0;
+    throw new Error(`the namespace ended before it could be seen:\n${ns.stderr()}`);
+  }
   return ns;
 }
