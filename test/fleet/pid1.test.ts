@@ -29,7 +29,7 @@ const uidOf = (pid: number) =>
   Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
 
 describe("the image, built without Docker, run as PID 1 of a PID namespace", () => {
-  test("as its non-root user it serves, reaps orphaned grandchildren, passes its HEALTHCHECK, and drains on SIGTERM with exit 0", async () => {
+  test("as its non-root user it serves, reaps orphaned grandchildren, passes its HEALTHCHECK, reloads on SIGHUP, and drains on SIGTERM with exit 0", async () => {
     expect(image.command[0]).toBe("/usr/bin/tini");
     const port = await freePort();
     const ns = await startInPidNamespace(image.command, {
@@ -43,6 +43,7 @@ describe("the image, built without Docker, run as PID 1 of a PID namespace", () 
         WORKERS: "2",
         ADMIN_TOKEN: TOKEN,
         SHUTDOWN_TIMEOUT_MS: "5000",
+        DRAIN_WINDOW_MS: "100",
         WORKER_INDEX_HEADER: "1",
         HOOKS_MODULE: join(FIXTURES, "orphan-hooks.ts"),
       },
@@ -69,8 +70,16 @@ describe("the image, built without Docker, run as PID 1 of a PID namespace", () 
     expect(await runHealthcheck(port)).toBe(0);
     expect(await runHealthcheck(await freePort())).toBe(1);
 
+    // tini passes SIGHUP on to the primary: a rolling reload, as `docker kill -s HUP` would ask.
+    process.kill(ns.init, "SIGHUP");
+    await waitFor(
+      () => `a rolling reload after SIGHUP to PID 1\n${ns.stderr()}`,
+      () => /reload \(SIGHUP\) complete/.test(ns.stderr()),
+      10_000,
+    );
+
     process.kill(ns.init, "SIGTERM");
-    expect(await ns.exited).toBe(0);
+    expect({ code: await ns.exited, log: ns.stderr() }).toMatchObject({ code: 0 });
     expect(ns.stderr()).toContain("stopped (SIGTERM)");
     expect(ns.stderr()).toContain("extra orphaner#0");
     expect(ns.processes()).toEqual([]);
