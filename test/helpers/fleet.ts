@@ -95,7 +95,8 @@ function collect(stream: ReadableStream<Uint8Array>): () => string {
   return () => text;
 }
 
-const TETHER_LINE = /^\[tether\] pid (\d+)\n/;
+/** The tether's line; a child that fails fast can write before it, so it is matched anywhere. */
+const TETHER_LINE = /\[tether\] pid (\d+)\n/;
 
 /** Starts `bun scripts/start.ts` with 2 workers on a free port (env and args override). */
 export async function startFleet(
