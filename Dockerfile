@@ -26,7 +26,8 @@ COPY scripts/start.ts ./scripts/start.ts
 # A numeric non-root user, so Kubernetes' runAsNonRoot can check it without a passwd lookup.
 USER 10001:10001
 EXPOSE 3000
-# The image has no curl: Bun's fetch asks /healthz of this container's own fleet.
+# The image has no curl: Bun's fetch asks /healthz of this container's own fleet on 127.0.0.1
+# (covered by the default HOST=0.0.0.0; a HOST bound to one other address needs another check).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["bun", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 3000}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form: tini, then the primary itself (not `bun run`, not a shell) receives SIGTERM.
