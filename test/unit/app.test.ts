@@ -9,6 +9,7 @@ const worker: FleetWorker = {
   context: { shard: "c" },
   setup: null,
   draining: false,
+  signal: new AbortController().signal,
   requestStop: () => {},
 };
 

@@ -31,6 +31,9 @@ export interface FleetConfig {
   maxRequestsJitter: number;
   maxMemoryMb: number;
   workerIndexHeader: boolean;
+  wsMaxPayloadBytes: number;
+  wsIdleTimeoutS: number;
+  wsBackpressureLimitBytes: number;
 }
 
 /** Everything config depends on, passed in so resolution stays a pure function. */
