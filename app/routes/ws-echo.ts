@@ -10,6 +10,11 @@ import type { FleetWorker } from "../fleet.ts";
 export function wsEcho(worker: FleetWorker): Hono {
   return new Hono().get(
     "/ws/echo",
+    // upgradeWebSocket throws (500) on a plain request; say what is wrong instead.
+    async (c, next) =>
+      c.req.header("upgrade")?.toLowerCase() === "websocket"
+        ? next()
+        : c.json({ error: "Upgrade Required: connect with a WebSocket client" }, 426),
     upgradeWebSocket(() => ({
       onOpen(_event, ws) {
         ws.send(`hello from worker ${worker.index}`);
