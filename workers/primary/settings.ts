@@ -91,7 +91,8 @@ export const SETTINGS = {
     env: "APP_MODULE",
     flag: "app",
     default: "app/index.ts",
-    description: "module whose default export is a Hono app or (worker) => app",
+    description:
+      "module whose default export is a Hono app, { fetch }, { fetch, websocket }, or (worker) => one of those",
     parse: path,
   },
   hooksModule: {
