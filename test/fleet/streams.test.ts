@@ -1,32 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import {
-  FIXTURES,
-  type Fleet,
-  NO_EXTRAS,
-  startReadyFleet,
-  timed,
-  waitFor,
-} from "../helpers/fleet.ts";
-
-/** Opens an SSE stream and reads it in the background until it ends or is cut. */
-async function openStream(fleet: Fleet, path: string) {
-  const res = await fetch(fleet.url(path));
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toContain("text/event-stream");
-  let text = "";
-  const decoder = new TextDecoder();
-  const ended = (async () => {
-    try {
-      for await (const chunk of res.body ?? []) text += decoder.decode(chunk, { stream: true });
-      return "ended";
-    } catch {
-      return "cut";
-    }
-  })();
-  await waitFor(`the first event on ${path}`, () => text.includes("event: tick"));
-  return { ended, text: () => text };
-}
+import { FIXTURES, NO_EXTRAS, startReadyFleet, timed, waitFor } from "../helpers/fleet.ts";
+import { openStream } from "../helpers/sse.ts";
 
 describe("streams on drain", () => {
   test("SSE streams that end on worker.signal let a stop exit 0 at once", async () => {

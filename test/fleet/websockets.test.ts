@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { NO_EXTRAS, startReadyFleet, timed, waitFor } from "../helpers/fleet.ts";
+import { openStream } from "../helpers/sse.ts";
 import { type Client, connect, connectMany, wsUrl } from "../helpers/websockets.ts";
 
 /** Resolves with the next message `client` receives. */
@@ -23,14 +24,16 @@ describe("WebSockets on the fleet", () => {
     expect(await fleet.exited).toBe(0);
   });
 
-  test("SIGTERM with 40 WebSockets open: every client sees 1001 and the fleet exits 0 at once", async () => {
+  test("SIGTERM with 40 WebSockets and SSE streams open: every client sees 1001, exit 0 in under a second", async () => {
     const fleet = await startReadyFleet({ env: { ...NO_EXTRAS, SHUTDOWN_TIMEOUT_MS: "10000" } });
     const clients = await connectMany(wsUrl(fleet.port, "/ws/echo"), 40);
     expect(new Set(clients.map((c) => c.worker)).size).toBe(2);
+    const streams = await Promise.all([1, 2, 3, 4].map(() => openStream(fleet, "/events")));
     fleet.kill("SIGTERM");
     const { ms, value: code } = await timed(fleet.exited);
     expect(code).toBe(0);
-    expect(ms).toBeLessThan(2000); // the deadline is 10 s: nothing waited for it
+    expect(ms).toBeLessThan(1000); // the deadline is 10 s: nothing waited for it
+    for (const stream of streams) expect(await stream.ended).toBe("ended");
     const closes = await Promise.all(clients.map((c) => c.closed));
     expect(closes.map((c) => c.code)).toEqual(Array(40).fill(1001));
     const closedByWorkers = [...fleet.stderr().matchAll(/closing (\d+) WebSocket\(s\) with 1001/g)];
