@@ -80,7 +80,8 @@ export type AppWebSocket = WebSocketHandler<never>;
  * `{ fetch, websocket }`, whose `websocket` the worker passes to `Bun.serve`.
  */
 export interface FetchApp {
-  fetch(request: Request, env?: unknown): Response | Promise<Response> | undefined;
+  /** May answer nothing (undefined) once it has upgraded the request to a WebSocket. */
+  fetch(request: Request, env?: unknown): Response | undefined | Promise<Response | undefined>;
   websocket?: AppWebSocket;
 }
 
