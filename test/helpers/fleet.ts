@@ -95,7 +95,9 @@ function collect(stream: ReadableStream<Uint8Array>): () => string {
   return () => text;
 }
 
-const TETHER_LINE = /^\[tether\] pid (\d+)\n/;
+// Not only at the very start: under load the primary can print (e.g. its tcp_migrate_req
+// warning) before the tether, which writes its line only once spawn() has returned.
+const TETHER_LINE = /^\[tether\] pid (\d+)\n/m;
 
 /** Starts `bun scripts/start.ts` with 2 workers on a free port (env and args override). */
 export async function startFleet(
