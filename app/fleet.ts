@@ -1,3 +1,5 @@
+import type { WebSocketHandler } from "bun";
+
 /**
  * What the app sees of the fleet. `workers/` imports these types and hands the app a
  * `FleetWorker`; nothing in `app/` imports `workers/` (the runtime adapts to the app, never
@@ -36,6 +38,11 @@ export interface FleetWorker<Context extends Json = Json, Setup extends Json = J
   readonly setup: Setup;
   /** True once this worker has begun to drain (`/readyz` answers 503). */
   readonly draining: boolean;
+  /**
+   * Aborted when this worker begins to drain, whatever the reason (stop, reload, recycle,
+   * scale-down, hang). Long responses (SSE, streams) should end on it so the worker exits at once.
+   */
+  readonly signal: AbortSignal;
   /** Ask the primary to stop the whole fleet gracefully. Idempotent. */
   requestStop(reason?: string): void;
 }
@@ -62,9 +69,20 @@ export interface ExtraProcess {
   instances?: number;
 }
 
-/** Anything with a fetch handler: a Hono app, or any object shaped like one. */
+/**
+ * Bun's WebSocket handlers as an app hands them over: Bun's own `WebSocketHandler`, or
+ * `websocket` from `hono/bun`. `never` socket data: the fleet never reads it, only the app does.
+ */
+export type AppWebSocket = WebSocketHandler<never>;
+
+/**
+ * Anything with a fetch handler: a Hono app, any `{ fetch }`, or Bun's own default-export shape
+ * `{ fetch, websocket }`, whose `websocket` the worker passes to `Bun.serve`.
+ */
 export interface FetchApp {
-  fetch(request: Request, env?: unknown): Response | Promise<Response>;
+  /** May answer nothing (undefined) once it has upgraded the request to a WebSocket. */
+  fetch(request: Request, env?: unknown): Response | undefined | Promise<Response | undefined>;
+  websocket?: AppWebSocket;
 }
 
 /** An app module's default export: an app, or a factory that builds one per worker. */

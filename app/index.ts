@@ -4,11 +4,15 @@
  * in front (and, with WORKER_INDEX_HEADER on, stamps `x-worker-index` on every response).
  */
 import { Hono } from "hono";
+// Deprecated in favour of @hono/bun (not on npm yet); works unchanged on the fleet.
+import { websocket } from "hono/bun";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { notFound, onError } from "./errors.ts";
-import type { FleetWorker } from "./fleet.ts";
+import type { FetchApp, FleetWorker } from "./fleet.ts";
 import { echo } from "./routes/echo.ts";
+import { events } from "./routes/events.ts";
+import { wsEcho } from "./routes/ws-echo.ts";
 
 /** Builds the app for one worker. */
 export function createApp(worker: FleetWorker): Hono {
@@ -19,9 +23,17 @@ export function createApp(worker: FleetWorker): Hono {
     c.json({ index: worker.index, pid: worker.pid, context: worker.context }),
   );
   app.route("/api", echo);
+  app.route("/", events(worker));
+  app.route("/", wsEcho(worker));
   app.notFound(notFound);
   app.onError(onError);
   return app;
 }
 
-export default createApp;
+/**
+ * What each worker serves: Bun's `{ fetch, websocket }` shape, so the WebSocket routes work
+ * (a plain Hono app, or a factory returning one, is fine for an app without WebSockets).
+ */
+export default function serveApp(worker: FleetWorker): FetchApp {
+  return { fetch: createApp(worker).fetch, websocket };
+}

@@ -153,6 +153,10 @@ export interface WorkerInit {
   maxMemoryMb: number;
   /** Stamp `x-worker-index` on every response. */
   workerIndexHeader: boolean;
+  /** WebSocket limits (WS_MAX_PAYLOAD_BYTES, WS_IDLE_TIMEOUT_S, WS_BACKPRESSURE_LIMIT_BYTES). */
+  wsMaxPayloadBytes: number;
+  wsIdleTimeoutS: number;
+  wsBackpressureLimitBytes: number;
 }
 
 const nonEmpty: Check = (v) =>
@@ -180,6 +184,9 @@ const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
   maxRequests: count(0),
   maxMemoryMb: count(0),
   workerIndexHeader: flag,
+  wsMaxPayloadBytes: count(1),
+  wsIdleTimeoutS: count(0),
+  wsBackpressureLimitBytes: count(1),
 };
 
 /** Reads a worker's spawn-time identity; a clear error when run without a primary. */

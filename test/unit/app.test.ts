@@ -9,8 +9,12 @@ const worker: FleetWorker = {
   context: { shard: "c" },
   setup: null,
   draining: false,
+  signal: new AbortController().signal,
   requestStop: () => {},
 };
+
+/** Reads an SSE body to its end. */
+const readAll = async (res: Response) => new TextDecoder().decode(await res.arrayBuffer());
 
 const post = (body: string, headers: Record<string, string> = {}) =>
   createApp(worker).request("/api/echo", {
@@ -88,5 +92,32 @@ describe("template app", () => {
     } finally {
       console.error = original;
     }
+  });
+
+  test("GET /events ends with a bye event at once when the worker already drains", async () => {
+    const drain = new AbortController();
+    drain.abort();
+    const res = await createApp({ ...worker, signal: drain.signal }).request("/events");
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    expect(await readAll(res)).toBe("event: bye\ndata: worker draining\n\n");
+  });
+
+  test("GET /events ticks until worker.signal aborts, then ends", async () => {
+    const drain = new AbortController();
+    const res = await createApp({ ...worker, signal: drain.signal }).request("/events");
+    const body = readAll(res);
+    await Bun.sleep(20); // the first tick is written at once; the next waits a second
+    drain.abort();
+    const text = await body;
+    expect(text).toMatch(/^event: tick\ndata: \{"worker":3,"time":\d+\}\nid: 0\n\n/);
+    expect(text).toEndWith("event: bye\ndata: worker draining\n\n");
+  });
+
+  test("GET /ws/echo without an Upgrade header answers 426 JSON", async () => {
+    const res = await createApp(worker).request("/ws/echo");
+    expect(res.status).toBe(426);
+    expect(await res.json()).toEqual({
+      error: "Upgrade Required: connect with a WebSocket client",
+    });
   });
 });

@@ -50,6 +50,15 @@ describe("resolveConfig", () => {
     expect(ok().config.adminToken).not.toBe(config.adminToken);
   });
 
+  test("WebSocket limits default to 1 MiB messages, 120 s idle, 1 MiB queued per client", () => {
+    expect(ok().config).toMatchObject({
+      wsMaxPayloadBytes: 1024 * 1024,
+      wsIdleTimeoutS: 120,
+      wsBackpressureLimitBytes: 1024 * 1024,
+    });
+    expect(ok({ env: { WS_IDLE_TIMEOUT_S: "0" } }).config.wsIdleTimeoutS).toBe(0);
+  });
+
   test("PID_FILE resolves against the working directory; unset, there is none", () => {
     expect(ok().config.pidFile).toBeNull();
     const exists = (path: string) => path === "/here/run" || path in files;
@@ -126,6 +135,9 @@ describe("resolveConfig", () => {
     [{ env: { HOOKS_MODULE: "missing.ts" } }, "HOOKS_MODULE: no such file missing.ts"],
     [{ env: { MAX_MEMORY_MB: "8" } }, 'MAX_MEMORY_MB="8": must be 0 (off) or at least 32'],
     [{ env: { PID_FILE: "missing/fleet.pid" } }, "PID_FILE: no such directory missing"],
+    [{ env: { WS_MAX_PAYLOAD_BYTES: "0" } }, 'WS_MAX_PAYLOAD_BYTES="0": must be a whole number'],
+    [{ env: { WS_IDLE_TIMEOUT_S: "961" } }, 'WS_IDLE_TIMEOUT_S="961": must be a whole number'],
+    [{ argv: ["--ws-backpressure-limit", "1k"] }, '--ws-backpressure-limit="1k"'],
   ] as [Partial<ConfigInput>, string][])("%j is refused: %s", (over, expected) => {
     expect(error(over)).toContain(expected);
   });

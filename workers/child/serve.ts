@@ -1,6 +1,7 @@
 import type { Server } from "bun";
 import type { FetchApp } from "../../app/fleet.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
+import type { OpenSockets, WebSocketLimits } from "./websockets.ts";
 
 /** Header naming the worker that answered; only with WORKER_INDEX_HEADER on. */
 export const WORKER_INDEX_HEADER = "x-worker-index";
@@ -17,9 +18,13 @@ export interface ServeOptions {
   workerIndexHeader: boolean;
   /** Called once per app request (for MAX_REQUESTS); absent, nothing is counted. */
   onAppRequest?: () => void;
+  /** Where the app's WebSockets (its `websocket` export) are tracked, and their limits. */
+  sockets: OpenSockets;
+  wsLimits: WebSocketLimits;
 }
 
-type Handler = (request: Request, server: Server<undefined>) => Response | Promise<Response>;
+type Served = Response | undefined;
+type Handler = (request: Request, server: Server<never>) => Served | Promise<Served>;
 
 /** Sets a header, copying the response when its headers are immutable (e.g. a proxied fetch). */
 function withHeader(response: Response, name: string, value: string): Response {
@@ -39,10 +44,11 @@ function withHeader(response: Response, name: string, value: string): Response {
  * (then `Connection: close`, also on responses that were in flight when the drain began); it
  * sets no header otherwise, since one `headers.set` costs ~4% of hello throughput in Bun 1.4.5.
  */
-export function serve(options: ServeOptions): Server<undefined> {
+export function serve(options: ServeOptions): Server<never> {
   const { index, port, host, app, fleet, isDraining, workerIndexHeader, onAppRequest } = options;
   const workerIndex = String(index);
-  const stamp = (response: Response): Response => {
+  const stamp = (response: Served): Served => {
+    if (response === undefined) return response; // upgraded to a WebSocket: nothing to send
     let res = response;
     if (workerIndexHeader) res = withHeader(res, WORKER_INDEX_HEADER, workerIndex);
     // While draining, ask keep-alive clients to reconnect (to a sibling, or to a new fleet).
@@ -63,7 +69,10 @@ export function serve(options: ServeOptions): Server<undefined> {
         return appHandler(request, server);
       }
     : undefined;
-  return Bun.serve({
+  // Only an app that exports `websocket` gets one: Bun then answers upgrades on its behalf.
+  const websocket = app.websocket && options.sockets.handler(app.websocket, options.wsLimits);
+  return Bun.serve<never>({
+    ...(websocket && { websocket }),
     port,
     hostname: host,
     reusePort: true,

@@ -3,14 +3,19 @@ import type { FleetHooks, FleetWorker, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
 import type { WorkerInit } from "../protocol.ts";
 import { ChildRuntime } from "./child-runtime.ts";
+import { stopServer } from "./drain.ts";
 import { fleetRoutes } from "./fleet-routes.ts";
 import { loadApp, loadHooks } from "./loading.ts";
 import { serve } from "./serve.ts";
+import { OpenSockets } from "./websockets.ts";
 
 /** One HTTP worker, from the inside: boot, serve, drain, exit. */
 export class WorkerRuntime extends ChildRuntime {
   readonly worker: FleetWorker;
-  #server: Server<undefined> | null = null;
+  #server: Server<never> | null = null;
+  readonly #sockets = new OpenSockets();
+  /** `worker.signal`: aborted when the drain begins. */
+  readonly #abort = new AbortController();
   #hooks: FleetHooks = {};
   #requests = 0;
   /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
@@ -27,6 +32,7 @@ export class WorkerRuntime extends ChildRuntime {
       get draining() {
         return runtime.#draining;
       },
+      signal: this.#abort.signal,
       requestStop: (reason?: string) => runtime.requestStop(`app:${reason || "requested"}`),
     });
   }
@@ -56,6 +62,12 @@ export class WorkerRuntime extends ChildRuntime {
         fleet,
         isDraining,
         workerIndexHeader: this.init.workerIndexHeader,
+        sockets: this.#sockets,
+        wsLimits: {
+          maxPayloadLength: this.init.wsMaxPayloadBytes,
+          idleTimeout: this.init.wsIdleTimeoutS,
+          backpressureLimit: this.init.wsBackpressureLimitBytes,
+        },
         ...(onAppRequest && { onAppRequest }),
       });
       await this.#hooks.onStart?.(this.worker);
@@ -68,30 +80,22 @@ export class WorkerRuntime extends ChildRuntime {
   }
 
   /**
-   * Answers `Connection: close` for `windowMs` while still listening (a retiring worker, whose
-   * siblings serve), then stops accepting and lets in-flight requests finish until `deadline`;
-   * cuts what is left, runs onShutdown and exits. Idempotent.
+   * Aborts `worker.signal`; answers `Connection: close` for `windowMs` while still listening (a
+   * retiring worker, whose siblings serve), then stops accepting, closes WebSockets with 1001 and
+   * lets in-flight requests finish until `deadline`; cuts what is left, runs onShutdown and
+   * exits. Idempotent.
    */
   override async drain(reason: StopReason, deadline: number, windowMs = 0): Promise<void> {
     if (!this.lifecycle.can("draining")) return;
     const booting = this.lifecycle.is("booting");
     this.lifecycle.to("draining");
     this.#draining = true;
+    this.#abort.abort(reason);
     if (booting) return this.exit(WorkerExitCode.ok); // never served: nothing to drain or hook
-    if (windowMs > 0) await Bun.sleep(Math.min(windowMs, Math.max(0, deadline - Date.now())));
-    let forced = false;
     const server = this.#server;
-    if (server) {
-      const timeout = Bun.sleep(Math.max(0, deadline - Date.now())).then(() => false);
-      const drained = await Promise.race([server.stop().then(() => true), timeout]);
-      if (!drained) {
-        forced = true;
-        this.log.warn(
-          `deadline passed with ${server.pendingRequests} request(s) in flight; closing them`,
-        );
-        await server.stop(true);
-      }
-    }
+    const forced = server
+      ? await stopServer(server, this.#sockets, deadline, windowMs, this.log)
+      : false;
     try {
       await this.#hooks.onShutdown?.(reason, this.worker);
     } catch (error) {

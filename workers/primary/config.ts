@@ -30,6 +30,9 @@ export interface FleetConfig {
   maxRequestsJitter: number;
   maxMemoryMb: number;
   workerIndexHeader: boolean;
+  wsMaxPayloadBytes: number;
+  wsIdleTimeoutS: number;
+  wsBackpressureLimitBytes: number;
 }
 
 /** Everything config depends on, passed in so resolution stays a pure function. */

@@ -205,6 +205,9 @@ export class Pool {
       maxRequests: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
       maxMemoryMb: config.maxMemoryMb,
       workerIndexHeader: config.workerIndexHeader,
+      wsMaxPayloadBytes: config.wsMaxPayloadBytes,
+      wsIdleTimeoutS: config.wsIdleTimeoutS,
+      wsBackpressureLimitBytes: config.wsBackpressureLimitBytes,
     };
     const worker = new WorkerProcess(init, config.bootTimeoutMs, this.owner, this.log);
     this.#slotOf.set(worker, slot);

@@ -91,7 +91,8 @@ export const SETTINGS = {
     env: "APP_MODULE",
     flag: "app",
     default: "app/index.ts",
-    description: "module whose default export is a Hono app or (worker) => app",
+    description:
+      "module whose default export is a Hono app, { fetch }, { fetch, websocket }, or (worker) => one of those",
     parse: path,
   },
   hooksModule: {
@@ -179,6 +180,30 @@ export const SETTINGS = {
     description:
       "stamp x-worker-index on every response (costs ~4% of hello throughput and tells clients which process answered)",
     parse: bool,
+  },
+  wsMaxPayloadBytes: {
+    env: "WS_MAX_PAYLOAD_BYTES",
+    flag: "ws-max-payload",
+    default: 1024 * 1024,
+    description:
+      "largest WebSocket message a client may send; a bigger one closes its socket with 1009 (Bun's default is 16 MiB)",
+    parse: whole(1, 256 * 1024 * 1024),
+  },
+  wsIdleTimeoutS: {
+    env: "WS_IDLE_TIMEOUT_S",
+    flag: "ws-idle-timeout",
+    default: 120,
+    description:
+      "close a WebSocket that sent nothing (not even a pong to Bun's pings) for this many seconds (0 = never; Bun caps it at 960)",
+    parse: whole(0, 960),
+  },
+  wsBackpressureLimitBytes: {
+    env: "WS_BACKPRESSURE_LIMIT_BYTES",
+    flag: "ws-backpressure-limit",
+    default: 1024 * 1024,
+    description:
+      "bytes queued for one slow WebSocket client past which further sends to it are dropped, so memory stays bounded (Bun's default is 16 MiB)",
+    parse: whole(1024, 1024 * 1024 * 1024),
   },
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -1,0 +1,21 @@
+import { expect } from "bun:test";
+import { type Fleet, waitFor } from "./fleet.ts";
+
+/** Opens an SSE stream and reads it in the background until it ends or is cut. */
+export async function openStream(fleet: Fleet, path: string) {
+  const res = await fetch(fleet.url(path));
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("text/event-stream");
+  let text = "";
+  const decoder = new TextDecoder();
+  const ended = (async () => {
+    try {
+      for await (const chunk of res.body ?? []) text += decoder.decode(chunk, { stream: true });
+      return "ended";
+    } catch {
+      return "cut";
+    }
+  })();
+  await waitFor(`the first event on ${path}`, () => text.includes("event: tick"));
+  return { ended, text: () => text };
+}
