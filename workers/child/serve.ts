@@ -1,4 +1,4 @@
-import type { Server } from "bun";
+import type { Server, WebSocketHandler } from "bun";
 import type { FetchApp } from "../../app/fleet.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
 
@@ -70,6 +70,8 @@ export function serve(options: ServeOptions): Server<undefined> {
     development: false,
     routes: Object.fromEntries(FLEET_PATHS.map((path) => [path, fleetHandler])),
     fetch: counted ?? appHandler,
+    // The app's WebSocket handlers, when it has some (Bun's `{ fetch, websocket }` shape).
+    ...(app.websocket && { websocket: app.websocket as WebSocketHandler<undefined> }),
     error: (error) => {
       console.error(error);
       return stamp(Response.json({ error: "Internal Server Error" }, { status: 500 }));

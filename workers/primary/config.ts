@@ -31,6 +31,9 @@ export interface FleetConfig {
   maxRequestsJitter: number;
   maxMemoryMb: number;
   workerIndexHeader: boolean;
+  /** Redis URL for fleet-to-fleet pub/sub, or null (this fleet only). */
+  pubsubUrl: string | null;
+  pubsubMaxLagBytes: number;
 }
 
 /** Everything config depends on, passed in so resolution stays a pure function. */
@@ -183,6 +186,7 @@ export function resolveConfig(input: ConfigInput): ConfigResult {
       adminToken: given.adminToken ?? randomBytes(24).toString("base64url"),
       adminTokenGenerated: given.adminToken === undefined,
       pidFile: pidFilePath(given.pidFile, input),
+      pubsubUrl: given.pubsubUrl ?? null,
       appModule: modulePath(given.appModule, SETTINGS.appModule.default, "APP_MODULE", input),
       hooksModule: modulePath(
         given.hooksModule,

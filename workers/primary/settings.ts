@@ -1,4 +1,14 @@
-import { bool, jsonArray, matching, type Parser, path, refine, text, whole } from "./parsers.ts";
+import {
+  bool,
+  jsonArray,
+  matching,
+  type Parser,
+  path,
+  refine,
+  text,
+  url,
+  whole,
+} from "./parsers.ts";
 
 /**
  * Every setting, declared once. Parsing (flags + env), validation, `--help` and the README
@@ -179,6 +189,22 @@ export const SETTINGS = {
     description:
       "stamp x-worker-index on every response (costs ~4% of hello throughput and tells clients which process answered)",
     parse: bool,
+  },
+  pubsubUrl: {
+    env: "PUBSUB_URL",
+    flag: "pubsub-url",
+    defaultText: "unset (pub/sub spans this fleet only)",
+    description:
+      "redis:// or rediss:// URL: worker.publish also reaches fleets on other machines through Redis pub/sub",
+    parse: url("redis:", "rediss:"),
+  },
+  pubsubMaxLagBytes: {
+    env: "PUBSUB_MAX_LAG_BYTES",
+    flag: "pubsub-max-lag",
+    default: 8 * 1024 * 1024,
+    description:
+      "pub/sub bytes the primary keeps in flight to one worker; a worker further behind misses messages (counted, warned)",
+    parse: whole(1024, 1024 * 1024 * 1024),
   },
 } satisfies Record<string, SettingSpec<unknown>>;
 
