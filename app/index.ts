@@ -4,10 +4,12 @@
  * in front (and, with WORKER_INDEX_HEADER on, stamps `x-worker-index` on every response).
  */
 import { Hono } from "hono";
+import { websocket } from "hono/bun";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { notFound, onError } from "./errors.ts";
 import type { FleetWorker } from "./fleet.ts";
+import { chat } from "./routes/chat.ts";
 import { echo } from "./routes/echo.ts";
 
 /** Builds the app for one worker. */
@@ -19,9 +21,11 @@ export function createApp(worker: FleetWorker): Hono {
     c.json({ index: worker.index, pid: worker.pid, context: worker.context }),
   );
   app.route("/api", echo);
+  app.route("/chat", chat(worker));
   app.notFound(notFound);
   app.onError(onError);
   return app;
 }
 
-export default createApp;
+/** Bun's `{ fetch, websocket }` shape: the WebSocket handlers go to `Bun.serve`. */
+export default (worker: FleetWorker) => ({ fetch: createApp(worker).fetch, websocket });
