@@ -1,0 +1,111 @@
+import { describe, expect, test } from "bun:test";
+import { joinAcross, leave } from "../helpers/chat.ts";
+import {
+  FIXTURES,
+  freshFetch,
+  NO_EXTRAS,
+  startFleet,
+  startReadyFleet,
+  waitFor,
+} from "../helpers/fleet.ts";
+
+const APP = { APP_MODULE: `${FIXTURES}/pubsub-app.ts`, ...NO_EXTRAS };
+
+describe("fleet-wide pub/sub", () => {
+  test("a publish from a client of one worker reaches every client of every worker once, in order", async () => {
+    const fleet = await startReadyFleet({ env: APP });
+    const clients = await joinAcross(fleet.port, "order", 2, 3);
+    try {
+      const a = clients.find((c) => c.worker === 0);
+      const b = clients.find((c) => c.worker === 1);
+      if (!a || !b) throw new Error("need a client on each worker");
+      const N = 300;
+      for (let i = 0; i < N; i++) {
+        a.ws.send(`a${i}`); // published by worker 0
+        b.ws.send(`b${i}`); // published by worker 1, interleaved
+      }
+      await waitFor(
+        () => `every client to get ${2 * N} messages (${clients.map((c) => c.messages.length)})`,
+        () => clients.every((c) => c.messages.length >= 2 * N),
+      );
+      await Bun.sleep(100); // a duplicate would arrive right behind
+      for (const client of clients) {
+        expect(client.messages).toHaveLength(2 * N);
+        for (const from of [a, b]) {
+          const texts = client.messages.filter((m) => m.from === from.name).map((m) => m.text);
+          expect(texts).toEqual(
+            Array.from({ length: N }, (_, i) => `${from.name === a.name ? "a" : "b"}${i}`),
+          );
+          expect(client.messages.find((m) => m.from === from.name)?.worker).toBe(from.worker);
+        }
+      }
+    } finally {
+      await leave(clients);
+    }
+    // Closing WebSockets on drain is the rt branch's; until then, clients leave before the stop.
+    fleet.kill("SIGTERM");
+    expect(await fleet.exited).toBe(0);
+  });
+
+  test("a stalled worker misses messages (counted, warned) instead of growing the primary; it resumes after", async () => {
+    const fleet = await startReadyFleet({ env: { ...APP, PUBSUB_MAX_LAG_BYTES: "65536" } });
+    const clients = await joinAcross(fleet.port, "flood", 2, 1);
+    try {
+      const sender = clients.find((c) => c.worker === 0);
+      const stalled = clients.find((c) => c.worker === 1);
+      if (!sender || !stalled) throw new Error("need a client on each worker");
+      await waitFor("worker 1 to stall", async () => {
+        const res = await freshFetch(fleet.url("/block?worker=1&ms=1000"), { method: "POST" });
+        return res.status === 200;
+      });
+      const N = 2000;
+      const line = "x".repeat(1000);
+      for (let i = 0; i < N; i++) sender.ws.send(`${i} ${line}`);
+      await waitFor("the sender to get all its messages", () => sender.messages.length === N);
+      await waitFor("the primary to warn about worker 1", () =>
+        /worker 1 \(pid \d+\) is \d+ bytes behind \(PUBSUB_MAX_LAG_BYTES 65536\)/.test(
+          fleet.stderr(),
+        ),
+      );
+      // Once it runs again and acks, the primary sends it messages again.
+      let afters = 0;
+      await waitFor(
+        "the stalled worker's client to get messages again",
+        () => {
+          sender.ws.send(`after ${afters++}`);
+          return stalled.messages.some((m) => m.text.startsWith("after"));
+        },
+        5000,
+        50,
+      );
+      const seen = stalled.messages
+        .filter((m) => !m.text.startsWith("after"))
+        .map((m) => Number.parseInt(m.text));
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.length).toBeLessThan(N / 10); // 64 KiB holds ~60 of these 1 KB messages
+      expect(seen).toEqual([...seen].sort((x, y) => x - y)); // in order, no duplicates
+      expect(new Set(seen).size).toBe(seen.length);
+      const dropped = Number(
+        /caught up; (\d+) message\(s\) were dropped/.exec(fleet.stderr())?.[1],
+      );
+      await waitFor(
+        "the sender to get its last message",
+        () => sender.messages.length === N + afters,
+      );
+      const got = stalled.messages.length;
+      expect(dropped).toBe(N + afters - got);
+    } finally {
+      await leave(clients);
+    }
+    // Closing WebSockets on drain is the rt branch's; until then, clients leave before the stop.
+    fleet.kill("SIGTERM");
+    expect(await fleet.exited).toBe(0);
+  });
+
+  test("an invalid PUBSUB_URL is a configuration error: exit 2 naming it", async () => {
+    const fleet = await startFleet({ env: { PUBSUB_URL: "http://127.0.0.1:6379" } });
+    expect(await fleet.exited).toBe(2);
+    expect(fleet.stderr()).toContain("PUBSUB_URL");
+    expect(fleet.stderr()).toContain("must be a redis:// or rediss:// URL");
+  });
+});
