@@ -1,0 +1,146 @@
+/**
+ * `bun run bench:realtime [-- --quick]`: fleet-wide pub/sub against one process's own
+ * `server.publish`, on 127.0.0.1 only, bounded in time. Prints fan-out (messages/s delivered to
+ * 8 subscribers; fleet and reference interleaved, median ratio), fan-out through Redis,
+ * cross-worker latency at a fixed rate, and RSS per idle WebSocket.
+ */
+
+import {
+  closeAll,
+  connect,
+  fanOut,
+  latency,
+  openIdle,
+  percentile,
+  type Sub,
+  spread,
+} from "./realtime-clients.ts";
+import { freePort } from "./realtime-ports.ts";
+import { groupRss, startFleet, startRedis, startReference, stopAll } from "./realtime-procs.ts";
+
+const quick = process.argv.includes("--quick");
+/** `--section fanout|redis|latency|memory` runs one section (`bun run` keeps `--only` for itself). */
+const only = process.argv[process.argv.indexOf("--section") + 1];
+const runs = (section: string) => !process.argv.includes("--section") || only === section;
+const plan = quick
+  ? { rounds: 1, n: 5_000, latencyMs: 500, idle: 500, redis: false }
+  : { rounds: 5, n: 100_000, latencyMs: 3_000, idle: 10_000, redis: true };
+const SIZE = 32;
+const RATE = 10_000;
+const SUBSCRIBERS = 8;
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+const median = (values: number[]) => percentile(values, 50);
+
+async function fanOutRounds() {
+  const [fleetPort, refPort] = [await freePort(), await freePort()];
+  const [fleet, ref] = await Promise.all([startFleet(fleetPort, 2), startReference(refPort)]);
+  const fleetSubs = await spread(fleetPort, "bench", 2, SUBSCRIBERS / 2);
+  const refSubs = await spread(refPort, "bench", 1, SUBSCRIBERS);
+  const ratios: number[] = [];
+  const rows: string[] = [];
+  for (let round = 0; round < plan.rounds; round++) {
+    // Interleaved, so both see the same noise of this shared machine.
+    const r = await fanOut(refPort, refSubs, plan.n, SIZE);
+    const f = await fanOut(fleetPort, fleetSubs, plan.n, SIZE);
+    ratios.push(f.perSecond / r.perSecond);
+    rows.push(
+      `  round ${round + 1}: reference ${fmt(r.perSecond)} msg/s (${fmt(r.delivered)}/${fmt(r.expected)}), fleet ${fmt(f.perSecond)} msg/s (${fmt(f.delivered)}/${fmt(f.expected)}), ratio ${(f.perSecond / r.perSecond).toFixed(2)}`,
+    );
+  }
+  await closeAll([...fleetSubs, ...refSubs]);
+  await Promise.all([fleet.stop(), ref.stop()]);
+  return { ratio: median(ratios), rows };
+}
+
+async function fanOutRedis() {
+  const redisPort = await freePort();
+  const redis = await startRedis(redisPort);
+  if (!redis) return "  through Redis: skipped (redis-server is not installed)";
+  const env = { PUBSUB_URL: `redis://127.0.0.1:${redisPort}` };
+  const [a, b] = [await freePort(), await freePort()];
+  const [one, two] = await Promise.all([startFleet(a, 2, env), startFleet(b, 2, env)]);
+  await Bun.sleep(300); // both fleets' subscriber connections come up in the background
+  const subs = await spread(b, "bench", 2, SUBSCRIBERS / 2);
+  const result = await fanOut(a, subs, plan.n, SIZE);
+  await closeAll(subs);
+  await Promise.all([one.stop(), two.stop(), redis.stop()]);
+  return `  through Redis (fleet x2 publishes, 8 subscribers on a second fleet x2): ${fmt(result.perSecond)} msg/s (${fmt(result.delivered)}/${fmt(result.expected)} delivered)`;
+}
+
+async function latencies() {
+  const [fleetPort, refPort] = [await freePort(), await freePort()];
+  const [fleet, ref] = await Promise.all([startFleet(fleetPort, 2), startReference(refPort)]);
+  const subs = await spread(fleetPort, "lat", 2, 1);
+  const publisher = await connect(fleetPort, "none", "lat");
+  const byWorker = await latency(publisher, subs, RATE, plan.latencyMs);
+  const cross = byWorker.get(1 - publisher.worker) ?? [];
+  const same = byWorker.get(publisher.worker) ?? [];
+  const refSub = await connect(refPort, "lat");
+  const refPub = await connect(refPort, "none", "lat");
+  const refSamples = (await latency(refPub, [refSub], RATE, plan.latencyMs)).get(0) ?? [];
+  await closeAll([...subs, publisher, refSub, refPub] as Sub[]);
+  await Promise.all([fleet.stop(), ref.stop()]);
+  const line = (label: string, v: number[]) =>
+    `  ${label}: p50 ${ms(percentile(v, 50))}, p90 ${ms(percentile(v, 90))}, p99 ${ms(percentile(v, 99))} (${fmt(v.length)} messages)`;
+  return {
+    p99: percentile(cross, 99),
+    rows: [
+      line("cross-worker (client -> worker A -> primary -> worker B -> client)", cross),
+      line("same worker (client -> worker A -> client)", same),
+      line("reference, one process", refSamples),
+    ],
+  };
+}
+
+async function idleMemory() {
+  const port = await freePort();
+  const fleet = await startFleet(port, 2);
+  const warm = await openIdle(port, 100);
+  await closeAll(warm); // first sockets allocate pools that later ones reuse
+  await Bun.sleep(500);
+  const before = groupRss(fleet);
+  const subs = await openIdle(port, plan.idle);
+  await Bun.sleep(1000); // idle: let allocations settle before reading RSS
+  const after = groupRss(fleet);
+  const split = [0, 1].map((w) => subs.filter((s) => s.worker === w).length).join("/");
+  await closeAll(subs);
+  await fleet.stop();
+  const perSocket = (after - before) / plan.idle;
+  return `  ${fmt(plan.idle)} idle WebSockets over 2 workers (${split}): fleet RSS ${fmt(before / 2 ** 20)} -> ${fmt(after / 2 ** 20)} MB, ${(perSocket / 1024).toFixed(1)} KB per socket`;
+}
+
+async function main() {
+  const started = performance.now();
+  console.log(
+    `real-time${quick ? " (quick)" : ""}: 2-worker fleet vs one process, ${SUBSCRIBERS} subscribers, ${SIZE}-byte messages, ${fmt(plan.n)} per flood`,
+  );
+  if (runs("fanout")) {
+    const fan = await fanOutRounds();
+    console.log("fan-out, messages/s delivered (reference: one process's server.publish)");
+    for (const row of fan.rows) console.log(row);
+    const ratio = fan.ratio.toFixed(2);
+    console.log(`  fleet / reference, median of ${plan.rounds}: ${ratio} (target >= 0.5)`);
+  }
+  if (plan.redis && runs("redis")) console.log(await fanOutRedis());
+  if (runs("latency")) {
+    const lat = await latencies();
+    console.log(`latency at ${fmt(RATE)} msg/s for ${plan.latencyMs} ms`);
+    for (const row of lat.rows) console.log(row);
+    console.log(`  cross-worker p99 ${ms(lat.p99)} (target <= 2 ms)`);
+  }
+  if (runs("memory")) {
+    console.log("memory");
+    console.log(await idleMemory());
+  }
+  console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
+try {
+  await main();
+} finally {
+  await stopAll();
+}
+process.exit(0);
