@@ -16,14 +16,21 @@ import {
   spread,
 } from "./realtime-clients.ts";
 import { freePort } from "./realtime-ports.ts";
-import { groupRss, startFleet, startRedis, startReference, stopAll } from "./realtime-procs.ts";
+import {
+  groupRss,
+  type Running,
+  startFleet,
+  startRedis,
+  startReference,
+  stopAll,
+} from "./realtime-procs.ts";
 
 const quick = process.argv.includes("--quick");
 /** `--section fanout|redis|latency|memory` runs one section (`bun run` keeps `--only` for itself). */
 const only = process.argv[process.argv.indexOf("--section") + 1];
 const runs = (section: string) => !process.argv.includes("--section") || only === section;
 const plan = quick
-  ? { rounds: 1, n: 5_000, latencyMs: 500, idle: 500, redis: false }
+  ? { rounds: 1, n: 5_000, latencyMs: 300, idle: 300, redis: false }
   : { rounds: 5, n: 100_000, latencyMs: 3_000, idle: 10_000, redis: true };
 const SIZE = 32;
 const RATE = 10_000;
@@ -33,9 +40,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 const median = (values: number[]) => percentile(values, 50);
 
-async function fanOutRounds() {
-  const [fleetPort, refPort] = [await freePort(), await freePort()];
-  const [fleet, ref] = await Promise.all([startFleet(fleetPort, 2), startReference(refPort)]);
+async function fanOutRounds(fleetPort: number, refPort: number) {
   const fleetSubs = await spread(fleetPort, "bench", 2, SUBSCRIBERS / 2);
   const refSubs = await spread(refPort, "bench", 1, SUBSCRIBERS);
   const ratios: number[] = [];
@@ -50,7 +55,6 @@ async function fanOutRounds() {
     );
   }
   await closeAll([...fleetSubs, ...refSubs]);
-  await Promise.all([fleet.stop(), ref.stop()]);
   return { ratio: median(ratios), rows };
 }
 
@@ -69,9 +73,7 @@ async function fanOutRedis() {
   return `  through Redis (fleet x2 publishes, 8 subscribers on a second fleet x2): ${fmt(result.perSecond)} msg/s (${fmt(result.delivered)}/${fmt(result.expected)} delivered)`;
 }
 
-async function latencies() {
-  const [fleetPort, refPort] = [await freePort(), await freePort()];
-  const [fleet, ref] = await Promise.all([startFleet(fleetPort, 2), startReference(refPort)]);
+async function latencies(fleetPort: number, refPort: number) {
   const subs = await spread(fleetPort, "lat", 2, 1);
   const publisher = await connect(fleetPort, "none", "lat");
   const byWorker = await latency(publisher, subs, RATE, plan.latencyMs);
@@ -81,7 +83,6 @@ async function latencies() {
   const refPub = await connect(refPort, "none", "lat");
   const refSamples = (await latency(refPub, [refSub], RATE, plan.latencyMs)).get(0) ?? [];
   await closeAll([...subs, publisher, refSub, refPub] as Sub[]);
-  await Promise.all([fleet.stop(), ref.stop()]);
   const line = (label: string, v: number[]) =>
     `  ${label}: p50 ${ms(percentile(v, 50))}, p90 ${ms(percentile(v, 90))}, p99 ${ms(percentile(v, 99))} (${fmt(v.length)} messages)`;
   return {
@@ -94,19 +95,17 @@ async function latencies() {
   };
 }
 
-async function idleMemory() {
-  const port = await freePort();
-  const fleet = await startFleet(port, 2);
+async function idleMemory(fleet: Running) {
+  const { port } = fleet;
   const warm = await openIdle(port, 100);
   await closeAll(warm); // first sockets allocate pools that later ones reuse
   await Bun.sleep(500);
   const before = groupRss(fleet);
   const subs = await openIdle(port, plan.idle);
-  await Bun.sleep(1000); // idle: let allocations settle before reading RSS
+  await Bun.sleep(quick ? 200 : 1000); // idle: let allocations settle before reading RSS
   const after = groupRss(fleet);
   const split = [0, 1].map((w) => subs.filter((s) => s.worker === w).length).join("/");
   await closeAll(subs);
-  await fleet.stop();
   const perSocket = (after - before) / plan.idle;
   return `  ${fmt(plan.idle)} idle WebSockets over 2 workers (${split}): fleet RSS ${fmt(before / 2 ** 20)} -> ${fmt(after / 2 ** 20)} MB, ${(perSocket / 1024).toFixed(1)} KB per socket`;
 }
@@ -116,8 +115,10 @@ async function main() {
   console.log(
     `real-time${quick ? " (quick)" : ""}: 2-worker fleet vs one process, ${SUBSCRIBERS} subscribers, ${SIZE}-byte messages, ${fmt(plan.n)} per flood`,
   );
+  const [fleetPort, refPort] = [await freePort(), await freePort()];
+  const [fleet, ref] = await Promise.all([startFleet(fleetPort, 2), startReference(refPort)]);
   if (runs("fanout")) {
-    const fan = await fanOutRounds();
+    const fan = await fanOutRounds(fleetPort, refPort);
     console.log("fan-out, messages/s delivered (reference: one process's server.publish)");
     for (const row of fan.rows) console.log(row);
     const ratio = fan.ratio.toFixed(2);
@@ -125,14 +126,14 @@ async function main() {
   }
   if (plan.redis && runs("redis")) console.log(await fanOutRedis());
   if (runs("latency")) {
-    const lat = await latencies();
+    const lat = await latencies(fleetPort, refPort);
     console.log(`latency at ${fmt(RATE)} msg/s for ${plan.latencyMs} ms`);
     for (const row of lat.rows) console.log(row);
     console.log(`  cross-worker p99 ${ms(lat.p99)} (target <= 2 ms)`);
   }
   if (runs("memory")) {
     console.log("memory");
-    console.log(await idleMemory());
+    console.log(await idleMemory(fleet));
   }
   console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
