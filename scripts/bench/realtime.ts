@@ -116,7 +116,8 @@ async function main() {
     `real-time${quick ? " (quick)" : ""}: 2-worker fleet vs one process, ${SUBSCRIBERS} subscribers, ${SIZE}-byte messages, ${fmt(plan.n)} per flood`,
   );
   const [fleetPort, refPort] = [await freePort(), await freePort()];
-  const [fleet, ref] = await Promise.all([startFleet(fleetPort, 2), startReference(refPort)]);
+  // One fleet and one reference for every section; stopAll ends them.
+  const [fleet] = await Promise.all([startFleet(fleetPort, 2), startReference(refPort)]);
   if (runs("fanout")) {
     const fan = await fanOutRounds(fleetPort, refPort);
     console.log("fan-out, messages/s delivered (reference: one process's server.publish)");

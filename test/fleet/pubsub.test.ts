@@ -80,7 +80,7 @@ describe("fleet-wide pub/sub", () => {
       );
       const seen = stalled.messages
         .filter((m) => !m.text.startsWith("after"))
-        .map((m) => Number.parseInt(m.text));
+        .map((m) => Number.parseInt(m.text, 10));
       expect(seen.length).toBeGreaterThan(0);
       expect(seen.length).toBeLessThan(N / 10); // 64 KiB holds ~60 of these 1 KB messages
       expect(seen).toEqual([...seen].sort((x, y) => x - y)); // in order, no duplicates
