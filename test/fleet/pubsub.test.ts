@@ -28,17 +28,30 @@ describe("fleet-wide pub/sub", () => {
         () => `every client to get ${2 * N} messages (${clients.map((c) => c.messages.length)})`,
         () => clients.every((c) => c.messages.length >= 2 * N),
       );
-      await Bun.sleep(100); // a duplicate would arrive right behind
+      // A sentinel from each publisher: in-order delivery puts any duplicate before it.
+      a.ws.send("end");
+      b.ws.send("end");
+      await waitFor("every client to get both sentinels", () =>
+        clients.every((c) => c.messages.filter((m) => m.text === "end").length === 2),
+      );
       for (const client of clients) {
-        expect(client.messages).toHaveLength(2 * N);
+        expect(client.messages).toHaveLength(2 * N + 2);
+        const messages = client.messages.filter((m) => m.text !== "end");
         for (const from of [a, b]) {
-          const texts = client.messages.filter((m) => m.from === from.name).map((m) => m.text);
+          const texts = messages.filter((m) => m.from === from.name).map((m) => m.text);
           expect(texts).toEqual(
             Array.from({ length: N }, (_, i) => `${from.name === a.name ? "a" : "b"}${i}`),
           );
-          expect(client.messages.find((m) => m.from === from.name)?.worker).toBe(from.worker);
+          expect(messages.find((m) => m.from === from.name)?.worker).toBe(from.worker);
         }
       }
+      // A frame the room refuses closes that socket with 1003, and only it.
+      a.ws.send("x".repeat(2001));
+      expect((await a.closed).code).toBe(1003);
+      b.ws.send("still open");
+      await waitFor("the others to keep chatting", () =>
+        clients.filter((c) => c !== a).every((c) => c.messages.at(-1)?.text === "still open"),
+      );
     } finally {
       await leave(clients);
     }

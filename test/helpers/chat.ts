@@ -14,7 +14,7 @@ export interface ChatClient {
   name: string;
   /** The worker that holds this connection. */
   worker: number;
-  messages: ChatMessage[];
+  readonly messages: ChatMessage[];
   closed: Promise<CloseEvent>;
 }
 
