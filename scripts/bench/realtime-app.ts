@@ -2,7 +2,9 @@
  * The app the real-time bench serves, both on the fleet and in one process (the reference):
  * `/ws?topic=T` subscribes the socket to T and publishes every frame it receives to `to` (default
  * T); `POST /pub?topic=T&n=N&size=S` publishes N messages of S bytes from the server, in slices
- * that yield between them so a worker's IPC and sockets drain as it goes.
+ * that yield between them so a worker's IPC and sockets drain as it goes (`&worker=I`: only on
+ * worker I, 409 elsewhere); `POST /block?worker=I&ms=M` answers, then stalls worker I's event
+ * loop for M ms (a worker that cannot keep up).
  */
 import type { ServerWebSocket } from "bun";
 import { Hono } from "hono";
@@ -18,7 +20,21 @@ const SLICE = 256;
 /** Builds the bench app on `publisher` (a fleet worker, or one process's server.publish). */
 export function realtimeApp(publisher: Publisher) {
   const app = new Hono();
+  const elsewhere = (worker: string | undefined) =>
+    worker !== undefined && Number(worker) !== publisher.index;
+  app.post("/block", (c) => {
+    if (elsewhere(c.req.query("worker"))) return c.json({ worker: publisher.index }, 409);
+    const ms = Math.min(Number(c.req.query("ms") ?? 1000), 30_000);
+    setTimeout(() => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        // stalled: reads no IPC
+      }
+    }, 0);
+    return c.json({ blocked: publisher.index });
+  });
   app.post("/pub", async (c) => {
+    if (elsewhere(c.req.query("worker"))) return c.json({ worker: publisher.index }, 409);
     const topic = c.req.query("topic") ?? "bench";
     const n = Math.min(Number(c.req.query("n") ?? 1000), 10_000_000);
     const payload = "x".repeat(Math.min(Number(c.req.query("size") ?? 32), 65536));

@@ -19,6 +19,7 @@ import { freePort } from "./realtime-ports.ts";
 import {
   groupRss,
   type Running,
+  rssOf,
   startFleet,
   startRedis,
   startReference,
@@ -110,6 +111,34 @@ async function idleMemory(fleet: Running) {
   return `  ${fmt(plan.idle)} idle WebSockets over 2 workers (${split}): fleet RSS ${fmt(before / 2 ** 20)} -> ${fmt(after / 2 ** 20)} MB, ${(perSocket / 1024).toFixed(1)} KB per socket`;
 }
 
+/** Until a fresh connection lands on worker `index` and `path` answers 200 there. */
+async function onWorker(port: number, path: string, index: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const url = `http://127.0.0.1:${port}${path}${path.includes("?") ? "&" : "?"}worker=${index}`;
+    const res = await fetch(url, { method: "POST", headers: { connection: "close" } });
+    if (res.status === 200) return;
+  }
+  throw new Error(`no connection landed on worker ${index} in 100 tries`);
+}
+
+async function flood(fleet: Running, budget: string) {
+  const messages = quick ? 5_000 : 100_000;
+  const stallMs = quick ? 500 : 4_000;
+  const primary = fleet.pgid; // the group leader is the primary
+  const before = rssOf(primary);
+  await onWorker(fleet.port, `/block?ms=${stallMs}`, 1);
+  const sampling = (async () => {
+    let peak = before;
+    for (const end = performance.now() + stallMs; performance.now() < end; await Bun.sleep(50)) {
+      peak = Math.max(peak, rssOf(primary));
+    }
+    return peak;
+  })();
+  await onWorker(fleet.port, `/pub?topic=flood&n=${messages}&size=1000`, 0);
+  const peak = await sampling;
+  return `  flood, PUBSUB_MAX_LAG_BYTES ${budget}: worker 0 publishes ${fmt(messages)} x 1 KB while worker 1 stalls ${stallMs} ms: primary RSS ${fmt(before / 2 ** 20)} -> peak ${fmt(peak / 2 ** 20)} MB`;
+}
+
 async function main() {
   const started = performance.now();
   console.log(
@@ -135,6 +164,15 @@ async function main() {
   if (runs("memory")) {
     console.log("memory");
     console.log(await idleMemory(fleet));
+    console.log(await flood(fleet, "8 MiB (default)"));
+    if (!quick) {
+      // The same flood with the budget out of the way: what the bound saves.
+      const unbounded = await startFleet(await freePort(), 2, {
+        PUBSUB_MAX_LAG_BYTES: "1073741824",
+      });
+      console.log(await flood(unbounded, "1 GiB"));
+      await unbounded.stop();
+    }
   }
   console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
