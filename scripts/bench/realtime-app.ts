@@ -3,8 +3,8 @@
  * `/ws?topic=T` subscribes the socket to T and publishes every frame it receives to `to` (default
  * T); `POST /pub?topic=T&n=N&size=S` publishes N messages of S bytes from the server, in slices
  * that yield between them so a worker's IPC and sockets drain as it goes (`&worker=I`: only on
- * worker I, 409 elsewhere); `POST /block?worker=I&ms=M` answers, then stalls worker I's event
- * loop for M ms (a worker that cannot keep up).
+ * worker I, 409 elsewhere); `POST /block?worker=I&ms=M&after=A` answers, then after A ms stalls
+ * worker I's event loop for M ms (a worker that cannot keep up).
  */
 import type { ServerWebSocket } from "bun";
 import { Hono } from "hono";
@@ -25,12 +25,13 @@ export function realtimeApp(publisher: Publisher) {
   app.post("/block", (c) => {
     if (elsewhere(c.req.query("worker"))) return c.json({ worker: publisher.index }, 409);
     const ms = Math.min(Number(c.req.query("ms") ?? 1000), 30_000);
+    const after = Math.min(Number(c.req.query("after") ?? 0), 30_000);
     setTimeout(() => {
       const end = performance.now() + ms;
       while (performance.now() < end) {
         // stalled: reads no IPC
       }
-    }, 0);
+    }, after);
     return c.json({ blocked: publisher.index });
   });
   app.post("/pub", async (c) => {

@@ -126,7 +126,9 @@ async function flood(fleet: Running, budget: string) {
   const stallMs = quick ? 500 : 4_000;
   const primary = fleet.pgid; // the group leader is the primary
   const before = rssOf(primary);
-  await onWorker(fleet.port, `/block?ms=${stallMs}`, 1);
+  // Worker 1 stalls in 500 ms: until then a request that lands on it is refused at once (409),
+  // so finding worker 0 for the flood never waits on the stalled one.
+  await onWorker(fleet.port, `/block?ms=${stallMs}&after=500`, 1);
   const sampling = (async () => {
     let peak = before;
     for (const end = performance.now() + stallMs; performance.now() < end; await Bun.sleep(50)) {
