@@ -2,7 +2,8 @@
  * `bun run bench:realtime [-- --quick]`: fleet-wide pub/sub against one process's own
  * `server.publish`, on 127.0.0.1 only, bounded in time. Prints fan-out (messages/s delivered to
  * 8 subscribers; fleet and reference interleaved, median ratio), fan-out through Redis,
- * cross-worker latency at a fixed rate, and RSS per idle WebSocket.
+ * cross-worker latency at a fixed rate (interleaved rounds), RSS per idle WebSocket, and the
+ * primary's RSS while a stalled worker falls behind a flood.
  */
 
 import {
@@ -10,21 +11,13 @@ import {
   connect,
   fanOut,
   latency,
-  openIdle,
   percentile,
   type Sub,
   spread,
 } from "./realtime-clients.ts";
+import { flood, idleMemory } from "./realtime-memory.ts";
 import { freePort } from "./realtime-ports.ts";
-import {
-  groupRss,
-  type Running,
-  rssOf,
-  startFleet,
-  startRedis,
-  startReference,
-  stopAll,
-} from "./realtime-procs.ts";
+import { startFleet, startRedis, startReference, stopAll } from "./realtime-procs.ts";
 
 const quick = process.argv.includes("--quick");
 /** `--section fanout|redis|latency|memory` runs one section (`bun run` keeps `--only` for itself). */
@@ -32,7 +25,9 @@ const only = process.argv[process.argv.indexOf("--section") + 1];
 const runs = (section: string) => !process.argv.includes("--section") || only === section;
 const plan = quick
   ? { rounds: 1, n: 5_000, latencyMs: 300, idle: 300, redis: false }
-  : { rounds: 5, n: 100_000, latencyMs: 3_000, idle: 10_000, redis: true };
+  : { rounds: 5, n: 100_000, latencyMs: 5_000, idle: 10_000, redis: true };
+/** Flood: messages x 1 KB, and how long worker 1 stalls (ms). */
+const floodSize: [number, number] = quick ? [5_000, 500] : [100_000, 4_000];
 const SIZE = 32;
 const RATE = 10_000;
 const SUBSCRIBERS = 8;
@@ -77,68 +72,36 @@ async function fanOutRedis() {
 async function latencies(fleetPort: number, refPort: number) {
   const subs = await spread(fleetPort, "lat", 2, 1);
   const publisher = await connect(fleetPort, "none", "lat");
-  const byWorker = await latency(publisher, subs, RATE, plan.latencyMs);
-  const cross = byWorker.get(1 - publisher.worker) ?? [];
-  const same = byWorker.get(publisher.worker) ?? [];
   const refSub = await connect(refPort, "lat");
   const refPub = await connect(refPort, "none", "lat");
-  const refSamples = (await latency(refPub, [refSub], RATE, plan.latencyMs)).get(0) ?? [];
+  const cross: number[] = [];
+  const same: number[] = [];
+  const ref: number[] = [];
+  const p99s: [number, number][] = [];
+  // Interleaved rounds, so both see the same noise; samples pooled per configuration.
+  const roundMs = plan.latencyMs / plan.rounds;
+  for (let round = 0; round < plan.rounds; round++) {
+    const byWorker = await latency(publisher, subs, RATE, roundMs);
+    const crossRound = byWorker.get(1 - publisher.worker) ?? [];
+    cross.push(...crossRound);
+    same.push(...(byWorker.get(publisher.worker) ?? []));
+    const refRound = (await latency(refPub, [refSub], RATE, roundMs)).get(0) ?? [];
+    ref.push(...refRound);
+    p99s.push([percentile(crossRound, 99), percentile(refRound, 99)]);
+  }
   await closeAll([...subs, publisher, refSub, refPub] as Sub[]);
   const line = (label: string, v: number[]) =>
     `  ${label}: p50 ${ms(percentile(v, 50))}, p90 ${ms(percentile(v, 90))}, p99 ${ms(percentile(v, 99))} (${fmt(v.length)} messages)`;
+  const rounds = p99s.map(([f, r]) => `${f.toFixed(1)}/${r.toFixed(1)}`).join(", ");
   return {
     p99: percentile(cross, 99),
     rows: [
       line("cross-worker (client -> worker A -> primary -> worker B -> client)", cross),
       line("same worker (client -> worker A -> client)", same),
-      line("reference, one process", refSamples),
+      line("reference, one process", ref),
+      `  p99 per round, cross-worker/reference ms: ${rounds}`,
     ],
   };
-}
-
-async function idleMemory(fleet: Running) {
-  const { port } = fleet;
-  const warm = await openIdle(port, 100);
-  await closeAll(warm); // first sockets allocate pools that later ones reuse
-  await Bun.sleep(500);
-  const before = groupRss(fleet);
-  const subs = await openIdle(port, plan.idle);
-  await Bun.sleep(quick ? 200 : 1000); // idle: let allocations settle before reading RSS
-  const after = groupRss(fleet);
-  const split = [0, 1].map((w) => subs.filter((s) => s.worker === w).length).join("/");
-  await closeAll(subs);
-  const perSocket = (after - before) / plan.idle;
-  return `  ${fmt(plan.idle)} idle WebSockets over 2 workers (${split}): fleet RSS ${fmt(before / 2 ** 20)} -> ${fmt(after / 2 ** 20)} MB, ${(perSocket / 1024).toFixed(1)} KB per socket`;
-}
-
-/** Until a fresh connection lands on worker `index` and `path` answers 200 there. */
-async function onWorker(port: number, path: string, index: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const url = `http://127.0.0.1:${port}${path}${path.includes("?") ? "&" : "?"}worker=${index}`;
-    const res = await fetch(url, { method: "POST", headers: { connection: "close" } });
-    if (res.status === 200) return;
-  }
-  throw new Error(`no connection landed on worker ${index} in 100 tries`);
-}
-
-async function flood(fleet: Running, budget: string) {
-  const messages = quick ? 5_000 : 100_000;
-  const stallMs = quick ? 500 : 4_000;
-  const primary = fleet.pgid; // the group leader is the primary
-  const before = rssOf(primary);
-  // Worker 1 stalls in 500 ms: until then a request that lands on it is refused at once (409),
-  // so finding worker 0 for the flood never waits on the stalled one.
-  await onWorker(fleet.port, `/block?ms=${stallMs}&after=500`, 1);
-  const sampling = (async () => {
-    let peak = before;
-    for (const end = performance.now() + stallMs; performance.now() < end; await Bun.sleep(50)) {
-      peak = Math.max(peak, rssOf(primary));
-    }
-    return peak;
-  })();
-  await onWorker(fleet.port, `/pub?topic=flood&n=${messages}&size=1000`, 0);
-  const peak = await sampling;
-  return `  flood, PUBSUB_MAX_LAG_BYTES ${budget}: worker 0 publishes ${fmt(messages)} x 1 KB while worker 1 stalls ${stallMs} ms: primary RSS ${fmt(before / 2 ** 20)} -> peak ${fmt(peak / 2 ** 20)} MB`;
 }
 
 async function main() {
@@ -149,6 +112,12 @@ async function main() {
   const [fleetPort, refPort] = [await freePort(), await freePort()];
   // One fleet and one reference for every section; stopAll ends them.
   const [fleet] = await Promise.all([startFleet(fleetPort, 2), startReference(refPort)]);
+  if (runs("latency")) {
+    const lat = await latencies(fleetPort, refPort);
+    console.log(`latency at ${fmt(RATE)} msg/s for ${plan.latencyMs} ms`);
+    for (const row of lat.rows) console.log(row);
+    console.log(`  cross-worker p99 ${ms(lat.p99)} (target <= 2 ms)`);
+  }
   if (runs("fanout")) {
     const fan = await fanOutRounds(fleetPort, refPort);
     console.log("fan-out, messages/s delivered (reference: one process's server.publish)");
@@ -157,22 +126,16 @@ async function main() {
     console.log(`  fleet / reference, median of ${plan.rounds}: ${ratio} (target >= 0.5)`);
   }
   if (plan.redis && runs("redis")) console.log(await fanOutRedis());
-  if (runs("latency")) {
-    const lat = await latencies(fleetPort, refPort);
-    console.log(`latency at ${fmt(RATE)} msg/s for ${plan.latencyMs} ms`);
-    for (const row of lat.rows) console.log(row);
-    console.log(`  cross-worker p99 ${ms(lat.p99)} (target <= 2 ms)`);
-  }
   if (runs("memory")) {
     console.log("memory");
-    console.log(await idleMemory(fleet));
-    console.log(await flood(fleet, "8 MiB (default)"));
+    console.log(await idleMemory(fleet, plan.idle, quick ? 200 : 1000));
+    console.log(await flood(fleet, "8 MiB (default)", ...floodSize));
     if (!quick) {
       // The same flood with the budget out of the way: what the bound saves.
       const unbounded = await startFleet(await freePort(), 2, {
         PUBSUB_MAX_LAG_BYTES: "1073741824",
       });
-      console.log(await flood(unbounded, "1 GiB"));
+      console.log(await flood(unbounded, "1 GiB", ...floodSize));
       await unbounded.stop();
     }
   }
