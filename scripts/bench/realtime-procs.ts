@@ -58,6 +58,18 @@ async function waitForLine(stream: ReadableStream<Uint8Array>, marker: string, w
   void stream.pipeTo(new WritableStream()).catch(() => {}); // keep draining its output
 }
 
+/** Shows the server's pub/sub warnings (drops, lost Redis), so a number is never unexplained. */
+async function echoWarnings(name: string, stream: ReadableStream<Uint8Array>): Promise<void> {
+  const decoder = new TextDecoder();
+  let partial = "";
+  for await (const chunk of stream) {
+    const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines)
+      if (line.includes("warn: pub/sub")) console.log(`    [${name}] ${line}`);
+  }
+}
+
 /** Starts `command` in its own group and waits for `marker` on its stdout. */
 async function start(
   name: string,
@@ -71,9 +83,10 @@ async function start(
     env: { ...process.env, ...env },
     stdin: "ignore",
     stdout: "pipe",
-    stderr: "ignore",
+    stderr: "pipe",
     detached: true,
   });
+  void echoWarnings(name, proc.stderr);
   const pgid = proc.pid;
   const running: Running = {
     name,
