@@ -51,6 +51,8 @@ export class RedisBridge implements RemoteBus {
   readonly #clients = new Set<RedisClient>();
   #stopped = false;
   #lostSinceDown = 0;
+  /** Publications dropped since the write buffer to Redis went over its bound. */
+  #overflow = 0;
   readonly #where: string;
 
   constructor(
@@ -80,10 +82,26 @@ export class RedisBridge implements RemoteBus {
 
   publish(publication: Publication): void {
     const client = this.#publisher;
-    if (!client?.connected || client.bufferedAmount > MAX_BUFFERED_BYTES) {
+    if (!client?.connected) {
       this.stats.lost += 1;
       this.#lostSinceDown += 1;
       return;
+    }
+    if (client.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.stats.lost += 1;
+      this.#overflow += 1;
+      if (this.#overflow === 1) {
+        this.log.warn(
+          `pub/sub: more than ${MAX_BUFFERED_BYTES} bytes wait to be written to Redis; other fleets miss this fleet's messages until it drains`,
+        );
+      }
+      return;
+    }
+    if (this.#overflow > 0) {
+      this.log.warn(
+        `pub/sub: Redis caught up; ${this.#overflow} publication(s) were not sent to other fleets`,
+      );
+      this.#overflow = 0;
     }
     this.stats.sent += 1;
     client.publish(REDIS_CHANNEL, encodeEnvelope(this.origin, publication)).catch(() => {
