@@ -1,9 +1,9 @@
 import { expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { chromium, type Page } from "playwright-core";
 import { NO_EXTRAS, startReadyFleet, waitFor } from "../helpers/fleet.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
+/** Debian's chromium (the one `.ci/run` installs), found on PATH. */
+const CHROMIUM = Bun.which("chromium");
 
 /** The worker a chat tab landed on, as its page shows it once joined. */
 async function workerOf(page: Page): Promise<number> {
@@ -11,11 +11,14 @@ async function workerOf(page: Page): Promise<number> {
   return Number(await handle.jsonValue());
 }
 
-test.skipIf(!existsSync(CHROMIUM))(
+test.skipIf(!CHROMIUM)(
   "two browser tabs of the chat on different workers see each other's messages",
   async () => {
     const fleet = await startReadyFleet({ env: NO_EXTRAS });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM ?? "",
+      args: ["--no-sandbox"],
+    });
     try {
       // Each tab opens its own WebSocket; open tabs until two sit on different workers.
       const tabs = new Map<number, Page>();
