@@ -115,6 +115,36 @@ describe("fleet-wide pub/sub", () => {
     expect(await fleet.exited).toBe(0);
   });
 
+  test("after a rolling reload and a killed worker, the new workers relay to each other", async () => {
+    const fleet = await startReadyFleet({ env: { ...APP, DRAIN_WINDOW_MS: "0" } });
+    fleet.kill("SIGHUP");
+    await waitFor("the reload to complete", () =>
+      fleet.stderr().includes("reload (SIGHUP) complete"),
+    );
+    const [, victim] = fleet.pids().filter((pid) => pid !== fleet.pid);
+    if (victim) process.kill(victim, "SIGKILL");
+    await waitFor("the killed worker's slot to be served again", () =>
+      /respawning its slot/.test(fleet.stderr()),
+    );
+    await waitFor(
+      "a fresh worker to be ready",
+      async () => (await freshFetch(fleet.url("/readyz"))).ok,
+    );
+    const clients = await joinAcross(fleet.port, "after", 2, 2);
+    try {
+      for (const c of clients) c.ws.send(`from ${c.name}`);
+      await waitFor("every message on every client", () =>
+        clients.every((c) =>
+          clients.every((d) => c.messages.some((m) => m.text === `from ${d.name}`)),
+        ),
+      );
+    } finally {
+      await leave(clients);
+    }
+    fleet.kill("SIGTERM");
+    expect(await fleet.exited).toBe(0);
+  });
+
   test("an invalid PUBSUB_URL is a configuration error: exit 2 naming it", async () => {
     const fleet = await startFleet({ env: { PUBSUB_URL: "http://127.0.0.1:6379" } });
     expect(await fleet.exited).toBe(2);
