@@ -45,6 +45,13 @@ export interface FleetWorker<Context extends Json = Json, Setup extends Json = J
   readonly signal: AbortSignal;
   /** Ask the primary to stop the whole fleet gracefully. Idempotent. */
   requestStop(reason?: string): void;
+  /**
+   * Sends `data` to every WebSocket subscribed to `topic` (Bun's `ws.subscribe`; `ws.raw` in
+   * Hono) on every worker of the fleet, this one included, once each and in order per publisher;
+   * with PUBSUB_URL, on other fleets too. Throws on an empty topic, another kind of data, or
+   * more than 1 MiB.
+   */
+  publish(topic: string, data: string | ArrayBuffer | ArrayBufferView): void;
 }
 
 /** What an extra (non-HTTP) process's default export receives. */

@@ -10,6 +10,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { notFound, onError } from "./errors.ts";
 import type { FetchApp, FleetWorker } from "./fleet.ts";
+import { chat } from "./routes/chat.ts";
 import { echo } from "./routes/echo.ts";
 import { events } from "./routes/events.ts";
 import { wsEcho } from "./routes/ws-echo.ts";
@@ -25,6 +26,7 @@ export function createApp(worker: FleetWorker): Hono {
   app.route("/api", echo);
   app.route("/", events(worker));
   app.route("/", wsEcho(worker));
+  app.route("/chat", chat(worker));
   app.notFound(notFound);
   app.onError(onError);
   return app;

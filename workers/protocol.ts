@@ -22,7 +22,9 @@ export type PrimaryMessage =
    * Begin draining; finish by `deadline` (epoch ms), then force. A worker retiring while
    * siblings serve keeps its listener for `windowMs` first, answering `Connection: close`.
    */
-  Tagged<"drain", { reason: StopReason; deadline: number; windowMs: number }>;
+  | Tagged<"drain", { reason: StopReason; deadline: number; windowMs: number }>
+  /** Pub/sub: another worker (or another fleet, via Redis) published; deliver to local subscribers. */
+  | Tagged<"publish", Publication>;
 
 /** Worker -> primary. */
 export type WorkerMessage =
@@ -41,7 +43,21 @@ export type WorkerMessage =
   /** POST /admin/reload: replace every worker, one slot at a time. */
   | Tagged<"reload-requested">
   /** POST /admin/scale: run this many HTTP workers. */
-  | Tagged<"scale-requested", { workers: number }>;
+  | Tagged<"scale-requested", { workers: number }>
+  /** Pub/sub: this worker's app published (already delivered here); relay to the rest. */
+  | Tagged<"publish", Publication>
+  /** Pub/sub: totals of relayed messages received so far; bounds what the primary keeps in flight. */
+  | Tagged<"pubsub-ack", { messages: number; bytes: number }>;
+
+/**
+ * One pub/sub message on the wire. The IPC channel is JSON (`serialization: "json"`, 2.4x the
+ * relay rate of the default), so bytes travel as base64 with `binary: true`.
+ */
+export interface Publication {
+  topic: string;
+  data: string;
+  binary: boolean;
+}
 
 /** A field's check: what it must be, or null when `value` is fine. */
 type Check = (value: unknown) => string | null;
@@ -59,6 +75,10 @@ const oneOf =
   (v) =>
     values.includes(v as string) ? null : `must be one of ${values.join(", ")}`;
 
+const nonEmpty: Check = (v) =>
+  typeof v === "string" && v !== "" ? null : "must be a non-empty string";
+const flag: Check = (v) => (typeof v === "boolean" ? null : "must be true or false");
+
 /** The fields of each message kind: a kind missing here is a compile error. */
 type Shapes<M extends { kind: string }> = {
   [K in M["kind"]]: { [F in Exclude<keyof Extract<M, { kind: K }>, "fleet" | "kind">]-?: Check };
@@ -66,6 +86,7 @@ type Shapes<M extends { kind: string }> = {
 
 const PRIMARY_SHAPES: Shapes<PrimaryMessage> = {
   drain: { reason, deadline: finite, windowMs: count(0) },
+  publish: { topic: nonEmpty, data: text, binary: flag },
 };
 
 const WORKER_SHAPES: Shapes<WorkerMessage> = {
@@ -77,6 +98,8 @@ const WORKER_SHAPES: Shapes<WorkerMessage> = {
   recycle: { reason: oneOf("max-requests", "max-memory") },
   "reload-requested": {},
   "scale-requested": { workers: count(1) },
+  publish: { topic: nonEmpty, data: text, binary: flag },
+  "pubsub-ack": { messages: count(0), bytes: count(0) },
 };
 
 /** Builds a tagged message: `message<WorkerMessage>({ kind: "ready" })`. */
@@ -159,9 +182,6 @@ export interface WorkerInit {
   wsBackpressureLimitBytes: number;
 }
 
-const nonEmpty: Check = (v) =>
-  typeof v === "string" && v !== "" ? null : "must be a non-empty string";
-const flag: Check = (v) => (typeof v === "boolean" ? null : "must be true or false");
 const anything: Check = () => null; // JSON.parse only yields JSON
 
 const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {

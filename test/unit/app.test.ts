@@ -11,6 +11,7 @@ const worker: FleetWorker = {
   draining: false,
   signal: new AbortController().signal,
   requestStop: () => {},
+  publish: () => {},
 };
 
 /** Reads an SSE body to its end. */

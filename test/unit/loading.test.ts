@@ -16,6 +16,7 @@ const worker: FleetWorker = {
   draining: false,
   signal: new AbortController().signal,
   requestStop: () => {},
+  publish: () => {},
 };
 
 /** Writes an app module and loads it as a worker would. */

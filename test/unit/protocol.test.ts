@@ -69,6 +69,8 @@ describe("protocol", () => {
       recycle: (m) => seen.push(`recycle:${m.reason}`),
       "reload-requested": () => seen.push("reload"),
       "scale-requested": (m) => seen.push(`scale:${m.workers}`),
+      publish: (m) => seen.push(`publish:${m.topic}`),
+      "pubsub-ack": (m) => seen.push(`ack:${m.bytes}`),
     };
     dispatch(handlers, message<WorkerMessage>({ kind: "stop-requested", reason: "admin-stop" }));
     dispatch(handlers, message<WorkerMessage>({ kind: "boot-failed", error: "port" }));

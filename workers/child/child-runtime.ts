@@ -1,7 +1,7 @@
 import type { StopReason } from "../../app/fleet.ts";
 import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "../lifecycle.ts";
 import { createLog, type Log } from "../log.ts";
-import type { Handlers, PrimaryMessage, WorkerInit } from "../protocol.ts";
+import type { Handlers, PrimaryMessage, Publication, WorkerInit } from "../protocol.ts";
 import { Channel } from "./channel.ts";
 
 /**
@@ -34,10 +34,14 @@ export abstract class ChildRuntime {
   protected connect(): void {
     const handlers: Handlers<PrimaryMessage> = {
       drain: (m) => void this.drain(m.reason, m.deadline, m.windowMs),
+      publish: (m) => this.received(m),
     };
     this.channel.listen(handlers, (reason) => this.drainSelf(reason));
     this.channel.heartbeat(this.init);
   }
+
+  /** A pub/sub message relayed by the primary; only HTTP workers have subscribers. */
+  protected received(_publication: Publication): void {}
 
   /** A drain this child starts itself: tell the primary the exit is intended. */
   protected drainSelf(reason: StopReason): void {

@@ -1,11 +1,13 @@
 import type { Server } from "bun";
 import type { FleetHooks, FleetWorker, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
-import type { WorkerInit } from "../protocol.ts";
+import type { Publication, WorkerInit } from "../protocol.ts";
+import type { PublishData } from "../pubsub.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 import { stopServer } from "./drain.ts";
 import { fleetRoutes } from "./fleet-routes.ts";
 import { loadApp, loadHooks } from "./loading.ts";
+import { WorkerPubSub } from "./pubsub.ts";
 import { serve } from "./serve.ts";
 import { OpenSockets } from "./websockets.ts";
 
@@ -20,6 +22,8 @@ export class WorkerRuntime extends ChildRuntime {
   #requests = 0;
   /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
   #draining = false;
+  /** Fleet-wide pub/sub from this worker's side (its counters: `pubsub.stats`). */
+  readonly pubsub = new WorkerPubSub(this.channel);
 
   constructor(init: WorkerInit) {
     super(init, `worker ${init.index}`);
@@ -34,6 +38,7 @@ export class WorkerRuntime extends ChildRuntime {
       },
       signal: this.#abort.signal,
       requestStop: (reason?: string) => runtime.requestStop(`app:${reason || "requested"}`),
+      publish: (topic: string, data: PublishData) => runtime.pubsub.publish(topic, data),
     });
   }
 
@@ -70,6 +75,7 @@ export class WorkerRuntime extends ChildRuntime {
         },
         ...(onAppRequest && { onAppRequest }),
       });
+      this.pubsub.attach(this.#server);
       await this.#hooks.onStart?.(this.worker);
     } catch (error) {
       return this.#bootFailed(error);
@@ -102,6 +108,10 @@ export class WorkerRuntime extends ChildRuntime {
       this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
     this.exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
+  }
+
+  protected override received(publication: Publication): void {
+    this.pubsub.receive(publication);
   }
 
   #countRequest(limit: number): void {

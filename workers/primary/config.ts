@@ -33,6 +33,9 @@ export interface FleetConfig {
   wsMaxPayloadBytes: number;
   wsIdleTimeoutS: number;
   wsBackpressureLimitBytes: number;
+  /** Redis URL for fleet-to-fleet pub/sub, or null (this fleet only). */
+  pubsubUrl: string | null;
+  pubsubMaxLagBytes: number;
 }
 
 /** Everything config depends on, passed in so resolution stays a pure function. */
@@ -174,6 +177,7 @@ export function resolveConfig(input: ConfigInput): ConfigResult {
       adminToken: given.adminToken ?? randomToken(),
       adminTokenGenerated: given.adminToken === undefined,
       pidFile: pidFilePath(given.pidFile, input),
+      pubsubUrl: given.pubsubUrl ?? null,
       appModule: modulePath(given.appModule, SETTINGS.appModule.default, "APP_MODULE", input),
       hooksModule: modulePath(
         given.hooksModule,

@@ -29,6 +29,8 @@ export interface PoolOwner extends WorkerEvents {
   bootFailed(worker: WorkerProcess, why: string): void;
   /** A slot crashed too often. */
   crashLooped(worker: WorkerProcess, why: string): void;
+  /** A process was just spawned (before it is ready). */
+  spawned(worker: WorkerProcess): void;
 }
 
 /** The slots and their processes: spawn, respawn with backoff, replace the rolling way, resize. */
@@ -211,6 +213,7 @@ export class Pool {
     };
     const worker = new WorkerProcess(init, config.bootTimeoutMs, this.owner, this.log);
     this.#slotOf.set(worker, slot);
+    this.owner.spawned(worker);
     return worker;
   }
 }

@@ -2,9 +2,11 @@ import type { ExtraProcess, Json, StopReason } from "../../app/fleet.ts";
 import { ExitCode, WorkerExitCode } from "../exit-codes.ts";
 import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
+import type { Publication } from "../protocol.ts";
 import type { FleetConfig } from "./config.ts";
 import { Operations } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
+import { FleetPubSub } from "./pubsub.ts";
 import { Watchdog } from "./watchdog.ts";
 import { describeExit, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
 
@@ -32,12 +34,15 @@ export class Primary implements PoolOwner {
   #watchdog: Watchdog | null = null;
   #stop: Stop | null = null;
   #killTimer: Timer | undefined;
+  /** Fleet-wide pub/sub: the relay between workers, and Redis when PUBSUB_URL is set. */
+  readonly pubsub: FleetPubSub;
 
   constructor(
     private readonly config: FleetConfig,
     private readonly log: Log,
     private readonly onRunning: (primary: Primary, bootMs: number) => void,
   ) {
+    this.pubsub = new FleetPubSub(config, log);
     this.#pool = new Pool(config, this, log);
     this.#operations = new Operations(this.#pool, log, () => this.running, this.#opened.promise);
   }
@@ -52,6 +57,7 @@ export class Primary implements PoolOwner {
     const { workerTimeoutMs } = this.config;
     const period = heartbeatPeriod(workerTimeoutMs);
     this.#watchdog = new Watchdog(() => pool.live, workerTimeoutMs, period, this.log);
+    this.pubsub.start();
     pool.start(setup, extras);
     return this.#done.promise;
   }
@@ -169,6 +175,18 @@ export class Primary implements PoolOwner {
     if (slot && !this.stopping) this.#operations.recycle(slot, `${worker.name} reached ${reason}`);
   }
 
+  spawned(worker: WorkerProcess): void {
+    if (worker.init.role === "http") this.pubsub.hub.add(worker);
+  }
+
+  published(worker: WorkerProcess, publication: Publication): void {
+    this.pubsub.hub.fromWorker(worker, publication);
+  }
+
+  pubsubAck(worker: WorkerProcess, bytes: number): void {
+    this.pubsub.hub.ack(worker, bytes);
+  }
+
   bootFailed(worker: WorkerProcess, why: string): void {
     this.log.error(`${worker.name} failed to boot: ${why}`);
     this.requestStop("boot-failure", ExitCode.bootFailure);
@@ -180,6 +198,7 @@ export class Primary implements PoolOwner {
   }
 
   exited(worker: WorkerProcess, exit: WorkerExit): void {
+    this.pubsub.hub.remove(worker);
     this.#pool.exited(worker, exit);
     const stop = this.#stop;
     if (!stop) return;
@@ -208,6 +227,7 @@ export class Primary implements PoolOwner {
     const stop = this.#stop;
     if (!stop || this.#live().length > 0 || this.lifecycle.is("stopped")) return;
     clearTimeout(this.#killTimer);
+    this.pubsub.stop();
     this.lifecycle.to("stopped");
     const ms = Math.round(performance.now() - stop.startedAt);
     this.log.info(`stopped (${stop.reason}) in ${ms} ms; exit ${stop.code}`);

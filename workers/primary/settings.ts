@@ -1,4 +1,14 @@
-import { bool, jsonArray, matching, type Parser, path, refine, text, whole } from "./parsers.ts";
+import {
+  bool,
+  jsonArray,
+  matching,
+  type Parser,
+  path,
+  refine,
+  text,
+  url,
+  whole,
+} from "./parsers.ts";
 
 /**
  * Every setting, declared once. Parsing (flags + env), validation, `--help` and the README
@@ -203,6 +213,22 @@ export const SETTINGS = {
     default: 1024 * 1024,
     description:
       "bytes queued for one slow WebSocket client past which further sends to it are dropped, so memory stays bounded (Bun's default is 16 MiB)",
+    parse: whole(1024, 1024 * 1024 * 1024),
+  },
+  pubsubUrl: {
+    env: "PUBSUB_URL",
+    flag: "pubsub-url",
+    defaultText: "unset (pub/sub spans this fleet only)",
+    description:
+      "redis:// or rediss:// URL: worker.publish also reaches fleets on other machines through Redis pub/sub",
+    parse: url("redis:", "rediss:"),
+  },
+  pubsubMaxLagBytes: {
+    env: "PUBSUB_MAX_LAG_BYTES",
+    flag: "pubsub-max-lag",
+    default: 8 * 1024 * 1024,
+    description:
+      "pub/sub bytes the primary keeps in flight to one worker; a worker further behind misses messages (counted, warned)",
     parse: whole(1024, 1024 * 1024 * 1024),
   },
 } satisfies Record<string, SettingSpec<unknown>>;
