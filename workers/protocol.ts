@@ -1,4 +1,6 @@
 import type { Json, StopReason } from "../app/fleet.ts";
+import type { LevelName, LogFormat } from "./log.ts";
+import { type ChildSnapshot, snapshotProblem } from "./snapshot.ts";
 
 /**
  * The primary <-> worker protocol. Every message carries `fleet: PROTOCOL`, so anything else
@@ -16,13 +18,20 @@ export const MAX_CONTEXT_BYTES = 64 * 1024;
 
 type Tagged<K extends string, Body = unknown> = { fleet: typeof PROTOCOL; kind: K } & Body;
 
+/** What a worker can ask the primary to collect from the whole fleet. */
+export type Collected = "status" | "metrics";
+
 /** Primary -> worker. */
 export type PrimaryMessage =
   /**
    * Begin draining; finish by `deadline` (epoch ms), then force. A worker retiring while
    * siblings serve keeps its listener for `windowMs` first, answering `Connection: close`.
    */
-  Tagged<"drain", { reason: StopReason; deadline: number; windowMs: number }>;
+  | Tagged<"drain", { reason: StopReason; deadline: number; windowMs: number }>
+  /** Report your numbers (answer `snapshot` with the same id; late answers are dropped). */
+  | Tagged<"snapshot-request", { id: number }>
+  /** The answer to this worker's `collect-request`: JSON (status) or Prometheus text. */
+  | Tagged<"collect-reply", { id: number; ok: boolean; body: string }>;
 
 /** Worker -> primary. */
 export type WorkerMessage =
@@ -41,7 +50,11 @@ export type WorkerMessage =
   /** POST /admin/reload: replace every worker, one slot at a time. */
   | Tagged<"reload-requested">
   /** POST /admin/scale: run this many HTTP workers. */
-  | Tagged<"scale-requested", { workers: number }>;
+  | Tagged<"scale-requested", { workers: number }>
+  /** The answer to `snapshot-request`. */
+  | Tagged<"snapshot", { id: number; snapshot: ChildSnapshot }>
+  /** GET /admin/status or /metrics: collect it from the fleet; reply `collect-reply` with `id`. */
+  | Tagged<"collect-request", { id: number; what: Collected }>;
 
 /** A field's check: what it must be, or null when `value` is fine. */
 type Check = (value: unknown) => string | null;
@@ -64,8 +77,12 @@ type Shapes<M extends { kind: string }> = {
   [K in M["kind"]]: { [F in Exclude<keyof Extract<M, { kind: K }>, "fleet" | "kind">]-?: Check };
 };
 
+const flag: Check = (v) => (typeof v === "boolean" ? null : "must be true or false");
+
 const PRIMARY_SHAPES: Shapes<PrimaryMessage> = {
   drain: { reason, deadline: finite, windowMs: count(0) },
+  "snapshot-request": { id: count(0) },
+  "collect-reply": { id: count(0), ok: flag, body: text },
 };
 
 const WORKER_SHAPES: Shapes<WorkerMessage> = {
@@ -77,6 +94,8 @@ const WORKER_SHAPES: Shapes<WorkerMessage> = {
   recycle: { reason: oneOf("max-requests", "max-memory") },
   "reload-requested": {},
   "scale-requested": { workers: count(1) },
+  snapshot: { id: count(0), snapshot: snapshotProblem },
+  "collect-request": { id: count(0), what: oneOf("status", "metrics") },
 };
 
 /** Builds a tagged message: `message<WorkerMessage>({ kind: "ready" })`. */
@@ -153,11 +172,18 @@ export interface WorkerInit {
   maxMemoryMb: number;
   /** Stamp `x-worker-index` on every response. */
   workerIndexHeader: boolean;
+  /** Count app requests for status and metrics (METRICS). */
+  metrics: boolean;
+  /** Serve /metrics without the admin token (METRICS_PUBLIC). */
+  metricsPublic: boolean;
+  logFormat: LogFormat;
+  logLevel: LevelName;
+  /** One line per app request (ACCESS_LOG). */
+  accessLog: boolean;
 }
 
 const nonEmpty: Check = (v) =>
   typeof v === "string" && v !== "" ? null : "must be a non-empty string";
-const flag: Check = (v) => (typeof v === "boolean" ? null : "must be true or false");
 const anything: Check = () => null; // JSON.parse only yields JSON
 
 const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
@@ -180,6 +206,11 @@ const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
   maxRequests: count(0),
   maxMemoryMb: count(0),
   workerIndexHeader: flag,
+  metrics: flag,
+  metricsPublic: flag,
+  logFormat: oneOf("text", "json"),
+  logLevel: oneOf("debug", "info", "warn", "error"),
+  accessLog: flag,
 };
 
 /** Reads a worker's spawn-time identity; a clear error when run without a primary. */

@@ -69,6 +69,8 @@ describe("protocol", () => {
       recycle: (m) => seen.push(`recycle:${m.reason}`),
       "reload-requested": () => seen.push("reload"),
       "scale-requested": (m) => seen.push(`scale:${m.workers}`),
+      snapshot: (m) => seen.push(`snapshot:${m.id}`),
+      "collect-request": (m) => seen.push(`collect:${m.what}`),
     };
     dispatch(handlers, message<WorkerMessage>({ kind: "stop-requested", reason: "admin-stop" }));
     dispatch(handlers, message<WorkerMessage>({ kind: "boot-failed", error: "port" }));
@@ -105,6 +107,11 @@ describe("protocol", () => {
       hooksModule: "/h.ts",
       adminToken: "t",
       shutdownTimeoutMs: 10,
+      metrics: true,
+      metricsPublic: false,
+      logFormat: "json",
+      logLevel: "info",
+      accessLog: false,
     };
     expect(parseWorkerInit(JSON.stringify(init))).toEqual({ ok: true, message: init });
   });

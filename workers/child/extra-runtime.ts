@@ -17,7 +17,7 @@ export class ExtraRuntime extends ChildRuntime {
     init: WorkerInit,
     private readonly extra: { name: string; module: string },
   ) {
-    super(init, `extra ${extra.name}#${init.index}`);
+    super(init, `extra ${extra.name}#${init.index}`, { extra: extra.name, index: init.index });
   }
 
   async boot(): Promise<void> {

@@ -2,9 +2,11 @@ import type { Server } from "bun";
 import type { FleetHooks, FleetWorker, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
 import type { WorkerInit } from "../protocol.ts";
+import type { ChildSnapshot } from "../snapshot.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 import { fleetRoutes } from "./fleet-routes.ts";
 import { loadApp, loadHooks } from "./loading.ts";
+import { RequestMeter } from "./request-meter.ts";
 import { serve } from "./serve.ts";
 
 /** One HTTP worker, from the inside: boot, serve, drain, exit. */
@@ -13,11 +15,12 @@ export class WorkerRuntime extends ChildRuntime {
   #server: Server<undefined> | null = null;
   #hooks: FleetHooks = {};
   #requests = 0;
+  #meter: RequestMeter | null = null;
   /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
   #draining = false;
 
   constructor(init: WorkerInit) {
-    super(init, `worker ${init.index}`);
+    super(init, `worker ${init.index}`, { worker: init.index });
     const runtime = this;
     this.worker = Object.freeze({
       index: init.index,
@@ -36,7 +39,13 @@ export class WorkerRuntime extends ChildRuntime {
     this.connect();
     try {
       this.#hooks = await loadHooks(this.init.hooksModule);
-      const app = await loadApp(this.init.appModule, this.worker);
+      let app = await loadApp(this.init.appModule, this.worker);
+      const { metrics, accessLog } = this.init;
+      if (metrics || accessLog) {
+        const access = accessLog ? { name: this.name, bound: this.bound } : null;
+        this.#meter = new RequestMeter(metrics, access);
+        app = this.#meter.wrap(app);
+      }
       const send = this.channel.send.bind(this.channel);
       const fleet = fleetRoutes({
         adminToken: this.init.adminToken,
@@ -44,6 +53,10 @@ export class WorkerRuntime extends ChildRuntime {
         requestStop: (reason) => this.requestStop(reason),
         requestReload: () => send({ kind: "reload-requested" }),
         requestScale: (workers) => send({ kind: "scale-requested", workers }),
+        observe: {
+          metricsPublic: this.init.metricsPublic,
+          collect: (what) => this.collect(what),
+        },
       });
       const { index, port, host, maxRequests } = this.init;
       const onAppRequest = maxRequests > 0 ? () => this.#countRequest(maxRequests) : undefined;
@@ -98,6 +111,10 @@ export class WorkerRuntime extends ChildRuntime {
       this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
     this.exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
+  }
+
+  override snapshot(): ChildSnapshot {
+    return this.#meter?.snapshot() ?? super.snapshot();
   }
 
   #countRequest(limit: number): void {

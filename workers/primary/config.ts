@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Json } from "../../app/fleet.ts";
+import type { LevelName, LogFormat } from "../log.ts";
 import { MAX_CONTEXT_BYTES } from "../protocol.ts";
 import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";
 
@@ -31,6 +32,13 @@ export interface FleetConfig {
   maxRequestsJitter: number;
   maxMemoryMb: number;
   workerIndexHeader: boolean;
+  /** Count app requests (METRICS). */
+  metrics: boolean;
+  /** Serve /metrics without the token (METRICS_PUBLIC). */
+  metricsPublic: boolean;
+  logFormat: LogFormat;
+  logLevel: LevelName;
+  accessLog: boolean;
 }
 
 /** Everything config depends on, passed in so resolution stays a pure function. */

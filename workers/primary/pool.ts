@@ -19,6 +19,8 @@ export interface Slot {
   current: WorkerProcess | null;
   crashes: CrashPolicy;
   respawnTimer: Timer | undefined;
+  /** Processes started for this slot (status: restarts = spawns - 1). */
+  spawns: number;
 }
 
 /** What the pool needs from the primary. */
@@ -36,6 +38,8 @@ export class Pool {
   readonly http: Slot[] = [];
   readonly extras: Slot[] = [];
   readonly #slotOf = new Map<WorkerProcess, Slot>();
+  /** Fleet-wide totals for status and metrics (slots removed by scaling keep counting here). */
+  readonly totals = { restarts: 0, crashes: 0 };
 
   constructor(
     private readonly config: FleetConfig,
@@ -43,6 +47,11 @@ export class Pool {
     private readonly owner: PoolOwner,
     private readonly log: Log,
   ) {}
+
+  /** The slot `worker` was spawned for, while it lives. */
+  slotOf(worker: WorkerProcess): Slot | undefined {
+    return this.#slotOf.get(worker);
+  }
 
   /** Every live process: current, replacements still booting, retiring ones, extras. */
   get live(): WorkerProcess[] {
@@ -148,6 +157,7 @@ export class Pool {
     const cause = exit.bootError
       ? `failed to boot: ${exit.bootError}`
       : describeExit(exit, worker.hung);
+    this.totals.crashes += 1;
     const verdict = slot.crashes.record(Date.now());
     if (verdict.action === "give-up") {
       this.owner.crashLooped(
@@ -177,7 +187,7 @@ export class Pool {
   #slot(index: number, extra: Slot["extra"]): Slot {
     const { crashLoopLimit, crashLoopWindowMs, respawnBackoffMs } = this.config;
     const crashes = new CrashPolicy(crashLoopLimit, crashLoopWindowMs, respawnBackoffMs);
-    return { index, extra, current: null, crashes, respawnTimer: undefined };
+    return { index, extra, current: null, crashes, respawnTimer: undefined, spawns: 0 };
   }
 
   #spawnInto(slot: Slot): void {
@@ -186,6 +196,8 @@ export class Pool {
 
   #spawn(slot: Slot): WorkerProcess {
     const { config } = this;
+    slot.spawns += 1;
+    if (slot.spawns > 1) this.totals.restarts += 1;
     const jitter = Math.floor(Math.random() * (config.maxRequestsJitter + 1));
     const init: WorkerInit = {
       role: slot.extra ? "extra" : "http",
@@ -203,6 +215,11 @@ export class Pool {
       maxRequests: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
       maxMemoryMb: config.maxMemoryMb,
       workerIndexHeader: config.workerIndexHeader,
+      metrics: config.metrics,
+      metricsPublic: config.metricsPublic,
+      logFormat: config.logFormat,
+      logLevel: config.logLevel,
+      accessLog: config.accessLog,
     };
     const worker = new WorkerProcess(init, config.bootTimeoutMs, this.owner, this.log);
     this.#slotOf.set(worker, slot);

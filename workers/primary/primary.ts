@@ -2,6 +2,8 @@ import type { ExtraProcess, Json, StopReason } from "../../app/fleet.ts";
 import { ExitCode, WorkerExitCode } from "../exit-codes.ts";
 import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
+import type { Collected } from "../protocol.ts";
+import { Collector } from "./collector.ts";
 import type { FleetConfig } from "./config.ts";
 import { Operations } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
@@ -25,6 +27,9 @@ export class Primary implements PoolOwner {
   readonly lifecycle = new Lifecycle<PrimaryState>("starting", PRIMARY_TRANSITIONS);
   readonly #done = Promise.withResolvers<ExitCode>();
   readonly #bootStartedAt = performance.now();
+  /** Epoch ms of the start, for status. */
+  readonly startedAt = Date.now();
+  readonly #collector: Collector;
   #pool: Pool | null = null;
   #operations: Operations | null = null;
   #watchdog: Watchdog | null = null;
@@ -35,7 +40,17 @@ export class Primary implements PoolOwner {
     private readonly config: FleetConfig,
     private readonly log: Log,
     private readonly onRunning: (primary: Primary, bootMs: number) => void,
-  ) {}
+  ) {
+    const view = () => ({
+      pid: process.pid,
+      state: this.lifecycle.state,
+      startedAt: this.startedAt,
+      startWorkers: this.config.workers,
+      pool: this.#pool,
+      history: this.#operations?.history ?? null,
+    });
+    this.#collector = new Collector(view, this.log);
+  }
 
   /** Spawns every worker and extra; resolves with the exit code once the fleet has stopped. */
   run(setup: Json, extras: Required<ExtraProcess>[] = []): Promise<ExitCode> {
@@ -149,6 +164,10 @@ export class Primary implements PoolOwner {
 
   scaleRequested(worker: WorkerProcess, workers: number): void {
     this.scale(workers, `requested by ${worker.name}`);
+  }
+
+  collectRequested(worker: WorkerProcess, id: number, what: Collected): void {
+    void this.#collector.collect(what).then(({ ok, body }) => worker.reply(id, ok, body));
   }
 
   recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void {

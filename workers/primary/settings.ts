@@ -1,4 +1,14 @@
-import { bool, jsonArray, matching, type Parser, path, refine, text, whole } from "./parsers.ts";
+import {
+  bool,
+  choice,
+  jsonArray,
+  matching,
+  type Parser,
+  path,
+  refine,
+  text,
+  whole,
+} from "./parsers.ts";
 
 /**
  * Every setting, declared once. Parsing (flags + env), validation, `--help` and the README
@@ -178,6 +188,45 @@ export const SETTINGS = {
     default: false,
     description:
       "stamp x-worker-index on every response (costs ~4% of hello throughput and tells clients which process answered)",
+    parse: bool,
+  },
+  metrics: {
+    env: "METRICS",
+    default: true,
+    description:
+      "count app requests per worker for GET /metrics and /admin/status (0 = off; process and fleet metrics stay)",
+    parse: bool,
+  },
+  metricsPublic: {
+    env: "METRICS_PUBLIC",
+    flag: "metrics-public",
+    boolean: true,
+    default: false,
+    description: "serve GET /metrics without the admin token (for a scraper on a private network)",
+    parse: bool,
+  },
+  logFormat: {
+    env: "LOG_FORMAT",
+    flag: "log-format",
+    default: "text",
+    description:
+      "text (time, level, process, pid, message) or json (one pino-shaped object per line, stdout and stderr)",
+    parse: choice("text", "json"),
+  },
+  logLevel: {
+    env: "LOG_LEVEL",
+    flag: "log-level",
+    default: "info",
+    description: "lowest level written: debug, info, warn or error",
+    parse: choice("debug", "info", "warn", "error"),
+  },
+  accessLog: {
+    env: "ACCESS_LOG",
+    flag: "access-log",
+    boolean: true,
+    default: false,
+    description:
+      "one line per app request on stdout: method, path, status, duration, request id, worker",
     parse: bool,
   },
 } satisfies Record<string, SettingSpec<unknown>>;

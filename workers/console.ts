@@ -1,0 +1,24 @@
+import { format } from "node:util";
+import { type Fields, LEVELS, writeLine } from "./log.ts";
+
+/**
+ * Routes `console.*` of this process (the app's own lines, its `console.error(error)`, Bun's
+ * serve error handler) through the log writer, so every line has a time, a level, the process
+ * name and its pid, and in `json` mode is one JSON object. An Error argument becomes the `err`
+ * field (pino's convention) instead of a multi-line stack in the message.
+ */
+export function bridgeConsole(name: string, bound: Fields = {}): void {
+  const to =
+    (stream: "stdout" | "stderr", level: number) =>
+    (...args: unknown[]): void => {
+      const err = args.find((arg) => arg instanceof Error) as Error | undefined;
+      const rest = err ? args.filter((arg) => arg !== err) : args;
+      const msg = rest.length ? format(...rest) : (err?.message ?? "");
+      writeLine(stream, level, name, msg, err ? { err } : {}, bound);
+    };
+  console.log = to("stdout", LEVELS.info);
+  console.info = to("stdout", LEVELS.info);
+  console.debug = to("stdout", LEVELS.debug);
+  console.warn = to("stderr", LEVELS.warn);
+  console.error = to("stderr", LEVELS.error);
+}
