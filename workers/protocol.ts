@@ -176,6 +176,8 @@ export interface WorkerInit {
   metrics: boolean;
   /** Serve /metrics without the admin token (METRICS_PUBLIC). */
   metricsPublic: boolean;
+  /** The primary's wait for each snapshot; a worker waits for the collected answer a bit longer. */
+  collectTimeoutMs: number;
   logFormat: LogFormat;
   logLevel: LevelName;
   /** One line per app request (ACCESS_LOG). */
@@ -208,6 +210,7 @@ const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
   workerIndexHeader: flag,
   metrics: flag,
   metricsPublic: flag,
+  collectTimeoutMs: count(1),
   logFormat: oneOf("text", "json"),
   logLevel: oneOf("debug", "info", "warn", "error"),
   accessLog: flag,

@@ -61,11 +61,11 @@ export function snapshotProblem(value: unknown): string | null {
   return null;
 }
 
-/** How long the primary waits for each child's snapshot before reporting it as not answering. */
-export const SNAPSHOT_TIMEOUT_MS = 1000;
-
-/** How long a worker waits for the primary's collected answer before answering 504. */
-export const COLLECT_TIMEOUT_MS = SNAPSHOT_TIMEOUT_MS + 2000;
+/**
+ * How much longer than COLLECT_TIMEOUT_MS a worker waits for the primary's collected answer
+ * (rendering included) before answering 504.
+ */
+export const REPLY_GRACE_MS = 2000;
 
 /** A snapshot of a process that serves no HTTP (an extra, or METRICS=0). */
 export function idleSnapshot(): ChildSnapshot {

@@ -109,6 +109,7 @@ describe("protocol", () => {
       shutdownTimeoutMs: 10,
       metrics: true,
       metricsPublic: false,
+      collectTimeoutMs: 1000,
       logFormat: "json",
       logLevel: "info",
       accessLog: false,

@@ -4,7 +4,7 @@ import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "../lifecycle.ts
 import { configureLogs, createLog, type Fields, type Log } from "../log.ts";
 import { Pending } from "../pending.ts";
 import type { Collected, Handlers, PrimaryMessage, WorkerInit } from "../protocol.ts";
-import { type ChildSnapshot, COLLECT_TIMEOUT_MS, idleSnapshot } from "../snapshot.ts";
+import { type ChildSnapshot, idleSnapshot, REPLY_GRACE_MS } from "../snapshot.ts";
 import { Channel } from "./channel.ts";
 
 /** The primary's answer to a collect request: its body, or why there is none. */
@@ -42,7 +42,7 @@ export abstract class ChildRuntime {
    */
   collect(what: Collected): Promise<CollectAnswer> {
     if (!process.connected) return Promise.resolve(null);
-    const { id, answer } = this.#collects.open(COLLECT_TIMEOUT_MS);
+    const { id, answer } = this.#collects.open(this.init.collectTimeoutMs + REPLY_GRACE_MS);
     this.channel.send({ kind: "collect-request", id, what });
     return answer;
   }

@@ -1,7 +1,7 @@
 import type { PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
 import type { Collected } from "../protocol.ts";
-import { type ChildSnapshot, SNAPSHOT_TIMEOUT_MS } from "../snapshot.ts";
+import type { ChildSnapshot } from "../snapshot.ts";
 import { renderMetrics } from "./metrics.ts";
 import type { Operations } from "./operations.ts";
 import type { Pool, Slot } from "./pool.ts";
@@ -29,7 +29,7 @@ export interface Sample {
 
 /**
  * The one mechanism behind /admin/status and /metrics: ask every live process for a snapshot at
- * once, wait at most SNAPSHOT_TIMEOUT_MS (a process that does not answer is reported as such),
+ * once, wait at most COLLECT_TIMEOUT_MS (a process that does not answer is reported as such),
  * then render. Concurrent collections share one round of snapshots.
  */
 export class Collector {
@@ -38,7 +38,7 @@ export class Collector {
   constructor(
     private readonly view: () => FleetView,
     private readonly log: Log,
-    private readonly timeoutMs = SNAPSHOT_TIMEOUT_MS,
+    private readonly timeoutMs: number,
   ) {}
 
   /** Collects `what`; `ok: false` with a reason when it could not be rendered. */

@@ -36,6 +36,8 @@ export interface FleetConfig {
   metrics: boolean;
   /** Serve /metrics without the token (METRICS_PUBLIC). */
   metricsPublic: boolean;
+  /** How long a collection waits for each process's snapshot (COLLECT_TIMEOUT_MS). */
+  collectTimeoutMs: number;
   logFormat: LogFormat;
   logLevel: LevelName;
   accessLog: boolean;

@@ -217,6 +217,7 @@ export class Pool {
       workerIndexHeader: config.workerIndexHeader,
       metrics: config.metrics,
       metricsPublic: config.metricsPublic,
+      collectTimeoutMs: config.collectTimeoutMs,
       logFormat: config.logFormat,
       logLevel: config.logLevel,
       accessLog: config.accessLog,

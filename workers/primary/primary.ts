@@ -49,7 +49,7 @@ export class Primary implements PoolOwner {
       pool: this.#pool,
       history: this.#operations?.history ?? null,
     });
-    this.#collector = new Collector(view, this.log);
+    this.#collector = new Collector(view, this.log, config.collectTimeoutMs);
   }
 
   /** Spawns every worker and extra; resolves with the exit code once the fleet has stopped. */

@@ -205,6 +205,14 @@ export const SETTINGS = {
     description: "serve GET /metrics without the admin token (for a scraper on a private network)",
     parse: bool,
   },
+  collectTimeoutMs: {
+    env: "COLLECT_TIMEOUT_MS",
+    flag: "collect-timeout",
+    default: 1000,
+    description:
+      "/admin/status and /metrics wait this long for each process's numbers; one that is late is reported as not answering",
+    parse: whole(10, 60_000),
+  },
   logFormat: {
     env: "LOG_FORMAT",
     flag: "log-format",
