@@ -1,5 +1,5 @@
 import { relative } from "node:path";
-import { LEVELS, logFormat, writeLine } from "../log.ts";
+import { formatLine, LEVELS, logFormat } from "../log.ts";
 import type { FleetConfig } from "./config.ts";
 
 /** A URL a person can paste: wildcard binds are reached through loopback. */
@@ -39,7 +39,8 @@ export function banner(config: FleetConfig, fleet: BannerFacts): string {
 }
 
 /**
- * Writes the banner on stdout: in text, one log line per banner line; in json, one object whose
+ * Writes the banner on stdout whatever LOG_LEVEL says (it is how a start is seen, and carries a
+ * generated token): in text, one log line per banner line; in json, one object whose
  * `msg` is the first line, with the rest as `banner` and the facts as fields.
  */
 export function printBanner(config: FleetConfig, fleet: BannerFacts): void {
@@ -48,8 +49,10 @@ export function printBanner(config: FleetConfig, fleet: BannerFacts): void {
     const { primaryPid: _pid, ...facts } = fleet;
     const url = localUrl(config.host, config.port);
     const fields = { url, workers: config.workers, ...facts, banner: rest.map((l) => l.trim()) };
-    writeLine("stdout", LEVELS.info, "primary", first, fields);
+    process.stdout.write(`${formatLine(LEVELS.info, "primary", first, fields)}\n`);
     return;
   }
-  for (const line of [first, ...rest]) writeLine("stdout", LEVELS.info, "primary", line);
+  for (const line of [first, ...rest]) {
+    process.stdout.write(`${formatLine(LEVELS.info, "primary", line)}\n`);
+  }
 }
