@@ -63,16 +63,21 @@ describe("dashboard", () => {
         "the page to show two new worker pids",
         async () => {
           const pids = await shownPids(page);
-          return pids.length === 2 && pids.every((pid) => !workers.includes(pid)) && pids;
+          const fresh = pids.length === 2 && pids.every((pid) => !workers.includes(pid));
+          return fresh ? pids : null;
         },
         8000,
         100,
       );
       const live = fleet.pids();
       for (const pid of replaced) expect(live).toContain(pid);
-      await page
-        .waitForFunction(() => !document.body.textContent?.includes("…"), null, { timeout: 3000 })
-        .catch(() => {});
+      // A second poll gives the new rows a requests/s figure; then the picture is complete.
+      await waitFor("requests/s for the new rows", async () => {
+        const rates = await page.$$eval("#workers-table tbody td:nth-child(6)", (tds) =>
+          tds.map((td) => td.textContent),
+        );
+        return rates.length === 2 && !rates.includes("…");
+      });
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: join(OUTPUT, "dashboard.png"), fullPage: true });
     } finally {
@@ -87,9 +92,7 @@ describe("dashboard", () => {
       await page.goto(fleet.url("/admin"));
       await page.fill("#token", "not-the-token-0123456789");
       await page.click("button[type=submit]");
-      await page.waitForFunction(() =>
-        document.getElementById("message")?.textContent?.includes("refused"),
-      );
+      await page.waitForSelector("#message:has-text('refused')");
       expect(await page.isVisible("#fleet")).toBe(false);
       expect(await page.evaluate(() => sessionStorage.getItem("bun-fleet-admin-token"))).toBeNull();
     } finally {

@@ -52,7 +52,7 @@ export function printBanner(config: FleetConfig, fleet: BannerFacts): void {
     process.stdout.write(`${formatLine(LEVELS.info, "primary", first, fields)}\n`);
     return;
   }
-  for (const line of [first, ...rest]) {
-    process.stdout.write(`${formatLine(LEVELS.info, "primary", line)}\n`);
-  }
+  // One write, so a reader that sees the first line sees them all.
+  const lines = [first, ...rest].map((line) => formatLine(LEVELS.info, "primary", line));
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
