@@ -1,5 +1,15 @@
-import { format } from "node:util";
 import { type Fields, LEVELS, writeLine } from "./log.ts";
+
+/**
+ * console's own rendering of its arguments (strings as they are, anything else inspected),
+ * without printf-style `%s` substitution: node:util's `format` would cost each worker ~5 MB of
+ * RSS (measured: a bare `bun` 22.2 MB, with node:util 27.8 MB; with Bun.inspect 23.6 MB).
+ */
+function format(...args: unknown[]): string {
+  return args
+    .map((arg) => (typeof arg === "string" ? arg : Bun.inspect(arg, { compact: true })))
+    .join(" ");
+}
 
 /**
  * Routes `console.*` of this process (the app's own lines, its `console.error(error)`, Bun's
