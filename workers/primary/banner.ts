@@ -1,5 +1,5 @@
 import { relative } from "node:path";
-import { formatLine, LEVELS, logFormat } from "../log.ts";
+import { formatLine, LEVELS, logFormat, writeOut } from "../log.ts";
 import type { FleetConfig } from "./config.ts";
 
 /** A URL a person can paste: wildcard binds are reached through loopback. */
@@ -49,10 +49,10 @@ export function printBanner(config: FleetConfig, fleet: BannerFacts): void {
     const { primaryPid: _pid, ...facts } = fleet;
     const url = localUrl(config.host, config.port);
     const fields = { url, workers: config.workers, ...facts, banner: rest.map((l) => l.trim()) };
-    process.stdout.write(`${formatLine(LEVELS.info, "primary", first, fields)}\n`);
+    writeOut("stdout", `${formatLine(LEVELS.info, "primary", first, fields)}\n`);
     return;
   }
   // One write, so a reader that sees the first line sees them all.
   const lines = [first, ...rest].map((line) => formatLine(LEVELS.info, "primary", line));
-  process.stdout.write(`${lines.join("\n")}\n`);
+  writeOut("stdout", `${lines.join("\n")}\n`);
 }

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { ExtraProcess, FleetHooks, Json } from "../../app/fleet.ts";
 import { bridgeConsole } from "../console.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { configureLogs, createLog } from "../log.ts";
+import { configureLogs, createLog, writeOut } from "../log.ts";
 import { checkHooks, shown } from "../modules.ts";
 import { printBanner } from "./banner.ts";
 import { type FleetConfig, resolveConfig } from "./config.ts";
@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     exists: existsSync,
   });
   if (result.kind === "help") {
-    process.stdout.write(`${helpText()}\n`);
+    writeOut("stdout", `${helpText()}\n`);
     return ExitCode.ok;
   }
   if (result.kind === "error") {
