@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { FIXTURES, freshFetch, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+import { FIXTURES, freshFetch, seeWorkers, startReadyFleet, waitFor } from "../helpers/fleet.ts";
 
 const APP = join(FIXTURES, "logging-app.ts");
 
@@ -35,6 +35,7 @@ describe("logs", () => {
     const fleet = await startReadyFleet({
       env: { LOG_FORMAT: "json", ACCESS_LOG: "1", APP_MODULE: APP, TICKER_INTERVAL_MS: "50" },
     });
+    await seeWorkers(fleet.url("/worker"), [0, 1]); // so both workers have written lines
     const paths = ["/", "/nope", "/boom", "/say", "/healthz"];
     const ids = Object.fromEntries(paths.map((path, i) => [path, `test-request-${i}`]));
     for (const path of paths) {
@@ -51,7 +52,7 @@ describe("logs", () => {
     expect(banner).toMatchObject({ level: 30, name: "primary", pid: fleet.pid });
     expect(banner?.workerPids).toHaveLength(2);
     // One access line per app request (the fleet's /healthz is not one), with its fields.
-    const access = out.filter((l) => typeof l.method === "string");
+    const access = out.filter((l) => typeof l.method === "string" && l.path !== "/worker");
     expect(access.map((l) => `${l.path} ${l.status}`).sort()).toEqual(
       ["/ 200", "/boom 500", "/nope 404", "/say 200"].sort(),
     );
