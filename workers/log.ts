@@ -178,7 +178,7 @@ export function writeLine(
  * A logger named `name` (`primary`, `worker 0`, `extra ticker#0`); `bound` fields go on every
  * json line (pino's child bindings, e.g. `{ worker: 0 }`).
  */
-export function createLog(name: string, bound: Fields = {}): Log {
+export function createLog(name: string, bound: Fields = {}): Required<Log> {
   const at =
     (level: number) =>
     (message: string, fields?: Fields): void =>

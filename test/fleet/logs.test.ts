@@ -41,7 +41,7 @@ describe("logs", () => {
     for (const path of paths) {
       await freshFetch(fleet.url(path), { headers: { "x-request-id": ids[path] as string } });
     }
-    await waitFor("a tick from the extra", () => fleet.stdout().includes("tick 2"));
+    await waitFor("a tick from the extra", () => fleet.stderr().includes("tick 2"));
     fleet.kill("SIGTERM");
     expect(await fleet.exited).toBe(0);
 
@@ -73,7 +73,11 @@ describe("logs", () => {
       ),
     ).toBe(true);
     expect(err.some((l) => l.msg === "the app warns" && l.level === 40)).toBe(true);
-    expect(out.some((l) => l.name === "extra ticker#0" && l.msg.includes("tick 1"))).toBe(true);
+    const own = err.find((l) => l.msg === "worker.log says");
+    expect(own).toMatchObject({ level: 30, route: "/say" });
+    expect(`worker ${own?.worker}`).toBe(own?.name as string);
+    const tick = err.find((l) => l.name === "extra ticker#0" && l.msg.startsWith("tick 1;"));
+    expect(tick).toMatchObject({ extra: "ticker", index: 0, tick: 1 });
     expect(err.some((l) => l.msg.startsWith("stopped (SIGTERM)"))).toBe(true);
     // Lines came from the primary, both workers and the extra.
     expect(new Set(all.map((l) => l.name))).toEqual(

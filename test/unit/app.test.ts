@@ -10,6 +10,7 @@ const worker: FleetWorker = {
   setup: null,
   draining: false,
   requestStop: () => {},
+  log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
 };
 
 const post = (body: string, headers: Record<string, string> = {}) =>

@@ -42,6 +42,7 @@ export class ExtraRuntime extends ChildRuntime {
       setup: this.init.setup,
       signal: this.#abort.signal,
       requestStop: (reason?: string) => this.requestStop(`app:${reason || "requested"}`),
+      log: this.log,
     };
     this.#running = Promise.resolve().then(() => main(context));
     this.lifecycle.to("ready");

@@ -31,6 +31,7 @@ export class WorkerRuntime extends ChildRuntime {
         return runtime.#draining;
       },
       requestStop: (reason?: string) => runtime.requestStop(`app:${reason || "requested"}`),
+      log: this.log,
     });
   }
 
