@@ -32,3 +32,17 @@ export function bridgeConsole(name: string, bound: Fields = {}): void {
   console.warn = to("stderr", LEVELS.warn);
   console.error = to("stderr", LEVELS.error);
 }
+
+/**
+ * An uncaught exception or unhandled rejection is written as one error line (with `err`) before
+ * the process exits 1, as Bun would have without a handler, instead of Bun's own multi-line report.
+ */
+export function logUncaught(name: string, bound: Fields = {}): void {
+  const fatal = (what: string) => (error: unknown) => {
+    const err = error instanceof Error ? error : new Error(String(error));
+    writeLine("stderr", LEVELS.error, name, `${what}: ${err.message}`, { err }, bound);
+    process.exit(1);
+  };
+  process.on("uncaughtException", fatal("uncaught exception"));
+  process.on("unhandledRejection", fatal("unhandled rejection"));
+}

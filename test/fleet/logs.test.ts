@@ -41,6 +41,8 @@ describe("logs", () => {
     for (const path of paths) {
       await freshFetch(fleet.url(path), { headers: { "x-request-id": ids[path] as string } });
     }
+    await freshFetch(fleet.url("/later"), { headers: { "x-request-id": "test-request-later" } });
+    await waitFor("the uncaught exception's respawn", () => fleet.stderr().includes("respawning"));
     await waitFor("a tick from the extra", () => fleet.stderr().includes("tick 2"));
     fleet.kill("SIGTERM");
     expect(await fleet.exited).toBe(0);
@@ -54,10 +56,10 @@ describe("logs", () => {
     // One access line per app request (the fleet's /healthz is not one), with its fields.
     const access = out.filter((l) => typeof l.method === "string" && l.path !== "/worker");
     expect(access.map((l) => `${l.path} ${l.status}`).sort()).toEqual(
-      ["/ 200", "/boom 500", "/nope 404", "/say 200"].sort(),
+      ["/ 200", "/boom 500", "/later 200", "/nope 404", "/say 200"].sort(),
     );
     for (const line of access) {
-      expect(line.requestId).toBe(ids[line.path as string]);
+      expect(line.requestId).toBe(ids[line.path as string] ?? "test-request-later");
       expect(typeof line.ms).toBe("number");
       expect(line.worker === 0 || line.worker === 1).toBe(true);
     }
@@ -73,6 +75,8 @@ describe("logs", () => {
       ),
     ).toBe(true);
     expect(err.some((l) => l.msg === "the app warns" && l.level === 40)).toBe(true);
+    const uncaught = err.find((l) => l.msg === "uncaught exception: fixture: uncaught");
+    expect(uncaught).toMatchObject({ level: 50, err: { message: "fixture: uncaught" } });
     const own = err.find((l) => l.msg === "worker.log says");
     expect(own).toMatchObject({ level: 30, route: "/say" });
     expect(`worker ${own?.worker}`).toBe(own?.name as string);

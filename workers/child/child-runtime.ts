@@ -1,5 +1,5 @@
 import type { StopReason } from "../../app/fleet.ts";
-import { bridgeConsole } from "../console.ts";
+import { bridgeConsole, logUncaught } from "../console.ts";
 import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "../lifecycle.ts";
 import { configureLogs, createLog, type Fields, type Log } from "../log.ts";
 import { Pending } from "../pending.ts";
@@ -27,6 +27,7 @@ export abstract class ChildRuntime {
   ) {
     configureLogs(init.logFormat, init.logLevel);
     bridgeConsole(name, bound);
+    logUncaught(name, bound);
     this.log = createLog(name, bound);
     this.channel = new Channel(this.log);
   }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ExtraProcess, FleetHooks, Json } from "../../app/fleet.ts";
-import { bridgeConsole } from "../console.ts";
+import { bridgeConsole, logUncaught } from "../console.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { configureLogs, createLog, writeOut } from "../log.ts";
 import { checkHooks, shown } from "../modules.ts";
@@ -17,6 +17,7 @@ import { removeTokenFile, writeTokenFile } from "./token-file.ts";
 
 const log = createLog("primary");
 bridgeConsole("primary"); // the user's hooks and setup log like the rest
+logUncaught("primary");
 
 /** Lets the primary's signal handlers do nothing but feed `interpretSignal`. */
 function installSignals(primary: Primary): void {
