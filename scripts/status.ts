@@ -22,7 +22,14 @@ await runCli(async () => {
     watch: { type: "boolean" },
   });
   const target = resolveTarget(values);
-  const fetchStatus = async () => (await adminFetch(target, "/admin/status")) as FleetStatus;
+  const fetchStatus = async () => {
+    const body = await adminFetch(target, "/admin/status");
+    const { fleet, workers, extras } = (body ?? {}) as Partial<FleetStatus>;
+    if (typeof fleet !== "object" || !Array.isArray(workers) || !Array.isArray(extras)) {
+      throw new CliError(`${target.url} answered /admin/status with something not a fleet status`);
+    }
+    return body as FleetStatus;
+  };
   if (!values.watch) {
     const status = await fetchStatus();
     console.log(values.json ? JSON.stringify(status, null, 2) : statusTable(status));
