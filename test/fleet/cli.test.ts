@@ -3,7 +3,15 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FleetStatus } from "../../workers/primary/status.ts";
-import { freePort, NO_EXTRAS, ROOT, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
+import {
+  count,
+  freePort,
+  NO_EXTRAS,
+  ROOT,
+  startReadyFleet,
+  TOKEN,
+  waitFor,
+} from "../helpers/fleet.ts";
 
 /** Runs `bun scripts/<command>.ts args` as a user would (`bun run <command>`), to completion. */
 async function cli(command: string, args: string[], env: Record<string, string>) {
@@ -87,7 +95,7 @@ describe("admin CLI", () => {
     }
   });
 
-  test("a wrong token or bad usage is one line too", async () => {
+  test("a wrong token or bad usage is one line too; --watch redraws until Ctrl-C", async () => {
     const fleet = await startReadyFleet({ env: NO_EXTRAS });
     const wrong = await cli("status", [], {
       PORT: String(fleet.port),
@@ -100,6 +108,20 @@ describe("admin CLI", () => {
     const usage = await cli("scale", ["many"], { PORT: String(fleet.port), ADMIN_TOKEN: TOKEN });
     expect(usage).toMatchObject({ code: 2, stdout: "" });
     expect(usage.stderr.trim().split("\n")).toHaveLength(1);
+    // --watch redraws every second until Ctrl-C.
+    const watch = Bun.spawn([process.execPath, join(ROOT, "scripts", "status.ts"), "--watch"], {
+      env: { PATH: process.env.PATH ?? "", PORT: String(fleet.port), ADMIN_TOKEN: TOKEN },
+      stdout: "pipe",
+    });
+    let screen = "";
+    void (async () => {
+      for await (const chunk of watch.stdout) screen += new TextDecoder().decode(chunk);
+    })();
+    await waitFor("two frames", () => count(screen, /primary pid \d+, running/g) >= 2, 5000);
+    expect(screen.split("\u001b[2J").length - 1).toBeGreaterThanOrEqual(2); // screen cleared
+    watch.kill("SIGINT");
+    expect(await watch.exited).toBe(0);
+
     const flag = await cli("status", ["--nope"], {});
     expect(flag.code).toBe(2);
     expect(flag.stderr).toStartWith("bun-fleet: Unknown option '--nope'");
