@@ -4,8 +4,9 @@ import type { FleetView, Sample } from "./collector.ts";
 /**
  * `GET /metrics`: the processes' snapshots as prom-client metric JSON (the shape
  * `registry.getMetricsAsJSON()` has), merged by `AggregatorRegistry.aggregate` and written by
- * prom-client in the Prometheus text format. prom-client costs ~18 MB of RSS and ~50 ms, so it
- * is imported on the first scrape, in the primary only.
+ * prom-client in the Prometheus text format. Only its aggregator module is loaded, on the first
+ * scrape, in the primary only: the whole package (default metrics, gauges, summaries…) cost
+ * 16.8 MB of RSS and 34-46 ms to import here, `lib/cluster.js` alone 2.7 MB and 3 ms.
  */
 
 type Labels = Record<string, string>;
@@ -18,7 +19,17 @@ type MetricJson = {
   values: Value[];
 };
 
-let promClient: Promise<typeof import("prom-client")> | null = null;
+type Aggregator = typeof import("prom-client").AggregatorRegistry;
+
+/** prom-client's AggregatorRegistry (lib/cluster.js: `module.exports = AggregatorRegistry`). */
+let aggregator: Promise<Aggregator> | null = null;
+
+async function loadAggregator(): Promise<Aggregator> {
+  // A string specifier: the package ships no types for this path; they are the package's own.
+  const path = "prom-client/lib/cluster.js";
+  const mod = (await import(path)) as { default: Aggregator };
+  return mod.default;
+}
 
 const metric = (
   name: string,
@@ -150,8 +161,8 @@ function fleetMetrics(view: FleetView, samples: Sample[]): MetricJson[] {
 
 /** The whole fleet in the Prometheus text format. */
 export async function renderMetrics(view: FleetView, samples: Sample[]): Promise<string> {
-  promClient ??= import("prom-client");
-  const { AggregatorRegistry } = await promClient;
+  aggregator ??= loadAggregator();
+  const AggregatorRegistry = await aggregator;
   const perProcess = samples.map(requestMetrics);
   const fleet = [
     ...fleetMetrics(view, samples),
