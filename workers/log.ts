@@ -100,8 +100,12 @@ function textLine(level: number, name: string, msg: string, fields: Fields): str
     .map(([key, value]) => {
       // A stack stays readable in text: its lines follow, indented by the runtime.
       if (value instanceof Error) return ` ${key}=${value.stack ?? value.message}`;
-      const shown = typeof value === "string" ? value : JSON.stringify(value, plain);
-      return ` ${key}=${shown}`;
+      if (typeof value === "string") return ` ${key}=${value}`;
+      try {
+        return ` ${key}=${JSON.stringify(value, plain)}`;
+      } catch {
+        return ` ${key}=[unserializable]`;
+      }
     })
     .join("");
   const time = new Date().toISOString();

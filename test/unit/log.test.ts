@@ -31,12 +31,16 @@ describe("log lines", () => {
     expect(line).not.toContain("\n");
   });
 
-  test("json: a field that cannot be serialized still gives one valid line", () => {
+  test("a field that cannot be serialized still gives one line (json and text)", () => {
     configureLogs("json", "info");
     const loop: Record<string, unknown> = {};
     loop.self = loop;
     const parsed = JSON.parse(formatLine(LEVELS.info, "primary", "hi", { loop, n: 10n }));
     expect(parsed).toMatchObject({ msg: "hi", fields: "[unserializable]" });
+    configureLogs("text", "info");
+    expect(formatLine(LEVELS.info, "primary", "hi", { loop })).toEndWith(
+      "] hi loop=[unserializable]",
+    );
   });
 
   test("text: time, level, process and pid, the message, then fields (bound ones left out)", () => {
