@@ -42,6 +42,10 @@ describe("protocol", () => {
     [{ fleet: PROTOCOL, kind: "boot-failed", error: 42 }, "malformed: error"],
     [{ fleet: PROTOCOL, kind: "recycle", reason: "bored" }, "malformed: reason"],
     [{ fleet: PROTOCOL, kind: "scale-requested", workers: 0 }, "malformed: workers"],
+    [{ fleet: PROTOCOL, kind: "collect-request", id: 1, what: "secrets" }, "malformed: what"],
+    [{ fleet: PROTOCOL, kind: "collect-request", id: -1, what: "status" }, "malformed: id"],
+    [{ fleet: PROTOCOL, kind: "snapshot", id: 1, snapshot: { rss: 1 } }, "malformed: snapshot"],
+    [{ fleet: PROTOCOL, kind: "snapshot", id: 1 }, "malformed: snapshot: must be an object"],
   ])("worker message %j is rejected (%s)", (raw, why) => {
     const parsed = parseWorkerMessage(raw);
     expect(parsed.ok).toBe(false);
