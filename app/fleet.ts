@@ -27,6 +27,18 @@ export type StopReason =
   | "hung"
   | `app:${string}`;
 
+/**
+ * The fleet's logger, named after this process (`worker 0`, `extra ticker#0`): lines have a time,
+ * a level, the process and its pid, and with LOG_FORMAT=json are pino-shaped objects whose
+ * `fields` follow `msg`. LOG_LEVEL filters them.
+ */
+export interface FleetLog {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
 /** One worker as the app sees it. */
 export interface FleetWorker<Context extends Json = Json, Setup extends Json = Json> {
   /** 0-based slot index; a respawned worker keeps its slot's index. */
@@ -52,6 +64,8 @@ export interface FleetWorker<Context extends Json = Json, Setup extends Json = J
    * more than 1 MiB.
    */
   publish(topic: string, data: string | ArrayBuffer | ArrayBufferView): void;
+  /** This worker's logger (the fleet's format and level). */
+  readonly log: FleetLog;
 }
 
 /** What an extra (non-HTTP) process's default export receives. */
@@ -65,6 +79,8 @@ export interface ExtraContext<Setup extends Json = Json> {
   readonly signal: AbortSignal;
   /** Ask the primary to stop the whole fleet gracefully. */
   requestStop(reason?: string): void;
+  /** This process's logger (the fleet's format and level). */
+  readonly log: FleetLog;
 }
 
 /** A non-HTTP process that runs beside the workers (a queue consumer, a scheduler). */

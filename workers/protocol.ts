@@ -1,4 +1,6 @@
 import type { Json, StopReason } from "../app/fleet.ts";
+import type { LevelName, LogFormat } from "./log.ts";
+import { type ChildSnapshot, snapshotProblem } from "./snapshot.ts";
 
 /**
  * The primary <-> worker protocol. Every message carries `fleet: PROTOCOL`, so anything else
@@ -16,6 +18,9 @@ export const MAX_CONTEXT_BYTES = 64 * 1024;
 
 type Tagged<K extends string, Body = unknown> = { fleet: typeof PROTOCOL; kind: K } & Body;
 
+/** What a worker can ask the primary to collect from the whole fleet. */
+export type Collected = "status" | "metrics";
+
 /** Primary -> worker. */
 export type PrimaryMessage =
   /**
@@ -24,7 +29,11 @@ export type PrimaryMessage =
    */
   | Tagged<"drain", { reason: StopReason; deadline: number; windowMs: number }>
   /** Pub/sub: another worker (or another fleet, via Redis) published; deliver to local subscribers. */
-  | Tagged<"publish", Publication>;
+  | Tagged<"publish", Publication>
+  /** Report your numbers (answer `snapshot` with the same id; late answers are dropped). */
+  | Tagged<"snapshot-request", { id: number }>
+  /** The answer to this worker's `collect-request`: JSON (status) or Prometheus text. */
+  | Tagged<"collect-reply", { id: number; ok: boolean; body: string }>;
 
 /** Worker -> primary. */
 export type WorkerMessage =
@@ -47,7 +56,11 @@ export type WorkerMessage =
   /** Pub/sub: this worker's app published (already delivered here); relay to the rest. */
   | Tagged<"publish", Publication>
   /** Pub/sub: totals of relayed messages received so far; bounds what the primary keeps in flight. */
-  | Tagged<"pubsub-ack", { messages: number; bytes: number }>;
+  | Tagged<"pubsub-ack", { messages: number; bytes: number }>
+  /** The answer to `snapshot-request`. */
+  | Tagged<"snapshot", { id: number; snapshot: ChildSnapshot }>
+  /** GET /admin/status or /metrics: collect it from the fleet; reply `collect-reply` with `id`. */
+  | Tagged<"collect-request", { id: number; what: Collected }>;
 
 /**
  * One pub/sub message on the wire. The IPC channel is JSON (`serialization: "json"`, 2.4x the
@@ -87,6 +100,8 @@ type Shapes<M extends { kind: string }> = {
 const PRIMARY_SHAPES: Shapes<PrimaryMessage> = {
   drain: { reason, deadline: finite, windowMs: count(0) },
   publish: { topic: nonEmpty, data: text, binary: flag },
+  "snapshot-request": { id: count(0) },
+  "collect-reply": { id: count(0), ok: flag, body: text },
 };
 
 const WORKER_SHAPES: Shapes<WorkerMessage> = {
@@ -100,6 +115,8 @@ const WORKER_SHAPES: Shapes<WorkerMessage> = {
   "scale-requested": { workers: count(1) },
   publish: { topic: nonEmpty, data: text, binary: flag },
   "pubsub-ack": { messages: count(0), bytes: count(0) },
+  snapshot: { id: count(0), snapshot: snapshotProblem },
+  "collect-request": { id: count(0), what: oneOf("status", "metrics") },
 };
 
 /** Builds a tagged message: `message<WorkerMessage>({ kind: "ready" })`. */
@@ -180,6 +197,16 @@ export interface WorkerInit {
   wsMaxPayloadBytes: number;
   wsIdleTimeoutS: number;
   wsBackpressureLimitBytes: number;
+  /** Count app requests for status and metrics (METRICS). */
+  metrics: boolean;
+  /** Serve /metrics without the admin token (METRICS_PUBLIC). */
+  metricsPublic: boolean;
+  /** The primary's wait for each snapshot; a worker waits for the collected answer a bit longer. */
+  collectTimeoutMs: number;
+  logFormat: LogFormat;
+  logLevel: LevelName;
+  /** One line per app request (ACCESS_LOG). */
+  accessLog: boolean;
 }
 
 const anything: Check = () => null; // JSON.parse only yields JSON
@@ -207,6 +234,12 @@ const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
   wsMaxPayloadBytes: count(1),
   wsIdleTimeoutS: count(0),
   wsBackpressureLimitBytes: count(1),
+  metrics: flag,
+  metricsPublic: flag,
+  collectTimeoutMs: count(1),
+  logFormat: oneOf("text", "json"),
+  logLevel: oneOf("debug", "info", "warn", "error"),
+  accessLog: flag,
 };
 
 /** Reads a worker's spawn-time identity; a clear error when run without a primary. */

@@ -9,13 +9,13 @@ import type { Setup } from "../hooks.ts";
 /** How often the job runs (TICKER_INTERVAL_MS, default one minute). */
 const intervalMs = Number(process.env.TICKER_INTERVAL_MS ?? 60_000);
 
-export default async function ticker({ name, index, setup, signal }: ExtraContext<Setup>) {
+export default async function ticker({ setup, signal, log }: ExtraContext<Setup>) {
   for (let tick = 1; ; tick++) {
     try {
       await sleep(intervalMs, undefined, { signal });
     } catch {
       return; // aborted: the fleet is stopping or reloading
     }
-    console.log(`[${name}#${index}] tick ${tick}; fleet up since ${setup.startedAt}`);
+    log.info(`tick ${tick}; fleet up since ${setup.startedAt}`, { tick });
   }
 }

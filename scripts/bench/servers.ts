@@ -60,7 +60,8 @@ export interface Running {
 
 const READY = {
   bare: /^bench-bare: ready pid (\d+) cpu ([\d.]+) ms/,
-  fleet: /^\s*primary pid (\d+); worker pids ([\d, ]+)/,
+  // Not anchored: in text logs each banner line starts with a time, level and process.
+  fleet: /\bprimary pid (\d+); worker pids ([\d, ]+)/,
   node: /^bench-node: ready primary (\d+) workers ([\d, ]+) cpu ([\d.]+) ms/,
 } as const;
 

@@ -15,7 +15,9 @@ describe("boot failures and crash loops", () => {
     expect(log).toContain("failed to boot: fixture: the app failed to start");
     expect(log).toContain("stopping (boot-failure)");
     // One boot per slot at most: nothing was respawned.
-    expect(log.match(/\[worker \d\] error: failed to boot/g)?.length ?? 0).toBeLessThanOrEqual(2);
+    expect(
+      log.match(/ error \[worker \d pid \d+\] failed to boot/g)?.length ?? 0,
+    ).toBeLessThanOrEqual(2);
     expect(fleet.stdout()).not.toContain("bun-fleet: serving");
     await waitFor("every fleet process to exit", () => fleet.pids().length === 0, 1000);
   });
@@ -139,7 +141,7 @@ describe("invalid configuration: exit 2, one line naming the setting, nothing st
       expect(await fleet.exited).toBe(2);
       const errors = lines(fleet.stderr());
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatch(/^\[primary\] error: invalid configuration: /);
+      expect(errors[0]).toMatch(/^\S+Z error \[primary pid \d+\] invalid configuration: /);
       expect(errors[0]).toMatch(reason);
       expect(fleet.stdout()).toBe("");
       expect(fleet.pids()).toEqual([]);

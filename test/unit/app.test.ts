@@ -12,6 +12,7 @@ const worker: FleetWorker = {
   signal: new AbortController().signal,
   requestStop: () => {},
   publish: () => {},
+  log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
 };
 
 /** Reads an SSE body to its end. */

@@ -17,6 +17,7 @@ const worker: FleetWorker = {
   signal: new AbortController().signal,
   requestStop: () => {},
   publish: () => {},
+  log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
 };
 
 /** Writes an app module and loads it as a worker would. */

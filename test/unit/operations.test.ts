@@ -9,6 +9,7 @@ const slot = (index: number): Slot => ({
   current: null,
   crashes: undefined as never,
   respawnTimer: undefined,
+  spawns: 1,
 });
 
 /** A pool whose replacements take `replaceMs` and can be told to fail; it records every step. */

@@ -42,6 +42,10 @@ describe("protocol", () => {
     [{ fleet: PROTOCOL, kind: "boot-failed", error: 42 }, "malformed: error"],
     [{ fleet: PROTOCOL, kind: "recycle", reason: "bored" }, "malformed: reason"],
     [{ fleet: PROTOCOL, kind: "scale-requested", workers: 0 }, "malformed: workers"],
+    [{ fleet: PROTOCOL, kind: "collect-request", id: 1, what: "secrets" }, "malformed: what"],
+    [{ fleet: PROTOCOL, kind: "collect-request", id: -1, what: "status" }, "malformed: id"],
+    [{ fleet: PROTOCOL, kind: "snapshot", id: 1, snapshot: { rss: 1 } }, "malformed: snapshot"],
+    [{ fleet: PROTOCOL, kind: "snapshot", id: 1 }, "malformed: snapshot: must be an object"],
   ])("worker message %j is rejected (%s)", (raw, why) => {
     const parsed = parseWorkerMessage(raw);
     expect(parsed.ok).toBe(false);
@@ -71,6 +75,8 @@ describe("protocol", () => {
       "scale-requested": (m) => seen.push(`scale:${m.workers}`),
       publish: (m) => seen.push(`publish:${m.topic}`),
       "pubsub-ack": (m) => seen.push(`ack:${m.bytes}`),
+      snapshot: (m) => seen.push(`snapshot:${m.id}`),
+      "collect-request": (m) => seen.push(`collect:${m.what}`),
     };
     dispatch(handlers, message<WorkerMessage>({ kind: "stop-requested", reason: "admin-stop" }));
     dispatch(handlers, message<WorkerMessage>({ kind: "boot-failed", error: "port" }));
@@ -110,6 +116,12 @@ describe("protocol", () => {
       hooksModule: "/h.ts",
       adminToken: "t",
       shutdownTimeoutMs: 10,
+      metrics: true,
+      metricsPublic: false,
+      collectTimeoutMs: 1000,
+      logFormat: "json",
+      logLevel: "info",
+      accessLog: false,
     };
     expect(parseWorkerInit(JSON.stringify(init))).toEqual({ ok: true, message: init });
   });

@@ -1,8 +1,14 @@
 import type { StopReason } from "../../app/fleet.ts";
+import { bridgeConsole, logUncaught } from "../console.ts";
 import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "../lifecycle.ts";
-import { createLog, type Log } from "../log.ts";
-import type { Handlers, PrimaryMessage, Publication, WorkerInit } from "../protocol.ts";
+import { configureLogs, createLog, type Fields, type Log } from "../log.ts";
+import { Pending } from "../pending.ts";
+import type { Collected, Handlers, PrimaryMessage, Publication, WorkerInit } from "../protocol.ts";
+import { type ChildSnapshot, idleSnapshot, REPLY_GRACE_MS } from "../snapshot.ts";
 import { Channel } from "./channel.ts";
+
+/** The primary's answer to a collect request: its body, or why there is none. */
+export type CollectAnswer = { ok: boolean; body: string } | null;
 
 /**
  * What every child (HTTP worker or extra process) does the same way: its lifecycle, its IPC
@@ -10,15 +16,36 @@ import { Channel } from "./channel.ts";
  */
 export abstract class ChildRuntime {
   readonly lifecycle = new Lifecycle<WorkerState>("booting", WORKER_TRANSITIONS);
-  protected readonly log: Log;
+  protected readonly log: Required<Log>;
   protected readonly channel: Channel;
+  readonly #collects = new Pending<{ ok: boolean; body: string }>();
 
   constructor(
     protected readonly init: WorkerInit,
-    name: string,
+    protected readonly name: string,
+    protected readonly bound: Fields,
   ) {
-    this.log = createLog(name);
+    configureLogs(init.logFormat, init.logLevel);
+    bridgeConsole(name, bound);
+    logUncaught(name, bound);
+    this.log = createLog(name, bound);
     this.channel = new Channel(this.log);
+  }
+
+  /** This process's numbers, for the primary's status and metrics. */
+  snapshot(): ChildSnapshot {
+    return idleSnapshot();
+  }
+
+  /**
+   * Asks the primary to collect `what` from the whole fleet; null when it does not answer in
+   * time (or is gone).
+   */
+  collect(what: Collected): Promise<CollectAnswer> {
+    if (!process.connected) return Promise.resolve(null);
+    const { id, answer } = this.#collects.open(this.init.collectTimeoutMs + REPLY_GRACE_MS);
+    this.channel.send({ kind: "collect-request", id, what });
+    return answer;
   }
 
   /** Drains by `deadline` (epoch ms) and exits; idempotent. */
@@ -35,6 +62,9 @@ export abstract class ChildRuntime {
     const handlers: Handlers<PrimaryMessage> = {
       drain: (m) => void this.drain(m.reason, m.deadline, m.windowMs),
       publish: (m) => this.received(m),
+      "snapshot-request": (m) =>
+        this.channel.send({ kind: "snapshot", id: m.id, snapshot: this.snapshot() }),
+      "collect-reply": (m) => void this.#collects.settle(m.id, { ok: m.ok, body: m.body }),
     };
     this.channel.listen(handlers, (reason) => this.drainSelf(reason));
     this.channel.heartbeat(this.init);

@@ -17,7 +17,7 @@ export class ExtraRuntime extends ChildRuntime {
     init: WorkerInit,
     private readonly extra: { name: string; module: string },
   ) {
-    super(init, `extra ${extra.name}#${init.index}`);
+    super(init, `extra ${extra.name}#${init.index}`, { extra: extra.name, index: init.index });
   }
 
   async boot(): Promise<void> {
@@ -42,6 +42,7 @@ export class ExtraRuntime extends ChildRuntime {
       setup: this.init.setup,
       signal: this.#abort.signal,
       requestStop: (reason?: string) => this.requestStop(`app:${reason || "requested"}`),
+      log: this.log,
     };
     this.#running = Promise.resolve().then(() => main(context));
     this.lifecycle.to("ready");

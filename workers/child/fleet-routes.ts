@@ -3,9 +3,10 @@ import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import { validator } from "hono/validator";
 import type { StopReason } from "../../app/fleet.ts";
+import { dashboardPage, type ObserveOptions, observeRoutes } from "./observe-routes.ts";
 
 /** Paths the fleet answers itself, ahead of the app (Bun matches them natively). */
-export const FLEET_PATHS = ["/healthz", "/readyz", "/admin/*"] as const;
+export const FLEET_PATHS = ["/healthz", "/readyz", "/admin", "/admin/*", "/metrics"] as const;
 
 /** What the fleet routes need from their worker. */
 export interface FleetRouteOptions {
@@ -14,6 +15,8 @@ export interface FleetRouteOptions {
   requestStop: (reason: StopReason) => void;
   requestReload: () => void;
   requestScale: (workers: number) => void;
+  /** Status and metrics; absent, those routes answer 404. */
+  observe?: Omit<ObserveOptions, "adminToken">;
 }
 
 /** `{"workers": N}` with N a whole number 1-1024 and nothing else; the issues, or null. */
@@ -35,12 +38,13 @@ const unauthorized = { error: "Unauthorized" };
 
 /** `/healthz`, `/readyz` and `/admin/*`, as a small Hono app of their own. */
 export function fleetRoutes(options: FleetRouteOptions): Hono {
-  const { adminToken, isDraining, requestStop, requestReload, requestScale } = options;
+  const { adminToken, isDraining, requestStop, requestReload, requestScale, observe } = options;
   const routes = new Hono();
   routes.get("/healthz", (c) => c.json({ status: "ok" }));
   routes.get("/readyz", (c) =>
     isDraining() ? c.json({ status: "draining" }, 503) : c.json({ status: "ready" }),
   );
+  routes.get("/admin", dashboardPage); // ahead of the token check: the page holds no data
   routes.use(
     "/admin/*",
     bearerAuth({
@@ -75,6 +79,7 @@ export function fleetRoutes(options: FleetRouteOptions): Hono {
       return c.json({ status: "scaling", workers }, 202);
     },
   );
+  if (observe) observeRoutes(routes, { adminToken, ...observe });
   routes.notFound((c) => c.json({ error: "Not Found" }, 404));
   routes.onError((error, c) => {
     if (error instanceof HTTPException) {

@@ -4,13 +4,14 @@
  * when told or when orphaned.
  */
 import { WorkerExitCode } from "../exit-codes.ts";
+import { createLog } from "../log.ts";
 import { parseWorkerInit, WORKER_ENV } from "../protocol.ts";
 import { ExtraRuntime } from "./extra-runtime.ts";
 import { WorkerRuntime } from "./worker-runtime.ts";
 
 const init = parseWorkerInit(process.env[WORKER_ENV]);
 if (!init.ok) {
-  console.error(`[worker] error: ${init.error}`);
+  createLog("worker").error(init.error);
   process.exit(WorkerExitCode.usage);
 }
 const { message } = init;

@@ -3,11 +3,13 @@ import type { FleetHooks, FleetWorker, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
 import type { Publication, WorkerInit } from "../protocol.ts";
 import type { PublishData } from "../pubsub.ts";
+import type { ChildSnapshot } from "../snapshot.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 import { stopServer } from "./drain.ts";
 import { fleetRoutes } from "./fleet-routes.ts";
 import { loadApp, loadHooks } from "./loading.ts";
 import { WorkerPubSub } from "./pubsub.ts";
+import { RequestMeter } from "./request-meter.ts";
 import { serve } from "./serve.ts";
 import { OpenSockets } from "./websockets.ts";
 
@@ -20,13 +22,14 @@ export class WorkerRuntime extends ChildRuntime {
   readonly #abort = new AbortController();
   #hooks: FleetHooks = {};
   #requests = 0;
+  #meter: RequestMeter | null = null;
   /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
   #draining = false;
   /** Fleet-wide pub/sub from this worker's side (its counters: `pubsub.stats`). */
   readonly pubsub = new WorkerPubSub(this.channel);
 
   constructor(init: WorkerInit) {
-    super(init, `worker ${init.index}`);
+    super(init, `worker ${init.index}`, { worker: init.index });
     const runtime = this;
     this.worker = Object.freeze({
       index: init.index,
@@ -39,6 +42,7 @@ export class WorkerRuntime extends ChildRuntime {
       signal: this.#abort.signal,
       requestStop: (reason?: string) => runtime.requestStop(`app:${reason || "requested"}`),
       publish: (topic: string, data: PublishData) => runtime.pubsub.publish(topic, data),
+      log: this.log,
     });
   }
 
@@ -47,7 +51,13 @@ export class WorkerRuntime extends ChildRuntime {
     this.connect();
     try {
       this.#hooks = await loadHooks(this.init.hooksModule);
-      const app = await loadApp(this.init.appModule, this.worker);
+      let app = await loadApp(this.init.appModule, this.worker);
+      const { metrics, accessLog } = this.init;
+      if (metrics || accessLog) {
+        const access = accessLog ? { name: this.name, bound: this.bound } : null;
+        this.#meter = new RequestMeter(metrics, access);
+        app = this.#meter.wrap(app);
+      }
       const send = this.channel.send.bind(this.channel);
       const fleet = fleetRoutes({
         adminToken: this.init.adminToken,
@@ -55,6 +65,10 @@ export class WorkerRuntime extends ChildRuntime {
         requestStop: (reason) => this.requestStop(reason),
         requestReload: () => send({ kind: "reload-requested" }),
         requestScale: (workers) => send({ kind: "scale-requested", workers }),
+        observe: {
+          metricsPublic: this.init.metricsPublic,
+          collect: (what) => this.collect(what),
+        },
       });
       const { index, port, host, maxRequests } = this.init;
       const onAppRequest = maxRequests > 0 ? () => this.#countRequest(maxRequests) : undefined;
@@ -112,6 +126,10 @@ export class WorkerRuntime extends ChildRuntime {
 
   protected override received(publication: Publication): void {
     this.pubsub.receive(publication);
+  }
+
+  override snapshot(): ChildSnapshot {
+    return this.#meter?.snapshot() ?? super.snapshot();
   }
 
   #countRequest(limit: number): void {

@@ -1,4 +1,5 @@
 import { relative } from "node:path";
+import { formatLine, LEVELS, logFormat, writeOut } from "../log.ts";
 import type { FleetConfig } from "./config.ts";
 
 /** A URL a person can paste: wildcard binds are reached through loopback. */
@@ -8,11 +9,18 @@ export function localUrl(host: string, port: number): string {
   return `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
 }
 
+/** What the banner tells besides the configuration. */
+export interface BannerFacts {
+  primaryPid: number;
+  workerPids: number[];
+  extras: string[];
+  bootMs: number;
+  /** Where the generated admin token was written for the CLI, if it was. */
+  tokenFile?: string | null;
+}
+
 /** The start banner: where it serves, who serves, how to stop it. */
-export function banner(
-  config: FleetConfig,
-  fleet: { primaryPid: number; workerPids: number[]; extras: string[]; bootMs: number },
-): string {
+export function banner(config: FleetConfig, fleet: BannerFacts): string {
   const url = localUrl(config.host, config.port);
   const token = config.adminTokenGenerated ? config.adminToken : "$ADMIN_TOKEN";
   const lines = [
@@ -22,8 +30,29 @@ export function banner(
     `  stop: Ctrl-C, kill -TERM ${fleet.primaryPid}, or curl -X POST -H "authorization: Bearer ${token}" ${url}/admin/stop`,
     `  reload: kill -HUP ${fleet.primaryPid}; scale: kill -TTIN / -TTOU ${fleet.primaryPid} (or POST /admin/reload, /admin/scale)`,
   ];
+  lines.push(`  see it: bun run status; ${url}/admin (dashboard); GET /metrics`);
   if (config.adminTokenGenerated) {
-    lines.push("  admin token generated for this run (set ADMIN_TOKEN to choose your own)");
+    const where = fleet.tokenFile ? `, kept in ${fleet.tokenFile} for bun run status` : "";
+    lines.push(`  admin token generated for this run${where} (set ADMIN_TOKEN to choose your own)`);
   }
   return lines.join("\n");
+}
+
+/**
+ * Writes the banner on stdout whatever LOG_LEVEL says (it is how a start is seen, and carries a
+ * generated token): in text, one log line per banner line; in json, one object whose
+ * `msg` is the first line, with the rest as `banner` and the facts as fields.
+ */
+export function printBanner(config: FleetConfig, fleet: BannerFacts): void {
+  const [first = "", ...rest] = banner(config, fleet).split("\n");
+  if (logFormat() === "json") {
+    const { primaryPid: _pid, ...facts } = fleet;
+    const url = localUrl(config.host, config.port);
+    const fields = { url, workers: config.workers, ...facts, banner: rest.map((l) => l.trim()) };
+    writeOut("stdout", `${formatLine(LEVELS.info, "primary", first, fields)}\n`);
+    return;
+  }
+  // One write, so a reader that sees the first line sees them all.
+  const lines = [first, ...rest].map((line) => formatLine(LEVELS.info, "primary", line));
+  writeOut("stdout", `${lines.join("\n")}\n`);
 }

@@ -1,5 +1,6 @@
 import { dirname, resolve } from "node:path";
 import type { Json } from "../../app/fleet.ts";
+import type { LevelName, LogFormat } from "../log.ts";
 import { MAX_CONTEXT_BYTES } from "../protocol.ts";
 import { ArgvError, type FlagKind, type Flags, parseFlags } from "./argv.ts";
 import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";
@@ -36,6 +37,15 @@ export interface FleetConfig {
   /** Redis URL for fleet-to-fleet pub/sub, or null (this fleet only). */
   pubsubUrl: string | null;
   pubsubMaxLagBytes: number;
+  /** Count app requests (METRICS). */
+  metrics: boolean;
+  /** Serve /metrics without the token (METRICS_PUBLIC). */
+  metricsPublic: boolean;
+  /** How long a collection waits for each process's snapshot (COLLECT_TIMEOUT_MS). */
+  collectTimeoutMs: number;
+  logFormat: LogFormat;
+  logLevel: LevelName;
+  accessLog: boolean;
 }
 
 /** Everything config depends on, passed in so resolution stays a pure function. */

@@ -10,6 +10,7 @@ export type CrashVerdict =
  */
 export class CrashPolicy {
   #crashes: number[] = [];
+  #total = 0;
 
   constructor(
     private readonly limit: number,
@@ -17,10 +18,16 @@ export class CrashPolicy {
     private readonly backoffMs: number,
   ) {}
 
+  /** Every crash of this slot so far. */
+  get total(): number {
+    return this.#total;
+  }
+
   /** Records a crash at `now` (ms) and says whether to respawn, and after how long. */
   record(now: number): CrashVerdict {
     this.#crashes = this.#crashes.filter((t) => now - t < this.windowMs);
     this.#crashes.push(now);
+    this.#total += 1;
     const recent = this.#crashes.length;
     if (recent >= this.limit) return { action: "give-up", recent };
     return { action: "respawn", delayMs: this.backoffMs * 2 ** (recent - 1), recent };

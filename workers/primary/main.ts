@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ExtraProcess, FleetHooks, Json } from "../../app/fleet.ts";
+import { bridgeConsole, logUncaught } from "../console.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { createLog } from "../log.ts";
+import { configureLogs, createLog, writeOut } from "../log.ts";
 import { checkHooks, shown } from "../modules.ts";
-import { banner } from "./banner.ts";
+import { printBanner } from "./banner.ts";
 import { type FleetConfig, resolveConfig } from "./config.ts";
 import { claimPidFile, releasePidFile } from "./pid-file.ts";
 import { tcpMigrateNote } from "./platform.ts";
@@ -12,8 +13,11 @@ import { Primary } from "./primary.ts";
 import { checkExtras, runSetupHook } from "./primary-hooks.ts";
 import { helpText } from "./settings.ts";
 import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
+import { removeTokenFile, writeTokenFile } from "./token-file.ts";
 
 const log = createLog("primary");
+bridgeConsole("primary"); // the user's hooks and setup log like the rest
+logUncaught("primary");
 
 /** Lets the primary's signal handlers do nothing but feed `interpretSignal`. */
 function installSignals(primary: Primary): void {
@@ -55,7 +59,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     exists: existsSync,
   });
   if (result.kind === "help") {
-    console.log(helpText());
+    writeOut("stdout", `${helpText()}\n`);
     return ExitCode.ok;
   }
   if (result.kind === "error") {
@@ -63,6 +67,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     return ExitCode.config;
   }
   const { config, warnings } = result;
+  configureLogs(config.logFormat, config.logLevel);
   for (const warning of warnings) log.warn(warning);
   const { pidFile } = config;
   if (pidFile) {
@@ -72,19 +77,30 @@ export async function main(argv: string[]): Promise<ExitCode> {
       return ExitCode.config;
     }
   }
+  let tokenFile: string | null = null;
+  if (config.adminTokenGenerated) {
+    try {
+      tokenFile = writeTokenFile(config.port, config.adminToken);
+    } catch (error) {
+      log.warn(
+        `could not write the admin token file (bun run status needs ADMIN_TOKEN): ${(error as Error).message}`,
+      );
+    }
+  }
   try {
-    return await run(config);
+    return await run(config, tokenFile);
   } finally {
     if (pidFile) releasePidFile(pidFile);
+    if (tokenFile) removeTokenFile(config.port, config.adminToken);
   }
 }
 
 /** Hooks, setup, then the fleet until it stops. */
-async function run(config: FleetConfig): Promise<ExitCode> {
+async function run(config: FleetConfig, tokenFile: string | null): Promise<ExitCode> {
   const primary = new Primary(config, log, (running, bootMs) => {
     const workerPids = running.workers.map((w) => w.pid);
     const extras = running.extras.map((w) => `${w.init.extra?.name}#${w.index} pid ${w.pid}`);
-    console.log(banner(config, { primaryPid: process.pid, workerPids, extras, bootMs }));
+    printBanner(config, { primaryPid: process.pid, workerPids, extras, bootMs, tokenFile });
   });
   installSignals(primary);
 

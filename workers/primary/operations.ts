@@ -1,6 +1,14 @@
 import type { Log } from "../log.ts";
 import type { Pool, Slot } from "./pool.ts";
 
+/** The last reload: when, why, and how it ended ("running" until it does). */
+export interface ReloadRecord {
+  why: string;
+  startedAt: number;
+  finishedAt: number | null;
+  outcome: "running" | "complete" | "aborted";
+}
+
 /**
  * Rolling operations (reload, recycle, scale) run one at a time through one queue, so two never
  * interleave; a reload asked for while one is queued joins it. Nothing runs before `opened`
@@ -11,6 +19,13 @@ export class Operations {
   #tail: Promise<void>;
   #reloadQueued = false;
   readonly #recycling = new Set<Slot>();
+  /** What ran, for status and metrics. */
+  readonly history = {
+    reloads: { complete: 0, aborted: 0 },
+    recycles: 0,
+    scaleChanges: 0,
+    lastReload: null as ReloadRecord | null,
+  };
 
   constructor(
     private readonly pool: Pick<Pool, "http" | "extras" | "replace" | "resize">,
@@ -33,14 +48,27 @@ export class Operations {
       const slots = [...this.pool.http, ...this.pool.extras];
       this.log.info(`reload (${why}): replacing ${slots.length} process(es) one slot at a time`);
       const started = performance.now();
+      const record: ReloadRecord = {
+        why,
+        startedAt: Date.now(),
+        finishedAt: null,
+        outcome: "running",
+      };
+      this.history.lastReload = record;
+      const end = (outcome: "complete" | "aborted") => {
+        record.outcome = outcome;
+        record.finishedAt = Date.now();
+        this.history.reloads[outcome] += 1;
+      };
       for (const slot of slots) {
-        if (!this.running()) return;
+        if (!this.running()) return end("aborted");
         if (!this.pool.http.includes(slot) && !this.pool.extras.includes(slot)) continue;
         if (!(await this.pool.replace(slot, "reload"))) {
           this.log.error(`reload (${why}) aborted: the old workers keep serving`);
-          return;
+          return end("aborted");
         }
       }
+      end("complete");
       this.log.info(`reload (${why}) complete in ${Math.round(performance.now() - started)} ms`);
     });
   }
@@ -53,6 +81,7 @@ export class Operations {
       this.#recycling.delete(slot);
       if (!this.pool.http.includes(slot)) return;
       this.log.info(`recycling slot ${slot.index} (${reason})`);
+      this.history.recycles += 1;
       await this.pool.replace(slot, "recycle");
     });
   }
@@ -72,6 +101,7 @@ export class Operations {
         return;
       }
       this.log.info(`scaling (${why}): ${from} -> ${to} worker(s)`);
+      this.history.scaleChanges += 1;
       this.pool.resize(to);
     });
   }

@@ -19,6 +19,8 @@ export interface Slot {
   current: WorkerProcess | null;
   crashes: CrashPolicy;
   respawnTimer: Timer | undefined;
+  /** Processes started for this slot (status: restarts = spawns - 1). */
+  spawns: number;
 }
 
 /** What the pool needs from the primary. */
@@ -40,12 +42,19 @@ export class Pool {
   readonly #slotOf = new Map<WorkerProcess, Slot>();
   /** What the setup hook returned; every child gets it. */
   #setup: Json = null;
+  /** Fleet-wide totals for status and metrics (slots removed by scaling keep counting here). */
+  readonly totals = { restarts: 0, crashes: 0 };
 
   constructor(
     private readonly config: FleetConfig,
     private readonly owner: PoolOwner,
     private readonly log: Log,
   ) {}
+
+  /** The slot `worker` was spawned for, while it lives. */
+  slotOf(worker: WorkerProcess): Slot | undefined {
+    return this.#slotOf.get(worker);
+  }
 
   /** Every live process: current, replacements still booting, retiring ones, extras. */
   get live(): WorkerProcess[] {
@@ -152,6 +161,7 @@ export class Pool {
     const cause = exit.bootError
       ? `failed to boot: ${exit.bootError}`
       : describeExit(exit, worker.hung);
+    this.totals.crashes += 1;
     const verdict = slot.crashes.record(Date.now());
     if (verdict.action === "give-up") {
       this.owner.crashLooped(
@@ -181,7 +191,7 @@ export class Pool {
   #slot(index: number, extra: Slot["extra"]): Slot {
     const { crashLoopLimit, crashLoopWindowMs, respawnBackoffMs } = this.config;
     const crashes = new CrashPolicy(crashLoopLimit, crashLoopWindowMs, respawnBackoffMs);
-    return { index, extra, current: null, crashes, respawnTimer: undefined };
+    return { index, extra, current: null, crashes, respawnTimer: undefined, spawns: 0 };
   }
 
   #spawnInto(slot: Slot): void {
@@ -190,6 +200,8 @@ export class Pool {
 
   #spawn(slot: Slot): WorkerProcess {
     const { config } = this;
+    slot.spawns += 1;
+    if (slot.spawns > 1) this.totals.restarts += 1;
     const jitter = Math.floor(Math.random() * (config.maxRequestsJitter + 1));
     const init: WorkerInit = {
       role: slot.extra ? "extra" : "http",
@@ -210,6 +222,12 @@ export class Pool {
       wsMaxPayloadBytes: config.wsMaxPayloadBytes,
       wsIdleTimeoutS: config.wsIdleTimeoutS,
       wsBackpressureLimitBytes: config.wsBackpressureLimitBytes,
+      metrics: config.metrics,
+      metricsPublic: config.metricsPublic,
+      collectTimeoutMs: config.collectTimeoutMs,
+      logFormat: config.logFormat,
+      logLevel: config.logLevel,
+      accessLog: config.accessLog,
     };
     const worker = new WorkerProcess(init, config.bootTimeoutMs, this.owner, this.log);
     this.#slotOf.set(worker, slot);

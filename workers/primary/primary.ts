@@ -2,7 +2,8 @@ import type { ExtraProcess, Json, StopReason } from "../../app/fleet.ts";
 import { ExitCode, WorkerExitCode } from "../exit-codes.ts";
 import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
-import type { Publication } from "../protocol.ts";
+import type { Collected, Publication } from "../protocol.ts";
+import { Collector } from "./collector.ts";
 import type { FleetConfig } from "./config.ts";
 import { Operations } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
@@ -31,6 +32,9 @@ export class Primary implements PoolOwner {
   readonly #opened = Promise.withResolvers<void>();
   readonly #pool: Pool;
   readonly #operations: Operations;
+  /** Epoch ms of the start, for status. */
+  readonly startedAt = Date.now();
+  readonly #collector: Collector;
   #watchdog: Watchdog | null = null;
   #stop: Stop | null = null;
   #killTimer: Timer | undefined;
@@ -45,6 +49,15 @@ export class Primary implements PoolOwner {
     this.pubsub = new FleetPubSub(config, log);
     this.#pool = new Pool(config, this, log);
     this.#operations = new Operations(this.#pool, log, () => this.running, this.#opened.promise);
+    const view = () => ({
+      pid: process.pid,
+      state: this.lifecycle.state,
+      startedAt: this.startedAt,
+      startWorkers: this.config.workers,
+      pool: this.#pool,
+      history: this.#operations.history,
+    });
+    this.#collector = new Collector(view, this.log, config.collectTimeoutMs);
   }
 
   /** Spawns every worker and extra; resolves with the exit code once the fleet has stopped. */
@@ -168,6 +181,10 @@ export class Primary implements PoolOwner {
 
   scaleRequested(worker: WorkerProcess, workers: number): void {
     this.scale(workers, `requested by ${worker.name}`);
+  }
+
+  collectRequested(worker: WorkerProcess, id: number, what: Collected): void {
+    void this.#collector.collect(what).then(({ ok, body }) => worker.reply(id, ok, body));
   }
 
   recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void {

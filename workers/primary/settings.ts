@@ -1,5 +1,6 @@
 import {
   bool,
+  choice,
   jsonArray,
   matching,
   type Parser,
@@ -230,6 +231,53 @@ export const SETTINGS = {
     description:
       "pub/sub bytes the primary keeps in flight to one worker; a worker further behind misses messages (counted, warned)",
     parse: whole(1024, 1024 * 1024 * 1024),
+  },
+  metrics: {
+    env: "METRICS",
+    default: true,
+    description:
+      "count app requests per worker for GET /metrics and /admin/status (0 = off; process and fleet metrics stay)",
+    parse: bool,
+  },
+  metricsPublic: {
+    env: "METRICS_PUBLIC",
+    flag: "metrics-public",
+    boolean: true,
+    default: false,
+    description: "serve GET /metrics without the admin token (for a scraper on a private network)",
+    parse: bool,
+  },
+  collectTimeoutMs: {
+    env: "COLLECT_TIMEOUT_MS",
+    flag: "collect-timeout",
+    default: 1000,
+    description:
+      "/admin/status and /metrics wait this long for each process's numbers; one that is late is reported as not answering",
+    parse: whole(10, 60_000),
+  },
+  logFormat: {
+    env: "LOG_FORMAT",
+    flag: "log-format",
+    default: "text",
+    description:
+      "text (time, level, process, pid, message) or json (one pino-shaped object per line, stdout and stderr)",
+    parse: choice("text", "json"),
+  },
+  logLevel: {
+    env: "LOG_LEVEL",
+    flag: "log-level",
+    default: "info",
+    description: "lowest level written: debug, info, warn or error",
+    parse: choice("debug", "info", "warn", "error"),
+  },
+  accessLog: {
+    env: "ACCESS_LOG",
+    flag: "access-log",
+    boolean: true,
+    default: false,
+    description:
+      "one line per app request on stdout: method, path, status, duration, request id, worker",
+    parse: bool,
   },
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -3,7 +3,9 @@ import type { Subprocess } from "bun";
 import type { StopReason } from "../../app/fleet.ts";
 import { Lifecycle, WORKER_TRANSITIONS } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
+import { Pending } from "../pending.ts";
 import {
+  type Collected,
   dispatch,
   type Handlers,
   message,
@@ -13,6 +15,7 @@ import {
   type WorkerInit,
   type WorkerMessage,
 } from "../protocol.ts";
+import type { ChildSnapshot } from "../snapshot.ts";
 
 const WORKER_ENTRY = join(import.meta.dir, "..", "child", "main.ts");
 
@@ -40,6 +43,8 @@ export interface WorkerEvents {
   published(worker: WorkerProcess, publication: Publication): void;
   /** Running total of pub/sub bytes it has received. */
   pubsubAck(worker: WorkerProcess, bytes: number): void;
+  /** GET /admin/status or /metrics reached this worker: answer with `worker.reply(id, …)`. */
+  collectRequested(worker: WorkerProcess, id: number, what: Collected): void;
 }
 
 /** One worker child, seen from the primary: spawn, messages, drain, kill, exit. */
@@ -52,6 +57,9 @@ export class WorkerProcess {
   lastSeen = performance.now();
   /** Set by the watchdog before it kills a silent worker, so the exit names the cause. */
   hung = false;
+  /** Epoch ms of the spawn. */
+  readonly startedAt = Date.now();
+  readonly #snapshots = new Pending<ChildSnapshot>();
   #intended = false;
   #wasReady = false;
   #bootError: string | null = null;
@@ -128,6 +136,28 @@ export class WorkerProcess {
     }
   }
 
+  /** Asks for this process's numbers; null when it does not answer within `timeoutMs`. */
+  requestSnapshot(timeoutMs: number): Promise<ChildSnapshot | null> {
+    if (!this.alive) return Promise.resolve(null);
+    const { id, answer } = this.#snapshots.open(timeoutMs);
+    this.#send(message({ kind: "snapshot-request", id }), () => this.#snapshots.cancelAll());
+    return answer;
+  }
+
+  /** Answers this worker's `collect-request` `id`. */
+  reply(id: number, ok: boolean, body: string): void {
+    if (this.alive) this.#send(message({ kind: "collect-reply", id, ok, body }));
+  }
+
+  #send(body: ReturnType<typeof message>, onError?: () => void): void {
+    try {
+      this.proc.send(body);
+    } catch (error) {
+      this.log.warn(`${this.name}: could not send ${body.kind} (${(error as Error).message})`);
+      onError?.();
+    }
+  }
+
   kill(signal: NodeJS.Signals): void {
     if (this.alive) this.proc.kill(signal);
   }
@@ -159,6 +189,8 @@ export class WorkerProcess {
     "scale-requested": (m) => this.events.scaleRequested(this, m.workers),
     publish: ({ topic, data, binary }) => this.events.published(this, { topic, data, binary }),
     "pubsub-ack": (m) => this.events.pubsubAck(this, m.bytes),
+    snapshot: (m) => void this.#snapshots.settle(m.id, m.snapshot),
+    "collect-request": (m) => this.events.collectRequested(this, m.id, m.what),
   };
 
   #receive(raw: unknown): void {
@@ -171,6 +203,7 @@ export class WorkerProcess {
     clearTimeout(this.#bootTimer);
     this.lifecycle.to("exited");
     this.#settle("exited");
+    this.#snapshots.cancelAll();
     const exit = {
       code,
       signal,

@@ -1,0 +1,157 @@
+import { describe, expect, test } from "bun:test";
+import type { FleetStatus } from "../../workers/primary/status.ts";
+import {
+  freshFetch,
+  NO_EXTRAS,
+  seeWorkers,
+  startReadyFleet,
+  TOKEN,
+  waitFor,
+} from "../helpers/fleet.ts";
+import { parsePrometheus, sumBy } from "../helpers/prometheus.ts";
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+async function status(url: string): Promise<FleetStatus> {
+  const res = await fetch(url, { headers: auth });
+  expect(res.status).toBe(200);
+  return (await res.json()) as FleetStatus;
+}
+
+describe("status and metrics", () => {
+  test("GET /admin/status names the real primary, worker and extra pids, and counts requests", async () => {
+    const fleet = await startReadyFleet();
+    const seen = await seeWorkers(fleet.url("/worker"), [0, 1]);
+    const s = await status(fleet.url("/admin/status"));
+    expect(s.fleet.pid).toBe(fleet.pid);
+    expect(s.fleet.state).toBe("running");
+    expect(s.fleet.workers).toEqual({ configured: 2, current: 2, atStart: 2 });
+    expect(s.workers.map((w) => [w.index, w.pid])).toEqual([
+      [0, seen.get(0)?.pid as number],
+      [1, seen.get(1)?.pid as number],
+    ]);
+    const children = [...s.workers, ...s.extras].map((p) => p.pid).sort();
+    expect(children).toEqual(
+      fleet
+        .pids()
+        .filter((pid) => pid !== fleet.pid)
+        .sort(),
+    );
+    expect(s.extras.map((e) => `${e.name}#${e.index}`)).toEqual(["ticker#0"]);
+    for (const p of [...s.workers, ...s.extras]) {
+      expect(p).toMatchObject({ state: "ready", answered: true, restarts: 0, crashes: 0 });
+      expect(p.rssBytes).toBeGreaterThan(10 * 1024 * 1024);
+      expect(p.heartbeatAgeMs).toBeLessThan(5000);
+    }
+    // seeWorkers sent one /worker request per try; every one of them is an app request.
+    const served = s.workers.reduce((sum, w) => sum + (w.requests ?? 0), 0);
+    expect(served).toBeGreaterThanOrEqual(2);
+    expect(s.extras[0]?.requests).toBeNull();
+  });
+
+  test("without the token /admin/status and /metrics are 401; the /admin page loads and holds no data", async () => {
+    const fleet = await startReadyFleet({ env: NO_EXTRAS });
+    for (const path of ["/admin/status", "/metrics"]) {
+      expect((await fetch(fleet.url(path))).status).toBe(401);
+      const wrong = await fetch(fleet.url(path), {
+        headers: { authorization: "Bearer nope-nope-nope-nope" },
+      });
+      expect(wrong.status).toBe(401);
+    }
+    const page = await fetch(fleet.url("/admin"));
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    const html = await page.text();
+    expect(html).toContain("/admin/status");
+    for (const pid of fleet.pids()) expect(html).not.toContain(String(pid));
+  });
+
+  test("GET /metrics parses strictly and its request counts add up per status over the worker label", async () => {
+    const fleet = await startReadyFleet({ env: NO_EXTRAS });
+    const sent: [string, RequestInit, string][] = [
+      ...Array.from({ length: 6 }, () => ["/", {}, "GET 200"] as [string, RequestInit, string]),
+      ...Array.from({ length: 3 }, () => ["/nope", {}, "GET 404"] as [string, RequestInit, string]),
+      [
+        "/api/echo",
+        {
+          method: "POST",
+          body: '{"message":"hi"}',
+          headers: { "content-type": "application/json" },
+        },
+        "POST 200",
+      ],
+      [
+        "/api/echo",
+        { method: "POST", body: '{"message":""}', headers: { "content-type": "application/json" } },
+        "POST 422",
+      ],
+    ];
+    for (const [path, init] of sent) await freshFetch(fleet.url(path), init);
+    // The fleet's own routes are never app requests.
+    for (const path of ["/healthz", "/readyz", "/admin"]) await freshFetch(fleet.url(path));
+    await fetch(fleet.url("/admin/status"), { headers: auth });
+    const res = await fetch(fleet.url("/metrics"), { headers: auth });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/plain; version=0.0.4");
+    const { samples, types } = parsePrometheus(await res.text());
+    expect(types.get("http_requests_total")).toBe("counter");
+    expect(types.get("http_request_duration_seconds")).toBe("histogram");
+    const expected: Record<string, number> = {};
+    for (const [, , key] of sent) expected[key] = (expected[key] ?? 0) + 1;
+    expect(sumBy(samples, "http_requests_total", (l) => `${l.method} ${l.status}`)).toEqual(
+      expected,
+    );
+    const perWorker = sumBy(samples, "http_requests_total", (l) => l.worker as string);
+    expect(Object.keys(perWorker).sort()).toEqual(["0", "1"].filter((w) => perWorker[w]));
+    const counts = sumBy(samples, "http_request_duration_seconds_count", () => "all");
+    expect(counts.all).toBe(sent.length);
+    const inf = sumBy(samples, "http_request_duration_seconds_bucket", (l) => l.le as string);
+    expect(inf["+Inf"]).toBe(sent.length);
+    const up = sumBy(samples, "fleet_worker_up", (l) => l.worker as string);
+    expect(up).toEqual({ "0": 1, "1": 1 });
+    const rss = samples.filter((s) => s.name === "fleet_process_resident_memory_bytes");
+    expect(rss.map((s) => Number(s.labels.pid)).sort()).toEqual(fleet.pids().sort());
+    expect(sumBy(samples, "fleet_restarts_total", () => "all")).toEqual({ all: 0 });
+  });
+
+  test("METRICS_PUBLIC=1 serves /metrics without the token; METRICS=0 counts no requests", async () => {
+    const fleet = await startReadyFleet({
+      env: { ...NO_EXTRAS, METRICS_PUBLIC: "1", METRICS: "0" },
+    });
+    await freshFetch(fleet.url("/"));
+    const res = await fetch(fleet.url("/metrics"));
+    expect(res.status).toBe(200);
+    const { samples } = parsePrometheus(await res.text());
+    expect(samples.filter((s) => s.name.startsWith("http_"))).toEqual([]);
+    expect(sumBy(samples, "fleet_worker_up", (l) => l.worker as string)).toEqual({
+      "0": 1,
+      "1": 1,
+    });
+    expect((await fetch(fleet.url("/admin/status"))).status).toBe(401);
+    const s = await status(fleet.url("/admin/status"));
+    expect(s.workers.map((w) => w.requests)).toEqual([null, null]);
+  });
+
+  test("a process that does not answer in time is reported as such, and the answer still comes", async () => {
+    const fleet = await startReadyFleet({ env: { COLLECT_TIMEOUT_MS: "300" } });
+    const before = await status(fleet.url("/admin/status"));
+    const extra = before.extras[0]?.pid as number;
+    process.kill(extra, "SIGSTOP");
+    try {
+      const started = performance.now();
+      const s = await status(fleet.url("/admin/status"));
+      const ms = performance.now() - started;
+      expect(ms).toBeLessThan(1500);
+      expect(s.extras[0]).toMatchObject({ pid: extra, answered: false, rssBytes: null });
+      expect(s.workers.every((w) => w.answered)).toBe(true);
+      const metrics = await (await fetch(fleet.url("/metrics"), { headers: auth })).text();
+      expect(metrics).toContain('fleet_extra_up{extra="ticker#0"} 0');
+    } finally {
+      process.kill(extra, "SIGCONT");
+    }
+    await waitFor("the extra to answer again", async () => {
+      const s = await status(fleet.url("/admin/status"));
+      return s.extras[0]?.answered;
+    });
+  });
+});

@@ -1,0 +1,112 @@
+import type { FleetView, Sample } from "./collector.ts";
+import type { ReloadRecord } from "./operations.ts";
+
+/** One process in `GET /admin/status`. */
+export interface ProcessStatus {
+  index: number;
+  /** An extra's name; absent for HTTP workers. */
+  name?: string;
+  pid: number;
+  /** booting, ready, draining (exited processes are not listed). */
+  state: string;
+  startedAt: string;
+  uptimeS: number;
+  /** False when it did not answer within the deadline: its numbers below are null. */
+  answered: boolean;
+  /** App requests served by this process (null with METRICS=0 or no answer). */
+  requests: number | null;
+  inFlight: number | null;
+  /** Its slot's restarts (any new process: crash, reload, recycle) and crashes. */
+  restarts: number;
+  crashes: number;
+  rssBytes: number | null;
+  /** Milliseconds since its last heartbeat (or ready, or spawn). */
+  heartbeatAgeMs: number;
+}
+
+/** `GET /admin/status`. */
+export interface FleetStatus {
+  fleet: {
+    pid: number;
+    state: string;
+    startedAt: string;
+    uptimeS: number;
+    rssBytes: number;
+    workers: { configured: number; current: number; atStart: number };
+    extras: number;
+    restarts: number;
+    crashes: number;
+    reloads: { complete: number; aborted: number };
+    recycles: number;
+    scaleChanges: number;
+    lastReload:
+      | (Omit<ReloadRecord, "startedAt" | "finishedAt"> & {
+          startedAt: string;
+          finishedAt: string | null;
+        })
+      | null;
+  };
+  workers: ProcessStatus[];
+  extras: ProcessStatus[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+function processStatus({ worker, slot, snapshot }: Sample, now: number): ProcessStatus {
+  const metered = snapshot?.metered ?? false;
+  return {
+    index: worker.index,
+    ...(worker.init.extra ? { name: worker.init.extra.name } : {}),
+    pid: worker.pid,
+    state: worker.lifecycle.state,
+    startedAt: iso(worker.startedAt),
+    uptimeS: seconds(now - worker.startedAt),
+    answered: snapshot !== null,
+    requests: metered ? (snapshot?.requests ?? null) : null,
+    inFlight: metered ? (snapshot?.inFlight ?? null) : null,
+    restarts: Math.max(0, (slot?.spawns ?? 1) - 1),
+    crashes: slot?.crashes.total ?? 0,
+    rssBytes: snapshot?.rss ?? null,
+    heartbeatAgeMs: Math.round(performance.now() - worker.lastSeen),
+  };
+}
+
+/** Builds the status document from the primary's view and the processes' snapshots. */
+export function buildStatus(view: FleetView, samples: Sample[]): FleetStatus {
+  const now = Date.now();
+  const byPlace = (a: Sample, b: Sample) =>
+    a.worker.index - b.worker.index || a.worker.startedAt - b.worker.startedAt;
+  const http = samples.filter((s) => !s.worker.init.extra).sort(byPlace);
+  const extras = samples.filter((s) => s.worker.init.extra).sort(byPlace);
+  const history = view.history;
+  const last = history?.lastReload ?? null;
+  return {
+    fleet: {
+      pid: view.pid,
+      state: view.state,
+      startedAt: iso(view.startedAt),
+      uptimeS: seconds(now - view.startedAt),
+      rssBytes: process.memoryUsage.rss(),
+      workers: {
+        configured: view.pool?.http.length ?? view.startWorkers,
+        current: http.filter((s) => s.worker.lifecycle.is("ready")).length,
+        atStart: view.startWorkers,
+      },
+      extras: view.pool?.extras.length ?? 0,
+      restarts: view.pool?.totals.restarts ?? 0,
+      crashes: view.pool?.totals.crashes ?? 0,
+      reloads: { ...(history?.reloads ?? { complete: 0, aborted: 0 }) },
+      recycles: history?.recycles ?? 0,
+      scaleChanges: history?.scaleChanges ?? 0,
+      lastReload: last && {
+        why: last.why,
+        outcome: last.outcome,
+        startedAt: iso(last.startedAt),
+        finishedAt: last.finishedAt === null ? null : iso(last.finishedAt),
+      },
+    },
+    workers: http.map((s) => processStatus(s, now)),
+    extras: extras.map((s) => processStatus(s, now)),
+  };
+}
