@@ -27,8 +27,8 @@ export interface ChildSnapshot {
   buckets: number[];
   /** Sum of request durations, seconds. */
   durationSum: number;
-  // Merge point: pub/sub messages and drops, open WebSockets: add counters here, their checks
-  // in `snapshotProblem`, and their series in workers/primary/metrics.ts.
+  /** WebSockets open on this worker now (pub/sub counters live in the primary, which relays). */
+  websockets: number;
 }
 
 const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
@@ -38,7 +38,7 @@ const isNumber = (v: unknown) => typeof v === "number" && Number.isFinite(v) && 
 export function snapshotProblem(value: unknown): string | null {
   if (typeof value !== "object" || value === null) return "must be an object";
   const s = value as Record<string, unknown>;
-  for (const field of ["rss", "requests", "inFlight"]) {
+  for (const field of ["rss", "requests", "inFlight", "websockets"]) {
     if (!isCount(s[field])) return `${field}: must be an integer >= 0`;
   }
   if (typeof s.metered !== "boolean") return "metered: must be true or false";
@@ -77,5 +77,6 @@ export function idleSnapshot(): ChildSnapshot {
     counts: [],
     buckets: [],
     durationSum: 0,
+    websockets: 0,
   };
 }

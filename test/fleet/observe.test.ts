@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { FleetStatus } from "../../workers/primary/status.ts";
+import { joinAcross, leave } from "../helpers/chat.ts";
 import {
   freshFetch,
   NO_EXTRAS,
@@ -112,6 +113,44 @@ describe("status and metrics", () => {
     const rss = samples.filter((s) => s.name === "fleet_process_resident_memory_bytes");
     expect(rss.map((s) => Number(s.labels.pid)).sort()).toEqual(fleet.pids().sort());
     expect(sumBy(samples, "fleet_restarts_total", () => "all")).toEqual({ all: 0 });
+  });
+
+  test("pub/sub and WebSocket numbers: messages, relays and drops in /metrics and status, open sockets per worker", async () => {
+    const fleet = await startReadyFleet({ env: NO_EXTRAS }); // the template's chat room
+    const clients = await joinAcross(fleet.port, "metrics", 2, 2);
+    const scrape = async () => {
+      const res = await fetch(fleet.url("/metrics"), { headers: auth });
+      return parsePrometheus(await res.text()).samples;
+    };
+    try {
+      const sender = clients.find((c) => c.worker === 0);
+      if (!sender) throw new Error("no client on worker 0");
+      for (let i = 0; i < 5; i++) sender.ws.send(`m${i}`);
+      await waitFor("every client to get 5 messages", () =>
+        clients.every((c) => c.messages.length >= 5),
+      );
+      const samples = await scrape();
+      const by = (name: string, label: string) => sumBy(samples, name, (l) => l[label] ?? "");
+      expect(by("fleet_pubsub_messages_total", "source")).toEqual({ worker: 5, redis: 0 });
+      expect(by("fleet_pubsub_relayed_total", "")).toEqual({ "": 5 }); // to the one other worker
+      expect(by("fleet_pubsub_dropped_total", "reason")).toEqual({
+        slow_worker: 0,
+        redis_unavailable: 0,
+      });
+      const open = by("fleet_websockets_open", "worker");
+      expect(open["0"]).toBeGreaterThanOrEqual(2);
+      expect((open["0"] ?? 0) + (open["1"] ?? 0)).toBe(clients.length);
+      const s = await status(fleet.url("/admin/status"));
+      expect(s.fleet.pubsub.hub).toMatchObject({ published: 5, relayed: 5, dropped: 0 });
+      expect(s.fleet.pubsub.redis).toBeNull();
+      expect(s.workers.reduce((sum, w) => sum + (w.websockets ?? 0), 0)).toBe(clients.length);
+    } finally {
+      await leave(clients);
+    }
+    await waitFor("the gauge to drop to 0 once the clients left", async () => {
+      const open = sumBy(await scrape(), "fleet_websockets_open", () => "all");
+      return open.all === 0;
+    });
   });
 
   test("METRICS_PUBLIC=1 serves /metrics without the token; METRICS=0 counts no requests", async () => {

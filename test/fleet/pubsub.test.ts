@@ -6,6 +6,7 @@ import {
   NO_EXTRAS,
   startFleet,
   startReadyFleet,
+  TOKEN,
   waitFor,
 } from "../helpers/fleet.ts";
 
@@ -55,7 +56,6 @@ describe("fleet-wide pub/sub", () => {
     } finally {
       await leave(clients);
     }
-    // Closing WebSockets on drain is the rt branch's; until then, clients leave before the stop.
     fleet.kill("SIGTERM");
     expect(await fleet.exited).toBe(0);
   });
@@ -107,10 +107,13 @@ describe("fleet-wide pub/sub", () => {
       );
       const got = stalled.messages.length;
       expect(dropped).toBe(N + afters - got);
+      const metrics = await (
+        await fetch(fleet.url("/metrics"), { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).text();
+      expect(metrics).toContain(`fleet_pubsub_dropped_total{reason="slow_worker"} ${dropped}`);
     } finally {
       await leave(clients);
     }
-    // Closing WebSockets on drain is the rt branch's; until then, clients leave before the stop.
     fleet.kill("SIGTERM");
     expect(await fleet.exited).toBe(0);
   });

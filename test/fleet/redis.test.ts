@@ -7,6 +7,7 @@ import {
   freshFetch,
   NO_EXTRAS,
   startReadyFleet,
+  TOKEN,
   waitFor,
 } from "../helpers/fleet.ts";
 import { startRedis } from "../helpers/redis.ts";
@@ -49,6 +50,10 @@ test("two fleets share topics through Redis; Redis killed mid-run: both serve, l
     expect(one.stderr()).toMatch(
       /publisher connected to \S+ after \d+ ms; 1 publication\(s\) were not sent/,
     );
+    const metrics = await (
+      await fetch(one.url("/metrics"), { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).text();
+    expect(metrics).toContain('fleet_pubsub_dropped_total{reason="redis_unavailable"} 1');
     a.ws.send("back");
     b.ws.send("back too");
     await waitFor("sharing to resume", () => both("back") && both("back too"));

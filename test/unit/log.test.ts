@@ -86,6 +86,7 @@ describe("snapshots over IPC", () => {
     counts: [["GET", 200, 2]],
     buckets: new Array(15).fill(0),
     durationSum: 0.1,
+    websockets: 3,
   };
   test("a well-formed snapshot passes; each malformed field is named", () => {
     expect(snapshotProblem(good)).toBeNull();
@@ -97,5 +98,6 @@ describe("snapshots over IPC", () => {
     expect(snapshotProblem({ ...good, counts: [["get", 200, 1]] })).toStartWith("counts:");
     expect(snapshotProblem({ ...good, counts: [["GET", "200", 1]] })).toStartWith("counts:");
     expect(snapshotProblem({ ...good, durationSum: Number.NaN })).toStartWith("durationSum:");
+    expect(snapshotProblem({ ...good, websockets: 1.5 })).toStartWith("websockets:");
   });
 });

@@ -124,7 +124,8 @@ export class RequestMeter {
   }
 
   /** This worker's numbers now. */
-  snapshot(): ChildSnapshot {
+  /** The request numbers (the runtime adds what it knows: open WebSockets). */
+  snapshot(): Omit<ChildSnapshot, "websockets"> {
     const counts: StatusCount[] = [...this.#counts].map(([key, n]) => [
       METHODS[key % 16] ?? "OTHER",
       Math.floor(key / 16),

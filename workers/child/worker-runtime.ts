@@ -129,7 +129,8 @@ export class WorkerRuntime extends ChildRuntime {
   }
 
   override snapshot(): ChildSnapshot {
-    return this.#meter?.snapshot() ?? super.snapshot();
+    const numbers = this.#meter ? this.#meter.snapshot() : super.snapshot();
+    return { ...numbers, websockets: this.#sockets.size };
   }
 
   #countRequest(limit: number): void {

@@ -5,6 +5,7 @@ import type { ChildSnapshot } from "../snapshot.ts";
 import { renderMetrics } from "./metrics.ts";
 import type { Operations } from "./operations.ts";
 import type { Pool, Slot } from "./pool.ts";
+import type { FleetPubSub } from "./pubsub.ts";
 import { buildStatus } from "./status.ts";
 import type { WorkerProcess } from "./worker-process.ts";
 
@@ -18,6 +19,8 @@ export interface FleetView {
   startWorkers: number;
   pool: Pick<Pool, "live" | "slotOf" | "http" | "extras" | "totals"> | null;
   history: Operations["history"] | null;
+  /** Pub/sub counters of the primary's hub (and Redis bridge, with PUBSUB_URL). */
+  pubsub: ReturnType<FleetPubSub["stats"]>;
 }
 
 /** One live process with its slot and what it answered (null: not in time). */

@@ -154,8 +154,56 @@ function fleetMetrics(view: FleetView, samples: Sample[]): MetricJson[] {
       { value: view.pool?.http.length ?? view.startWorkers, labels: { kind: "configured" } },
       { value: ready.length, labels: { kind: "ready" } },
     ]),
-    // Merge point: fleet_pubsub_messages_total / fleet_pubsub_drops_total and
-    // fleet_websockets_open{worker} go here, from the snapshots' pub/sub and WebSocket counters.
+    ...pubsubMetrics(view.pubsub),
+    metric(
+      "fleet_websockets_open",
+      "gauge",
+      "WebSockets open on each HTTP worker.",
+      samples
+        .filter((s) => !s.worker.init.extra && s.snapshot)
+        .map((s) => ({
+          value: s.snapshot?.websockets ?? 0,
+          labels: { worker: String(s.worker.index) },
+        })),
+    ),
+  ];
+}
+
+/** The primary's pub/sub counters: what was published, relayed, and lost on the way. */
+function pubsubMetrics({ hub, redis }: FleetView["pubsub"]): MetricJson[] {
+  const messages = [
+    { value: hub.published, labels: { source: "worker" } },
+    { value: hub.remote, labels: { source: "redis" } },
+  ];
+  const dropped = [
+    { value: hub.dropped, labels: { reason: "slow_worker" } },
+    { value: redis?.lost ?? 0, labels: { reason: "redis_unavailable" } },
+  ];
+  return [
+    metric(
+      "fleet_pubsub_messages_total",
+      "counter",
+      "worker.publish calls reaching the primary, by where they were published.",
+      messages,
+    ),
+    metric(
+      "fleet_pubsub_relayed_total",
+      "counter",
+      "Publications handed to workers by the primary.",
+      [{ value: hub.relayed, labels: {} }],
+    ),
+    metric(
+      "fleet_pubsub_dropped_total",
+      "counter",
+      "Publications lost: for a worker too far behind, or while Redis was unreachable.",
+      dropped,
+    ),
+    metric(
+      "fleet_pubsub_redis_sent_total",
+      "counter",
+      "Publications sent to other fleets through Redis (0 without PUBSUB_URL).",
+      [{ value: redis?.sent ?? 0, labels: {} }],
+    ),
   ];
 }
 

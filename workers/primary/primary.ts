@@ -56,6 +56,7 @@ export class Primary implements PoolOwner {
       startWorkers: this.config.workers,
       pool: this.#pool,
       history: this.#operations.history,
+      pubsub: this.pubsub.stats(),
     });
     this.#collector = new Collector(view, this.log, config.collectTimeoutMs);
   }

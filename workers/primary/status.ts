@@ -20,6 +20,8 @@ export interface ProcessStatus {
   restarts: number;
   crashes: number;
   rssBytes: number | null;
+  /** WebSockets open on it (null with no answer; 0 for extras). */
+  websockets: number | null;
   /** Milliseconds since its last heartbeat (or ready, or spawn). */
   heartbeatAgeMs: number;
 }
@@ -45,6 +47,8 @@ export interface FleetStatus {
           finishedAt: string | null;
         })
       | null;
+    /** Pub/sub counters (see fleet_pubsub_* in /metrics); `redis` is null without PUBSUB_URL. */
+    pubsub: FleetView["pubsub"];
   };
   workers: ProcessStatus[];
   extras: ProcessStatus[];
@@ -68,6 +72,7 @@ function processStatus({ worker, slot, snapshot }: Sample, now: number): Process
     restarts: Math.max(0, (slot?.spawns ?? 1) - 1),
     crashes: slot?.crashes.total ?? 0,
     rssBytes: snapshot?.rss ?? null,
+    websockets: snapshot?.websockets ?? null,
     heartbeatAgeMs: Math.round(performance.now() - worker.lastSeen),
   };
 }
@@ -105,6 +110,7 @@ export function buildStatus(view: FleetView, samples: Sample[]): FleetStatus {
         startedAt: iso(last.startedAt),
         finishedAt: last.finishedAt === null ? null : iso(last.finishedAt),
       },
+      pubsub: view.pubsub,
     },
     workers: http.map((s) => processStatus(s, now)),
     extras: extras.map((s) => processStatus(s, now)),
