@@ -22,7 +22,9 @@ export type PrimaryMessage =
    * Begin draining; finish by `deadline` (epoch ms), then force. A worker retiring while
    * siblings serve keeps its listener for `windowMs` first, answering `Connection: close`.
    */
-  Tagged<"drain", { reason: StopReason; deadline: number; windowMs: number }>;
+  | Tagged<"drain", { reason: StopReason; deadline: number; windowMs: number }>
+  /** `bun run dev`: the number of rolling reloads completed so far (live reload tells pages). */
+  | Tagged<"livereload", { generation: number }>;
 
 /** Worker -> primary. */
 export type WorkerMessage =
@@ -66,6 +68,7 @@ type Shapes<M extends { kind: string }> = {
 
 const PRIMARY_SHAPES: Shapes<PrimaryMessage> = {
   drain: { reason, deadline: finite, windowMs: count(0) },
+  livereload: { generation: count(0) },
 };
 
 const WORKER_SHAPES: Shapes<WorkerMessage> = {
@@ -153,6 +156,14 @@ export interface WorkerInit {
   maxMemoryMb: number;
   /** Stamp `x-worker-index` on every response. */
   workerIndexHeader: boolean;
+  /** Serve HTTPS with these PEM files (absolute paths, checked by the primary); null = HTTP. */
+  tls: { certFile: string; keyFile: string } | null;
+  /** Bun's idleTimeout, seconds (0 = never). */
+  idleTimeoutS: number;
+  /** Larger request bodies get 413 JSON (Content-Length) or Bun's 413 (chunked). */
+  maxBodyBytes: number;
+  /** Started by `bun run dev`: serve /__livereload and inject its client into HTML. */
+  dev: boolean;
 }
 
 const nonEmpty: Check = (v) =>
@@ -180,6 +191,14 @@ const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
   maxRequests: count(0),
   maxMemoryMb: count(0),
   workerIndexHeader: flag,
+  tls: (v) => {
+    if (v === null) return null;
+    const { certFile, keyFile } = (typeof v === "object" ? v : {}) as Record<string, unknown>;
+    return nonEmpty(certFile) || nonEmpty(keyFile) ? "must be null or { certFile, keyFile }" : null;
+  },
+  idleTimeoutS: count(0),
+  maxBodyBytes: count(1),
+  dev: flag,
 };
 
 /** Reads a worker's spawn-time identity; a clear error when run without a primary. */

@@ -24,6 +24,9 @@ export abstract class ChildRuntime {
   /** Drains by `deadline` (epoch ms) and exits; idempotent. */
   abstract drain(reason: StopReason, deadline: number, windowMs?: number): Promise<void>;
 
+  /** `bun run dev`: the fleet's completed-reload count (HTTP workers tell their pages). */
+  protected liveReload(_generation: number): void {}
+
   /** Asks the primary to stop the fleet; without a primary, drains this child alone. */
   requestStop(reason: StopReason): void {
     if (process.connected) this.channel.send({ kind: "stop-requested", reason });
@@ -34,6 +37,7 @@ export abstract class ChildRuntime {
   protected connect(): void {
     const handlers: Handlers<PrimaryMessage> = {
       drain: (m) => void this.drain(m.reason, m.deadline, m.windowMs),
+      livereload: (m) => this.liveReload(m.generation),
     };
     this.channel.listen(handlers, (reason) => this.drainSelf(reason));
     this.channel.heartbeat(this.init);

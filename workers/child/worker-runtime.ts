@@ -4,6 +4,7 @@ import { WorkerExitCode } from "../exit-codes.ts";
 import type { WorkerInit } from "../protocol.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 import { fleetRoutes } from "./fleet-routes.ts";
+import { LiveReload } from "./livereload.ts";
 import { loadApp, loadHooks } from "./loading.ts";
 import { serve } from "./serve.ts";
 
@@ -15,9 +16,12 @@ export class WorkerRuntime extends ChildRuntime {
   #requests = 0;
   /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
   #draining = false;
+  /** Live-reload streams; dev mode only. */
+  readonly #liveReload: LiveReload | null;
 
   constructor(init: WorkerInit) {
     super(init, `worker ${init.index}`);
+    this.#liveReload = init.dev ? new LiveReload() : null;
     const runtime = this;
     this.worker = Object.freeze({
       index: init.index,
@@ -56,7 +60,11 @@ export class WorkerRuntime extends ChildRuntime {
         fleet,
         isDraining,
         workerIndexHeader: this.init.workerIndexHeader,
+        tls: this.init.tls,
+        idleTimeoutS: this.init.idleTimeoutS,
+        maxBodyBytes: this.init.maxBodyBytes,
         ...(onAppRequest && { onAppRequest }),
+        ...(this.#liveReload && { liveReload: this.#liveReload }),
       });
       await this.#hooks.onStart?.(this.worker);
     } catch (error) {
@@ -77,6 +85,7 @@ export class WorkerRuntime extends ChildRuntime {
     const booting = this.lifecycle.is("booting");
     this.lifecycle.to("draining");
     this.#draining = true;
+    this.#liveReload?.close(); // open event streams would hold the server open until the deadline
     if (booting) return this.exit(WorkerExitCode.ok); // never served: nothing to drain or hook
     if (windowMs > 0) await Bun.sleep(Math.min(windowMs, Math.max(0, deadline - Date.now())));
     let forced = false;
@@ -98,6 +107,10 @@ export class WorkerRuntime extends ChildRuntime {
       this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
     this.exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
+  }
+
+  protected override liveReload(generation: number): void {
+    this.#liveReload?.update(generation);
   }
 
   #countRequest(limit: number): void {

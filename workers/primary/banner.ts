@@ -2,10 +2,10 @@ import { relative } from "node:path";
 import type { FleetConfig } from "./config.ts";
 
 /** A URL a person can paste: wildcard binds are reached through loopback. */
-export function localUrl(host: string, port: number): string {
-  if (host === "0.0.0.0") return `http://127.0.0.1:${port}`;
-  if (host === "::" || host === "[::]") return `http://[::1]:${port}`;
-  return `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
+export function localUrl(host: string, port: number, scheme: "http" | "https" = "http"): string {
+  if (host === "0.0.0.0") return `${scheme}://127.0.0.1:${port}`;
+  if (host === "::" || host === "[::]") return `${scheme}://[::1]:${port}`;
+  return `${scheme}://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
 }
 
 /** The start banner: where it serves, who serves, how to stop it. */
@@ -13,7 +13,7 @@ export function banner(
   config: FleetConfig,
   fleet: { primaryPid: number; workerPids: number[]; extras: string[]; bootMs: number },
 ): string {
-  const url = localUrl(config.host, config.port);
+  const url = localUrl(config.host, config.port, config.tls ? "https" : "http");
   const token = config.adminTokenGenerated ? config.adminToken : "$ADMIN_TOKEN";
   const lines = [
     `bun-fleet: serving ${url} (bound to ${config.host}:${config.port}) with ${config.workers} worker(s), ready in ${Math.round(fleet.bootMs)} ms`,

@@ -203,6 +203,10 @@ export class Pool {
       maxRequests: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
       maxMemoryMb: config.maxMemoryMb,
       workerIndexHeader: config.workerIndexHeader,
+      tls: config.tls,
+      idleTimeoutS: config.idleTimeoutS,
+      maxBodyBytes: config.maxBodyBytes,
+      dev: config.dev,
     };
     const worker = new WorkerProcess(init, config.bootTimeoutMs, this.owner, this.log);
     this.#slotOf.set(worker, slot);

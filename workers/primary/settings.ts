@@ -180,6 +180,37 @@ export const SETTINGS = {
       "stamp x-worker-index on every response (costs ~4% of hello throughput and tells clients which process answered)",
     parse: bool,
   },
+  tlsCertFile: {
+    env: "TLS_CERT_FILE",
+    flag: "tls-cert",
+    defaultText: "unset",
+    description: "PEM certificate (chain) file: serve HTTPS; needs TLS_KEY_FILE",
+    parse: path,
+  },
+  tlsKeyFile: {
+    env: "TLS_KEY_FILE",
+    flag: "tls-key",
+    defaultText: "unset",
+    description: "PEM private key file for TLS_CERT_FILE",
+    parse: path,
+  },
+  idleTimeoutS: {
+    env: "IDLE_TIMEOUT_S",
+    flag: "idle-timeout",
+    default: 10,
+    description:
+      "close a connection idle this long (Bun's idleTimeout, checked every 4 s; 0 = never, at most 255)",
+    parse: whole(0, 255),
+  },
+  maxBodyBytes: {
+    env: "MAX_BODY_BYTES",
+    flag: "max-body",
+    default: 1_048_576,
+    description:
+      "largest request body, declared or chunked, on every route: a larger one gets 413 JSON before the app reads it",
+    // Bun's maxRequestBodySize (the backstop for chunked bodies) is a 32-bit size.
+    parse: whole(1, 2 ** 31 - 1),
+  },
 } satisfies Record<string, SettingSpec<unknown>>;
 
 export type SettingKey = keyof typeof SETTINGS;
