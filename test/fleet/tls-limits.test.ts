@@ -126,7 +126,7 @@ describe("TLS", () => {
 });
 
 describe("MAX_BODY_BYTES", () => {
-  const post = (url: string, body: BodyInit) => fetch(url, { method: "POST", body });
+  const post = (url: string, body: Uint8Array) => fetch(url, { method: "POST", body });
 
   test("default 1 MiB: one byte more is 413 JSON before the app reads it, also on fleet routes", async () => {
     const fleet = await startReadyFleet({ env: { ...NO_EXTRAS, WORKERS: "1" } });

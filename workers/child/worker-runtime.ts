@@ -1,6 +1,7 @@
 import type { Server } from "bun";
 import type { FleetHooks, FleetWorker, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
+import { shown } from "../modules.ts";
 import type { WorkerInit } from "../protocol.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 import { fleetRoutes } from "./fleet-routes.ts";
@@ -138,5 +139,8 @@ export function describeBootError(error: unknown, init: Pick<WorkerInit, "port" 
   }
   if (code === "EACCES") return `no permission to bind port ${init.port} on ${init.host}`;
   if (code === "EADDRNOTAVAIL") return `cannot bind ${init.host}: no such local address`;
-  return error instanceof Error ? error.message : String(error);
+  // Bun's syntax errors (BuildMessage) carry where they are in `position`, not in the message.
+  const at = (error as { position?: { file?: string; line?: number; column?: number } }).position;
+  const where = at?.file ? ` (${shown(at.file)}:${at.line}:${at.column})` : "";
+  return `${error instanceof Error ? error.message : String(error)}${where}`;
 }

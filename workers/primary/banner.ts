@@ -22,6 +22,11 @@ export function banner(
     `  stop: Ctrl-C, kill -TERM ${fleet.primaryPid}, or curl -X POST -H "authorization: Bearer ${token}" ${url}/admin/stop`,
     `  reload: kill -HUP ${fleet.primaryPid}; scale: kill -TTIN / -TTOU ${fleet.primaryPid} (or POST /admin/reload, /admin/scale)`,
   ];
+  if (config.dev) {
+    lines.push(
+      "  dev: watching app/; a save reloads the workers one by one, and open pages reload once it is done",
+    );
+  }
   if (config.adminTokenGenerated) {
     lines.push("  admin token generated for this run (set ADMIN_TOKEN to choose your own)");
   }

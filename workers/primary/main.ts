@@ -6,6 +6,7 @@ import { createLog } from "../log.ts";
 import { checkHooks, shown } from "../modules.ts";
 import { banner } from "./banner.ts";
 import { type FleetConfig, resolveConfig } from "./config.ts";
+import { startDevMode } from "./dev-mode.ts";
 import { claimPidFile, releasePidFile } from "./pid-file.ts";
 import { tcpMigrateNote } from "./platform.ts";
 import { Primary } from "./primary.ts";
@@ -14,6 +15,9 @@ import { helpText } from "./settings.ts";
 import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
 
 const log = createLog("primary");
+
+/** The project root: where default module paths resolve and `bun run dev` watches app/. */
+const ROOT = resolve(import.meta.dir, "..", "..");
 
 /** Lets the primary's signal handlers do nothing but feed `interpretSignal`. */
 function installSignals(primary: Primary): void {
@@ -42,17 +46,21 @@ function installSignals(primary: Primary): void {
   }
 }
 
-/** The primary from argv to exit code: config, setup hook, fleet, stop. */
-export async function main(argv: string[]): Promise<ExitCode> {
+/**
+ * The primary from argv to exit code: config, setup hook, fleet, stop. `dev` is set by
+ * `bun run dev` (watch app/, live reload), never by a setting.
+ */
+export async function main(argv: string[], { dev = false } = {}): Promise<ExitCode> {
   const result = resolveConfig({
     argv,
     env: process.env,
     platform: process.platform,
     cpus: navigator.hardwareConcurrency,
     cwd: process.cwd(),
-    root: resolve(import.meta.dir, "..", ".."),
+    root: ROOT,
     readFile: (path) => readFileSync(path, "utf8"),
     exists: existsSync,
+    dev,
   });
   if (result.kind === "help") {
     console.log(helpText());
@@ -118,5 +126,10 @@ async function run(config: FleetConfig): Promise<ExitCode> {
     log.error(`setup hook failed, no worker started: ${(error as Error).stack ?? error}`);
     return ExitCode.bootFailure;
   }
-  return primary.run(setup, extras);
+  const stopWatching = config.dev ? startDevMode(primary, config, ROOT, createLog("dev")) : null;
+  try {
+    return await primary.run(setup, extras);
+  } finally {
+    stopWatching?.();
+  }
 }

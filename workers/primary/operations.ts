@@ -1,6 +1,9 @@
 import type { Log } from "../log.ts";
 import type { Pool, Slot } from "./pool.ts";
 
+/** How a rolling reload ended. */
+export type ReloadOutcome = "complete" | "aborted";
+
 /**
  * Rolling operations (reload, recycle, scale) run one at a time through one queue, so two never
  * interleave; a reload asked for while one is queued joins it.
@@ -14,6 +17,8 @@ export class Operations {
     private readonly pool: Pick<Pool, "http" | "extras" | "replace" | "resize">,
     private readonly log: Log,
     private readonly running: () => boolean,
+    /** Told how each reload ended (dev mode: live reload and the watcher's messages). */
+    private readonly onReload: (outcome: ReloadOutcome) => void = () => {},
   ) {}
 
   /** Replaces every process, one slot at a time; stops at the first replacement that fails. */
@@ -33,10 +38,12 @@ export class Operations {
         if (!this.pool.http.includes(slot) && !this.pool.extras.includes(slot)) continue;
         if (!(await this.pool.replace(slot, "reload"))) {
           this.log.error(`reload (${why}) aborted: the old workers keep serving`);
+          this.onReload("aborted");
           return;
         }
       }
       this.log.info(`reload (${why}) complete in ${Math.round(performance.now() - started)} ms`);
+      this.onReload("complete");
     });
   }
 

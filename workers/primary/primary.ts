@@ -3,7 +3,7 @@ import { ExitCode, WorkerExitCode } from "../exit-codes.ts";
 import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
 import type { FleetConfig } from "./config.ts";
-import { Operations } from "./operations.ts";
+import { Operations, type ReloadOutcome } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
 import { Watchdog } from "./watchdog.ts";
 import { describeExit, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
@@ -30,6 +30,11 @@ export class Primary implements PoolOwner {
   #watchdog: Watchdog | null = null;
   #stop: Stop | null = null;
   #killTimer: Timer | undefined;
+  /** Dev mode listens here (live reload, the watcher's messages); no-ops otherwise. */
+  readonly listeners = {
+    ready: (_worker: WorkerProcess) => {},
+    reloaded: (_outcome: ReloadOutcome) => {},
+  };
 
   constructor(
     private readonly config: FleetConfig,
@@ -45,7 +50,12 @@ export class Primary implements PoolOwner {
     }
     const pool = new Pool(this.config, setup, this, this.log);
     this.#pool = pool;
-    this.#operations = new Operations(pool, this.log, () => this.running);
+    this.#operations = new Operations(
+      pool,
+      this.log,
+      () => this.running,
+      (outcome) => this.listeners.reloaded(outcome),
+    );
     const { workerTimeoutMs } = this.config;
     const period = heartbeatPeriod(workerTimeoutMs);
     this.#watchdog = new Watchdog(() => pool.live, workerTimeoutMs, period, this.log);
@@ -128,7 +138,13 @@ export class Primary implements PoolOwner {
     else this.log.info(`scaling (${why}) ignored: the fleet is ${this.lifecycle.state}`);
   }
 
-  ready(_worker: WorkerProcess): void {
+  /** Processes told to drain while the fleet runs on: retiring after a reload, recycle or scale. */
+  get retiring(): WorkerProcess[] {
+    return this.#live().filter((worker) => worker.lifecycle.is("draining"));
+  }
+
+  ready(worker: WorkerProcess): void {
+    this.listeners.ready(worker);
     const pool = this.#pool;
     if (!pool || !this.starting) return;
     const slots = [...pool.http, ...pool.extras];
