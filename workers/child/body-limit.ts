@@ -1,9 +1,12 @@
 /**
  * MAX_BODY_BYTES, enforced before any handler runs, so the app never reads an oversized body and
- * the client gets JSON saying why. A declared `Content-Length` is one header read. A chunked
- * body (no length; rare) is read here up to the limit and handed on buffered. Bun's own
- * `maxRequestBodySize` cannot do this: it answers a larger `Content-Length` with an empty 413
- * before the handler, so it is kept above the limit as a backstop only (see `bunBodyBackstop`).
+ * the client gets JSON saying why. A declared `Content-Length` is one header read; a chunked body
+ * (no length; rare) is read here up to the limit and handed on buffered. GET and HEAD skip the
+ * check: reading any header makes Bun build the request's Headers, which cost ~15% of a bare
+ * hello's throughput (measured paired, Bun 1.4.5), while `request.method` costs nothing; their
+ * rare bodies are left to the backstop. Bun's own `maxRequestBodySize` cannot do this job: it
+ * answers a larger `Content-Length` with an empty 413 before the handler, so it is kept above
+ * the limit as that backstop only (see `bunBodyBackstop`).
  */
 
 /** The 413 every oversized body gets. */
@@ -26,13 +29,14 @@ export function limitBody(
   request: Request,
   maxBytes: number,
 ): Request | Response | Promise<Request | Response> {
+  const { method } = request;
+  if (method === "GET" || method === "HEAD") return request;
   const length = request.headers.get("content-length");
   if (length !== null) {
     // A malformed length compares false and is left to Bun, which refuses it itself.
     return Number(length) > maxBytes ? payloadTooLarge(maxBytes) : request;
   }
-  if (request.method === "GET" || request.method === "HEAD" || !request.body) return request;
-  return readChunked(request, request.body, maxBytes);
+  return request.body ? readChunked(request, request.body, maxBytes) : request;
 }
 
 async function readChunked(

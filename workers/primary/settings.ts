@@ -207,7 +207,7 @@ export const SETTINGS = {
     flag: "max-body",
     default: 1_048_576,
     description:
-      "largest request body, declared or chunked, on every route: a larger one gets 413 JSON before the app reads it",
+      "largest request body (declared or chunked; methods other than GET/HEAD), any route: a larger one gets 413 JSON before the app reads it",
     // Bun's maxRequestBodySize (the backstop for chunked bodies) is a 32-bit size.
     parse: whole(1, 2 ** 31 - 1),
   },
