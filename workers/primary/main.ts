@@ -96,7 +96,8 @@ async function run(config: FleetConfig): Promise<ExitCode> {
   });
   installSignals(primary);
 
-  const migrateNote = tcpMigrateNote();
+  // In dev mode retiring workers keep a Connection: close window; the note is for production.
+  const migrateNote = config.dev ? null : tcpMigrateNote();
   if (migrateNote) log.info(migrateNote);
 
   // The hooks module is the user's code: a throw while importing it is a failed start (like a
