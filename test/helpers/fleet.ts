@@ -95,7 +95,11 @@ function collect(stream: ReadableStream<Uint8Array>): () => string {
   return () => text;
 }
 
-const TETHER_LINE = /^\[tether\] pid (\d+)\n/;
+/**
+ * The tether's first line. Multiline: the primary it spawned may write to the shared stderr pipe
+ * before the tether does (seen under load, as a 5 s timeout waiting for this line).
+ */
+const TETHER_LINE = /^\[tether\] pid (\d+)\n/m;
 
 /**
  * Starts `bun scripts/start.ts` with 2 workers on a free port (env and args override; `script`
@@ -149,8 +153,9 @@ export async function startFleet(
     pids: () => groupMembers(pgid).filter((pid) => pid !== pgid),
   };
   killWhenTestFinishes(fleet);
-  const line = await waitFor("the tether to report the primary's pid", () =>
-    TETHER_LINE.exec(stderr()),
+  const line = await waitFor(
+    () => `the tether to report the primary's pid; stderr so far: ${JSON.stringify(stderr())}`,
+    () => TETHER_LINE.exec(stderr()),
   );
   fleet.pid = Number(line[1]);
   return fleet;
