@@ -127,6 +127,8 @@ describe("bun run dev", () => {
     // The page reloads once the old workers are gone, so what it fetches then is the new code.
     await waitFor("the page to reload itself", () => loads === 2, 5000);
     expect(aliveAtReload).toEqual([]);
+    // The page's event stream did not hold its old worker open until the deadline.
+    expect(fleet.stderr()).not.toContain("cut at its deadline");
     const hello = await page.evaluate(() => fetch("/hello").then((res) => res.text()));
     expect(hello).toStartWith("Edited by worker");
     expect((await freshFetch(fleet.url("/hello"))).headers.has("x-worker-index")).toBe(true);

@@ -58,14 +58,19 @@ export function startDevMode(primary: Primary, config: FleetConfig, root: string
   const dirs = [join(root, "app")];
   const appDir = join(config.appModule, "..");
   if (relative(dirs[0] as string, appDir).startsWith("..")) dirs.push(appDir);
-  const watchers: FSWatcher[] = dirs.map((dir) =>
-    watch(dir, { recursive: true }, (_event, file) => {
+  const watchers: FSWatcher[] = dirs.map((dir) => {
+    const watcher = watch(dir, { recursive: true }, (_event, file) => {
       if (!file || IGNORED.test(basename(file))) return;
       changed.add(shown(dir, file));
       clearTimeout(timer);
       timer = setTimeout(reload, DEV_DEBOUNCE_MS);
-    }),
-  );
+    });
+    // An unhandled watcher error would crash the primary: the fleet serves on, unwatched.
+    watcher.on("error", (error) => {
+      log.error(`stopped watching ${shown(dir, "")}: ${error.message}; restart bun run dev`);
+    });
+    return watcher;
+  });
   return () => {
     clearTimeout(timer);
     for (const watcher of watchers) watcher.close();
