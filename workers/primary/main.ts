@@ -63,7 +63,7 @@ export async function main(argv: string[], { dev = false } = {}): Promise<ExitCo
     dev,
   });
   if (result.kind === "help") {
-    console.log(helpText());
+    console.log(helpText(dev ? "bun run dev" : "bun run start"));
     return ExitCode.ok;
   }
   if (result.kind === "error") {

@@ -226,14 +226,14 @@ export const settingEntries = (): [SettingKey, SettingSpec<unknown>][] =>
 
 const shownDefault = (s: SettingSpec<unknown>) => s.defaultText ?? String(s.default);
 
-/** `--help` text, derived from SETTINGS. */
-export function helpText(): string {
+/** `--help` text, derived from SETTINGS; `command` is how the user started it. */
+export function helpText(command = "bun run start"): string {
   const rows = settingEntries().map(([, s]) => {
     const flag = s.flag ? `--${s.flag}${s.boolean ? "" : " <value>"}` : "(env only)";
     return `  ${flag.padEnd(28)} ${s.env.padEnd(22)} ${s.description} [default: ${shownDefault(s)}]`;
   });
   return [
-    "Usage: bun run start -- [options]",
+    `Usage: ${command} -- [options]`,
     "",
     "Starts a primary that supervises one Bun.serve worker per core on one shared port.",
     "Every option also reads from its environment variable; a flag wins over the env.",
