@@ -8,7 +8,9 @@ import {
   freshFetch,
   NO_EXTRAS,
   ROOT,
+  startFleet,
   startReadyFleet,
+  timed,
   waitFor,
 } from "../helpers/fleet.ts";
 
@@ -151,6 +153,43 @@ describe("bun run dev", () => {
     await everyWorkerSays(fleet, "Fixed by worker", 3000);
     fleet.kill("SIGTERM");
     expect(await fleet.exited).toBe(0);
+  });
+});
+
+describe("bun run dev after a failed start", () => {
+  const waiting = "Fix it and save to start again, or Ctrl-C.";
+
+  /** `bun run dev` on code that does not load: it does not get to its banner. */
+  function startBroken(): Promise<Fleet> {
+    writeFileSync(appFile, `${original}\nexport const broken = ;\n`);
+    return startFleet({
+      script: join(project, "scripts", "dev.ts"),
+      cwd: project,
+      env: { ...NO_EXTRAS, WORKERS: "", WORKER_INDEX_HEADER: "" },
+    });
+  }
+
+  test("waits for the next save instead of exiting, then starts the fleet", async () => {
+    const fleet = await startBroken();
+    await waitFor("the wait for a fix", () => fleet.stderr().includes(waiting));
+    expect(fleet.stderr()).toContain("stopped (boot-failure)");
+    expect(fleet.pids()).toEqual([fleet.pid]); // only the waiting primary: no worker
+    writeFileSync(appFile, original);
+    await waitFor("the banner", () => fleet.stdout().includes("bun-fleet: serving"));
+    expect(fleet.stderr()).toContain("[dev] app/index.ts changed: starting again");
+    expect(await (await fetch(fleet.url("/hello"))).text()).toStartWith("Hello from worker");
+    fleet.kill("SIGINT");
+    expect(await fleet.exited).toBe(0);
+  });
+
+  test("Ctrl-C while it waits quits at once, leaving nothing behind", async () => {
+    const fleet = await startBroken();
+    await waitFor("the wait for a fix", () => fleet.stderr().includes(waiting));
+    fleet.kill("SIGINT");
+    const { ms, value: code } = await timed(fleet.exited);
+    expect(ms).toBeLessThan(1000);
+    expect(code).toBe(130); // the default action of SIGINT: no handler is left installed
+    expect(fleet.pids()).toEqual([]);
   });
 });
 

@@ -19,11 +19,14 @@ const log = createLog("primary");
 /** The project root: where default module paths resolve and `bun run dev` watches app/. */
 const ROOT = resolve(import.meta.dir, "..", "..");
 
-/** Lets the primary's signal handlers do nothing but feed `interpretSignal`. */
-function installSignals(primary: Primary): void {
+/**
+ * Lets the primary's signal handlers do nothing but feed `interpretSignal`. Returns their removal,
+ * which restores the default actions (`bun run dev` runs the primary again after a failed start).
+ */
+function installSignals(primary: Primary): () => void {
   let lastSigint = Number.NEGATIVE_INFINITY;
-  for (const signal of PRIMARY_SIGNALS) {
-    process.on(signal, () => {
+  const installed = PRIMARY_SIGNALS.map((signal) => {
+    const handler = () => {
       const now = performance.now();
       const verdict = interpretSignal(signal, {
         stopping: primary.stopping,
@@ -42,8 +45,13 @@ function installSignals(primary: Primary): void {
         case "ignore":
           return log.info(`${signal} ignored: ${verdict.why}`);
       }
-    });
-  }
+    };
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  });
+  return () => {
+    for (const remove of installed) remove();
+  };
 }
 
 /**
@@ -87,15 +95,23 @@ export async function main(argv: string[], { dev = false } = {}): Promise<ExitCo
   }
 }
 
-/** Hooks, setup, then the fleet until it stops. */
+/** The primary with its signal handlers, until it stops. */
 async function run(config: FleetConfig): Promise<ExitCode> {
   const primary = new Primary(config, log, (running, bootMs) => {
     const workerPids = running.workers.map((w) => w.pid);
     const extras = running.extras.map((w) => `${w.init.extra?.name}#${w.index} pid ${w.pid}`);
     console.log(banner(config, { primaryPid: process.pid, workerPids, extras, bootMs }));
   });
-  installSignals(primary);
+  const removeSignals = installSignals(primary);
+  try {
+    return await runFleet(config, primary);
+  } finally {
+    removeSignals();
+  }
+}
 
+/** Hooks, setup, then the fleet until it stops. */
+async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode> {
   // In dev mode retiring workers keep a Connection: close window; the note is for production.
   const migrateNote = config.dev ? null : tcpMigrateNote();
   if (migrateNote) log.info(migrateNote);
