@@ -22,7 +22,7 @@ export interface ServeOptions {
   /** PEM files to serve HTTPS with; null for plain HTTP. */
   tls: { certFile: string; keyFile: string } | null;
   idleTimeoutS: number;
-  /** MAX_BODY_BYTES: a larger Content-Length gets 413 JSON; Bun refuses larger chunked bodies. */
+  /** MAX_BODY_BYTES: a larger body (declared or chunked; not GET/HEAD) gets 413 JSON. */
   maxBodyBytes: number;
   /** `bun run dev` only: serve /__livereload and inject its client into HTML responses. */
   liveReload?: LiveReload;
