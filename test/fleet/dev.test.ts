@@ -134,6 +134,8 @@ describe("bun run dev", () => {
     const hello = await page.evaluate(() => fetch("/hello").then((res) => res.text()));
     expect(hello).toStartWith("Edited by worker");
     expect((await freshFetch(fleet.url("/hello"))).headers.has("x-worker-index")).toBe(true);
+    // One Ctrl-C often arrives twice (terminal and bun run): still one clean stop.
+    fleet.kill("SIGINT");
     fleet.kill("SIGINT");
     expect(await fleet.exited).toBe(0);
   });
