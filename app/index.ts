@@ -3,9 +3,10 @@
  * default export with that worker's view of the fleet; it mounts /healthz, /readyz and /admin/*
  * in front (and, with WORKER_INDEX_HEADER on, stamps `x-worker-index` on every response).
  */
+import { join } from "node:path";
 import { Hono } from "hono";
 // Deprecated in favour of @hono/bun (not on npm yet); works unchanged on the fleet.
-import { websocket } from "hono/bun";
+import { serveStatic, websocket } from "hono/bun";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { notFound, onError } from "./errors.ts";
@@ -15,11 +16,14 @@ import { echo } from "./routes/echo.ts";
 import { events } from "./routes/events.ts";
 import { wsEcho } from "./routes/ws-echo.ts";
 
+/** Static files, resolved from this file so they are found whatever the working directory. */
+export const PUBLIC_DIR = join(import.meta.dir, "public");
+
 /** Builds the app for one worker. */
 export function createApp(worker: FleetWorker): Hono {
   const app = new Hono();
   app.use(requestId(), secureHeaders());
-  app.get("/", (c) => c.text(`Hello from worker ${worker.index}\n`));
+  app.get("/hello", (c) => c.text(`Hello from worker ${worker.index}\n`));
   app.get("/worker", (c) =>
     c.json({ index: worker.index, pid: worker.pid, context: worker.context }),
   );
@@ -27,6 +31,8 @@ export function createApp(worker: FleetWorker): Hono {
   app.route("/", events(worker));
   app.route("/", wsEcho(worker));
   app.route("/chat", chat(worker));
+  // Last, so routes win; `/` serves public/index.html.
+  app.use("/*", serveStatic({ root: PUBLIC_DIR }));
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -33,7 +33,9 @@ export type PrimaryMessage =
   /** Report your numbers (answer `snapshot` with the same id; late answers are dropped). */
   | Tagged<"snapshot-request", { id: number }>
   /** The answer to this worker's `collect-request`: JSON (status) or Prometheus text. */
-  | Tagged<"collect-reply", { id: number; ok: boolean; body: string }>;
+  | Tagged<"collect-reply", { id: number; ok: boolean; body: string }>
+  /** `bun run dev`: the number of rolling reloads completed so far (live reload tells pages). */
+  | Tagged<"livereload", { generation: number }>;
 
 /** Worker -> primary. */
 export type WorkerMessage =
@@ -102,6 +104,7 @@ const PRIMARY_SHAPES: Shapes<PrimaryMessage> = {
   publish: { topic: nonEmpty, data: text, binary: flag },
   "snapshot-request": { id: count(0) },
   "collect-reply": { id: count(0), ok: flag, body: text },
+  livereload: { generation: count(0) },
 };
 
 const WORKER_SHAPES: Shapes<WorkerMessage> = {
@@ -207,6 +210,14 @@ export interface WorkerInit {
   logLevel: LevelName;
   /** One line per app request (ACCESS_LOG). */
   accessLog: boolean;
+  /** Serve HTTPS with these PEM files (absolute paths, checked by the primary); null = HTTP. */
+  tls: { certFile: string; keyFile: string } | null;
+  /** Bun's idleTimeout, seconds (0 = never). */
+  idleTimeoutS: number;
+  /** Larger request bodies get 413 JSON (Content-Length) or Bun's 413 (chunked). */
+  maxBodyBytes: number;
+  /** Started by `bun run dev`: serve /__livereload and inject its client into HTML. */
+  dev: boolean;
 }
 
 const anything: Check = () => null; // JSON.parse only yields JSON
@@ -240,6 +251,14 @@ const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
   logFormat: oneOf("text", "json"),
   logLevel: oneOf("debug", "info", "warn", "error"),
   accessLog: flag,
+  tls: (v) => {
+    if (v === null) return null;
+    const { certFile, keyFile } = (typeof v === "object" ? v : {}) as Record<string, unknown>;
+    return nonEmpty(certFile) || nonEmpty(keyFile) ? "must be null or { certFile, keyFile }" : null;
+  },
+  idleTimeoutS: count(0),
+  maxBodyBytes: count(1),
+  dev: flag,
 };
 
 /** Reads a worker's spawn-time identity; a clear error when run without a primary. */

@@ -53,7 +53,7 @@ describe("the image, built without Docker, run as PID 1 of a PID namespace", () 
       () => ns.stdout().includes("bun-fleet: serving") && ns.stderr().includes("orphaned sleep"),
       10_000,
     );
-    const res = await fetch(`http://127.0.0.1:${port}/`);
+    const res = await fetch(`http://127.0.0.1:${port}/hello`);
     expect(await res.text()).toMatch(/^Hello from worker [01]\n$/);
     if (process.getuid?.() === 0) {
       for (const p of ns.processes())

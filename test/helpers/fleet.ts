@@ -98,16 +98,26 @@ function collect(stream: ReadableStream<Uint8Array>): () => string {
 /** The tether's first line; a fast child can write before it does, so it may stand anywhere. */
 const TETHER_LINE = /^\[tether\] pid (\d+)\n/m;
 
-/** Starts `bun scripts/start.ts` with 2 workers on a free port (env and args override). */
+/**
+ * Starts `bun scripts/start.ts` with 2 workers on a free port (env and args override; `script`
+ * and `cwd` run another entry, e.g. `scripts/dev.ts` in a copy of the project).
+ */
 export async function startFleet(
-  options: { env?: Record<string, string>; args?: string[]; port?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    args?: string[];
+    port?: number;
+    script?: string;
+    cwd?: string;
+  } = {},
 ): Promise<Fleet> {
   const port = options.port ?? (await freePort());
+  const script = options.script ?? START;
   // The tether leads the group and kills it if this test run dies before the test can.
   const proc = Bun.spawn(
-    [process.execPath, TETHER, process.execPath, START, ...(options.args ?? [])],
+    [process.execPath, TETHER, process.execPath, script, ...(options.args ?? [])],
     {
-      cwd: ROOT,
+      cwd: options.cwd ?? ROOT,
       env: {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "",
@@ -140,8 +150,9 @@ export async function startFleet(
     pids: () => groupMembers(pgid).filter((pid) => pid !== pgid),
   };
   killWhenTestFinishes(fleet);
-  const line = await waitFor("the tether to report the primary's pid", () =>
-    TETHER_LINE.exec(stderr()),
+  const line = await waitFor(
+    () => `the tether to report the primary's pid; stderr so far: ${JSON.stringify(stderr())}`,
+    () => TETHER_LINE.exec(stderr()),
   );
   fleet.pid = Number(line[1]);
   return fleet;

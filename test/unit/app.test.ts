@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import type { FleetWorker } from "../../app/fleet.ts";
-import { createApp } from "../../app/index.ts";
+import { createApp, PUBLIC_DIR } from "../../app/index.ts";
 import { ECHO_BODY_LIMIT } from "../../app/routes/echo.ts";
 
 const worker: FleetWorker = {
@@ -26,12 +27,24 @@ const post = (body: string, headers: Record<string, string> = {}) =>
   });
 
 describe("template app", () => {
-  test("GET / says hello from its worker", async () => {
-    const res = await createApp(worker).request("/");
+  test("GET /hello says hello from its worker", async () => {
+    const res = await createApp(worker).request("/hello");
     expect(res.status).toBe(200);
     expect(await res.text()).toBe("Hello from worker 3\n");
     expect(res.headers.get("x-request-id")).toBeTruthy();
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  test("GET / serves app/public/index.html, and other files of app/public by name", async () => {
+    const res = await createApp(worker).request("/");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toStartWith("text/html");
+    const html = await res.text();
+    expect(html).toBe(await Bun.file(join(PUBLIC_DIR, "index.html")).text());
+    const byName = await createApp(worker).request("/index.html");
+    expect(await byName.text()).toBe(html);
+    expect((await createApp(worker).request("/missing.css")).status).toBe(404);
+    expect((await createApp(worker).request("/../index.ts")).status).toBe(404);
   });
 
   test("GET /worker shows index, pid and context", async () => {

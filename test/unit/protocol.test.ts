@@ -62,6 +62,15 @@ describe("protocol", () => {
     expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining("deadline") });
   });
 
+  test("livereload carries a whole generation count; anything else is rejected", () => {
+    const ok = message<PrimaryMessage>({ kind: "livereload", generation: 2 });
+    expect(parsePrimaryMessage(ok)).toEqual({ ok: true, message: ok });
+    for (const generation of [-1, 1.5, "2", undefined]) {
+      const parsed = parsePrimaryMessage({ fleet: PROTOCOL, kind: "livereload", generation });
+      expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining("generation") });
+    }
+  });
+
   test("dispatch calls the handler for the message's kind", () => {
     const seen: string[] = [];
     const handlers: Handlers<WorkerMessage> = {
@@ -107,6 +116,10 @@ describe("protocol", () => {
       wsMaxPayloadBytes: 1024,
       wsIdleTimeoutS: 120,
       wsBackpressureLimitBytes: 1024,
+      tls: null,
+      idleTimeoutS: 10,
+      maxBodyBytes: 1024,
+      dev: false,
       index: 1,
       context: { a: 1 },
       setup: null,

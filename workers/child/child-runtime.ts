@@ -51,6 +51,9 @@ export abstract class ChildRuntime {
   /** Drains by `deadline` (epoch ms) and exits; idempotent. */
   abstract drain(reason: StopReason, deadline: number, windowMs?: number): Promise<void>;
 
+  /** `bun run dev`: the fleet's completed-reload count (HTTP workers tell their pages). */
+  protected liveReload(_generation: number): void {}
+
   /** Asks the primary to stop the fleet; without a primary, drains this child alone. */
   requestStop(reason: StopReason): void {
     if (process.connected) this.channel.send({ kind: "stop-requested", reason });
@@ -65,6 +68,7 @@ export abstract class ChildRuntime {
       "snapshot-request": (m) =>
         this.channel.send({ kind: "snapshot", id: m.id, snapshot: this.snapshot() }),
       "collect-reply": (m) => void this.#collects.settle(m.id, { ok: m.ok, body: m.body }),
+      livereload: (m) => this.liveReload(m.generation),
     };
     this.channel.listen(handlers, (reason) => this.drainSelf(reason));
     this.channel.heartbeat(this.init);

@@ -1,6 +1,8 @@
 import type { Server } from "bun";
 import type { FetchApp } from "../../app/fleet.ts";
+import { bunBodyBackstop, limitBody } from "./body-limit.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
+import { LIVERELOAD_PATH, type LiveReload, withLiveReloadClient } from "./livereload.ts";
 import type { OpenSockets, WebSocketLimits } from "./websockets.ts";
 
 /** Header naming the worker that answered; only with WORKER_INDEX_HEADER on. */
@@ -21,6 +23,13 @@ export interface ServeOptions {
   /** Where the app's WebSockets (its `websocket` export) are tracked, and their limits. */
   sockets: OpenSockets;
   wsLimits: WebSocketLimits;
+  /** PEM files to serve HTTPS with; null for plain HTTP. */
+  tls: { certFile: string; keyFile: string } | null;
+  idleTimeoutS: number;
+  /** MAX_BODY_BYTES: a larger body (declared or chunked; not GET/HEAD) gets 413 JSON. */
+  maxBodyBytes: number;
+  /** `bun run dev` only: serve /__livereload and inject its client into HTML responses. */
+  liveReload?: LiveReload;
 }
 
 type Served = Response | undefined;
@@ -45,7 +54,10 @@ function withHeader(response: Response, name: string, value: string): Response {
  * sets no header otherwise, since one `headers.set` costs ~4% of hello throughput in Bun 1.4.5.
  */
 export function serve(options: ServeOptions): Server<never> {
-  const { index, port, host, app, fleet, isDraining, workerIndexHeader, onAppRequest } = options;
+  const { index, port, host, fleet, isDraining, workerIndexHeader, onAppRequest } = options;
+  const { tls, maxBodyBytes, liveReload } = options;
+  // Outside dev mode the app is served as is: the injection costs nothing there.
+  const app = liveReload ? withLiveReloadClient(options.app) : options.app;
   const workerIndex = String(index);
   const stamp = (response: Served): Served => {
     if (response === undefined) return response; // upgraded to a WebSocket: nothing to send
@@ -56,9 +68,17 @@ export function serve(options: ServeOptions): Server<never> {
     return res;
   };
   const stamped = (target: FetchApp): Handler => {
-    return (request, server) => {
+    const run: Handler = (request, server) => {
       const res = target.fetch(request, server);
       return res instanceof Promise ? res.then(stamp) : stamp(res);
+    };
+    return (request, server) => {
+      const limited = limitBody(request, maxBodyBytes);
+      if (limited === request) return run(request, server);
+      if (limited instanceof Response) return stamp(limited);
+      return Promise.resolve(limited).then((r) =>
+        r instanceof Response ? stamp(r) : run(r, server),
+      );
     };
   };
   const fleetHandler = stamped(fleet);
@@ -69,6 +89,10 @@ export function serve(options: ServeOptions): Server<never> {
         return appHandler(request, server);
       }
     : undefined;
+  const routes: [string, Handler][] = FLEET_PATHS.map((path) => [path, fleetHandler]);
+  if (liveReload) {
+    routes.push([LIVERELOAD_PATH, (request, server) => stamp(liveReload.connect(request, server))]);
+  }
   // Only an app that exports `websocket` gets one: Bun then answers upgrades on its behalf.
   const websocket = app.websocket && options.sockets.handler(app.websocket, options.wsLimits);
   return Bun.serve<never>({
@@ -77,7 +101,10 @@ export function serve(options: ServeOptions): Server<never> {
     hostname: host,
     reusePort: true,
     development: false,
-    routes: Object.fromEntries(FLEET_PATHS.map((path) => [path, fleetHandler])),
+    idleTimeout: options.idleTimeoutS,
+    maxRequestBodySize: bunBodyBackstop(maxBodyBytes),
+    ...(tls && { tls: { cert: Bun.file(tls.certFile), key: Bun.file(tls.keyFile) } }),
+    routes: Object.fromEntries(routes),
     fetch: counted ?? appHandler,
     error: (error) => {
       console.error(error);

@@ -1,12 +1,14 @@
 import type { Server } from "bun";
 import type { FleetHooks, FleetWorker, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
+import { shown } from "../modules.ts";
 import type { Publication, WorkerInit } from "../protocol.ts";
 import type { PublishData } from "../pubsub.ts";
 import type { ChildSnapshot } from "../snapshot.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 import { stopServer } from "./drain.ts";
 import { fleetRoutes } from "./fleet-routes.ts";
+import { LiveReload } from "./livereload.ts";
 import { loadApp, loadHooks } from "./loading.ts";
 import { WorkerPubSub } from "./pubsub.ts";
 import { RequestMeter } from "./request-meter.ts";
@@ -27,9 +29,12 @@ export class WorkerRuntime extends ChildRuntime {
   #draining = false;
   /** Fleet-wide pub/sub from this worker's side (its counters: `pubsub.stats`). */
   readonly pubsub = new WorkerPubSub(this.channel);
+  /** Live-reload streams; dev mode only. */
+  readonly #liveReload: LiveReload | null;
 
   constructor(init: WorkerInit) {
     super(init, `worker ${init.index}`, { worker: init.index });
+    this.#liveReload = init.dev ? new LiveReload() : null;
     const runtime = this;
     this.worker = Object.freeze({
       index: init.index,
@@ -87,7 +92,11 @@ export class WorkerRuntime extends ChildRuntime {
           idleTimeout: this.init.wsIdleTimeoutS,
           backpressureLimit: this.init.wsBackpressureLimitBytes,
         },
+        tls: this.init.tls,
+        idleTimeoutS: this.init.idleTimeoutS,
+        maxBodyBytes: this.init.maxBodyBytes,
         ...(onAppRequest && { onAppRequest }),
+        ...(this.#liveReload && { liveReload: this.#liveReload }),
       });
       this.pubsub.attach(this.#server);
       await this.#hooks.onStart?.(this.worker);
@@ -111,6 +120,7 @@ export class WorkerRuntime extends ChildRuntime {
     this.lifecycle.to("draining");
     this.#draining = true;
     this.#abort.abort(reason);
+    this.#liveReload?.close(); // open event streams would hold the server open until the deadline
     if (booting) return this.exit(WorkerExitCode.ok); // never served: nothing to drain or hook
     const server = this.#server;
     const forced = server
@@ -131,6 +141,10 @@ export class WorkerRuntime extends ChildRuntime {
   override snapshot(): ChildSnapshot {
     const numbers = this.#meter ? this.#meter.snapshot() : super.snapshot();
     return { ...numbers, websockets: this.#sockets.size };
+  }
+
+  protected override liveReload(generation: number): void {
+    this.#liveReload?.update(generation);
   }
 
   #countRequest(limit: number): void {
@@ -158,5 +172,8 @@ export function describeBootError(error: unknown, init: Pick<WorkerInit, "port" 
   }
   if (code === "EACCES") return `no permission to bind port ${init.port} on ${init.host}`;
   if (code === "EADDRNOTAVAIL") return `cannot bind ${init.host}: no such local address`;
-  return error instanceof Error ? error.message : String(error);
+  // Bun's syntax errors (BuildMessage) carry where they are in `position`, not in the message.
+  const at = (error as { position?: { file?: string; line?: number; column?: number } }).position;
+  const where = at?.file ? ` (${shown(at.file)}:${at.line}:${at.column})` : "";
+  return `${error instanceof Error ? error.message : String(error)}${where}`;
 }

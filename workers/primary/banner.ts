@@ -3,10 +3,10 @@ import { formatLine, LEVELS, logFormat, writeOut } from "../log.ts";
 import type { FleetConfig } from "./config.ts";
 
 /** A URL a person can paste: wildcard binds are reached through loopback. */
-export function localUrl(host: string, port: number): string {
-  if (host === "0.0.0.0") return `http://127.0.0.1:${port}`;
-  if (host === "::" || host === "[::]") return `http://[::1]:${port}`;
-  return `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
+export function localUrl(host: string, port: number, scheme: "http" | "https" = "http"): string {
+  if (host === "0.0.0.0") return `${scheme}://127.0.0.1:${port}`;
+  if (host === "::" || host === "[::]") return `${scheme}://[::1]:${port}`;
+  return `${scheme}://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
 }
 
 /** What the banner tells besides the configuration. */
@@ -21,7 +21,7 @@ export interface BannerFacts {
 
 /** The start banner: where it serves, who serves, how to stop it. */
 export function banner(config: FleetConfig, fleet: BannerFacts): string {
-  const url = localUrl(config.host, config.port);
+  const url = localUrl(config.host, config.port, config.tls ? "https" : "http");
   const token = config.adminTokenGenerated ? config.adminToken : "$ADMIN_TOKEN";
   const lines = [
     `bun-fleet: serving ${url} (bound to ${config.host}:${config.port}) with ${config.workers} worker(s), ready in ${Math.round(fleet.bootMs)} ms`,
@@ -31,6 +31,11 @@ export function banner(config: FleetConfig, fleet: BannerFacts): string {
     `  reload: kill -HUP ${fleet.primaryPid}; scale: kill -TTIN / -TTOU ${fleet.primaryPid} (or POST /admin/reload, /admin/scale)`,
   ];
   lines.push(`  see it: bun run status; ${url}/admin (dashboard); GET /metrics`);
+  if (config.dev) {
+    lines.push(
+      "  dev: watching app/; a save reloads the workers one by one, and open pages reload once it is done",
+    );
+  }
   if (config.adminTokenGenerated) {
     const where = fleet.tokenFile ? `, kept in ${fleet.tokenFile} for bun run status` : "";
     lines.push(`  admin token generated for this run${where} (set ADMIN_TOKEN to choose your own)`);

@@ -4,6 +4,7 @@ import type { LevelName, LogFormat } from "../log.ts";
 import { MAX_CONTEXT_BYTES } from "../protocol.ts";
 import { ArgvError, type FlagKind, type Flags, parseFlags } from "./argv.ts";
 import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";
+import { resolveTls, type TlsFiles } from "./tls-config.ts";
 
 /** The primary's resolved configuration. */
 export interface FleetConfig {
@@ -46,6 +47,12 @@ export interface FleetConfig {
   logFormat: LogFormat;
   logLevel: LevelName;
   accessLog: boolean;
+  /** Serve HTTPS with these files; null for plain HTTP. */
+  tls: TlsFiles | null;
+  idleTimeoutS: number;
+  maxBodyBytes: number;
+  /** Started by `bun run dev`: watch app/, live reload. Not a setting: the dev script sets it. */
+  dev: boolean;
 }
 
 /** Everything config depends on, passed in so resolution stays a pure function. */
@@ -59,6 +66,8 @@ export interface ConfigInput {
   root: string;
   readFile: (path: string) => string;
   exists: (path: string) => boolean;
+  /** `bun run dev` (default false). */
+  dev?: boolean;
 }
 
 export type ConfigResult =
@@ -179,9 +188,27 @@ export function resolveConfig(input: ConfigInput): ConfigResult {
       );
       workers = 1;
     }
-    const { contextsFile: _file, contexts: _contexts, ...values } = { ...defaults(), ...given };
+    const {
+      contextsFile: _file,
+      contexts: _contexts,
+      tlsCertFile,
+      tlsKeyFile,
+      ...values
+    } = {
+      ...defaults(),
+      ...given,
+    };
+    const tls = resolveTls({
+      certFile: tlsCertFile,
+      keyFile: tlsKeyFile,
+      cwd: input.cwd,
+      readFile: input.readFile,
+    });
+    if (typeof tls === "string") throw new ConfigError(tls);
     const config: FleetConfig = {
-      ...(values as Omit<FleetConfig, "contexts" | "adminTokenGenerated">),
+      ...(values as Omit<FleetConfig, "contexts" | "adminTokenGenerated" | "tls" | "dev">),
+      tls,
+      dev: input.dev ?? false,
       workers,
       contexts: contexts?.slice(0, workers) ?? null,
       adminToken: given.adminToken ?? randomToken(),

@@ -7,6 +7,7 @@ import { configureLogs, createLog, writeOut } from "../log.ts";
 import { checkHooks, shown } from "../modules.ts";
 import { printBanner } from "./banner.ts";
 import { type FleetConfig, resolveConfig } from "./config.ts";
+import { startDevMode } from "./dev-mode.ts";
 import { claimPidFile, releasePidFile } from "./pid-file.ts";
 import { tcpMigrateNote } from "./platform.ts";
 import { Primary } from "./primary.ts";
@@ -19,11 +20,17 @@ const log = createLog("primary");
 bridgeConsole("primary"); // the user's hooks and setup log like the rest
 logUncaught("primary");
 
-/** Lets the primary's signal handlers do nothing but feed `interpretSignal`. */
-function installSignals(primary: Primary): void {
+/** The project root: where default module paths resolve and `bun run dev` watches app/. */
+const ROOT = resolve(import.meta.dir, "..", "..");
+
+/**
+ * Lets the primary's signal handlers do nothing but feed `interpretSignal`. Returns their removal,
+ * which restores the default actions (`bun run dev` runs the primary again after a failed start).
+ */
+function installSignals(primary: Primary): () => void {
   let lastSigint = Number.NEGATIVE_INFINITY;
-  for (const signal of PRIMARY_SIGNALS) {
-    process.on(signal, () => {
+  const installed = PRIMARY_SIGNALS.map((signal) => {
+    const handler = () => {
       const now = performance.now();
       const verdict = interpretSignal(signal, {
         stopping: primary.stopping,
@@ -42,24 +49,33 @@ function installSignals(primary: Primary): void {
         case "ignore":
           return log.info(`${signal} ignored: ${verdict.why}`);
       }
-    });
-  }
+    };
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  });
+  return () => {
+    for (const remove of installed) remove();
+  };
 }
 
-/** The primary from argv to exit code: config, setup hook, fleet, stop. */
-export async function main(argv: string[]): Promise<ExitCode> {
+/**
+ * The primary from argv to exit code: config, setup hook, fleet, stop. `dev` is set by
+ * `bun run dev` (watch app/, live reload), never by a setting.
+ */
+export async function main(argv: string[], { dev = false } = {}): Promise<ExitCode> {
   const result = resolveConfig({
     argv,
     env: process.env,
     platform: process.platform,
     cpus: navigator.hardwareConcurrency,
     cwd: process.cwd(),
-    root: resolve(import.meta.dir, "..", ".."),
+    root: ROOT,
     readFile: (path) => readFileSync(path, "utf8"),
     exists: existsSync,
+    dev,
   });
   if (result.kind === "help") {
-    writeOut("stdout", `${helpText()}\n`);
+    writeOut("stdout", `${helpText(dev ? "bun run dev" : "bun run start")}\n`);
     return ExitCode.ok;
   }
   if (result.kind === "error") {
@@ -95,16 +111,25 @@ export async function main(argv: string[]): Promise<ExitCode> {
   }
 }
 
-/** Hooks, setup, then the fleet until it stops. */
+/** The primary with its signal handlers, until it stops. */
 async function run(config: FleetConfig, tokenFile: string | null): Promise<ExitCode> {
   const primary = new Primary(config, log, (running, bootMs) => {
     const workerPids = running.workers.map((w) => w.pid);
     const extras = running.extras.map((w) => `${w.init.extra?.name}#${w.index} pid ${w.pid}`);
     printBanner(config, { primaryPid: process.pid, workerPids, extras, bootMs, tokenFile });
   });
-  installSignals(primary);
+  const removeSignals = installSignals(primary);
+  try {
+    return await runFleet(config, primary);
+  } finally {
+    removeSignals();
+  }
+}
 
-  const migrateNote = tcpMigrateNote();
+/** Hooks, setup, then the fleet until it stops. */
+async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode> {
+  // In dev mode retiring workers keep a Connection: close window; the note is for production.
+  const migrateNote = config.dev ? null : tcpMigrateNote();
   if (migrateNote) log.info(migrateNote);
 
   // The hooks module is the user's code: a throw while importing it is a failed start (like a
@@ -134,5 +159,10 @@ async function run(config: FleetConfig, tokenFile: string | null): Promise<ExitC
     log.error(`setup hook failed, no worker started: ${(error as Error).stack ?? error}`);
     return ExitCode.bootFailure;
   }
-  return primary.run(setup, extras);
+  const stopWatching = config.dev ? startDevMode(primary, config, ROOT, createLog("dev")) : null;
+  try {
+    return await primary.run(setup, extras);
+  } finally {
+    stopWatching?.();
+  }
 }

@@ -6,8 +6,10 @@ export interface ReloadRecord {
   why: string;
   startedAt: number;
   finishedAt: number | null;
-  outcome: "running" | "complete" | "aborted";
+  outcome: "running" | ReloadOutcome;
 }
+/** How a rolling reload ended. */
+export type ReloadOutcome = "complete" | "aborted";
 
 /**
  * Rolling operations (reload, recycle, scale) run one at a time through one queue, so two never
@@ -32,6 +34,8 @@ export class Operations {
     private readonly log: Log,
     private readonly running: () => boolean,
     opened: Promise<void> = Promise.resolve(),
+    /** Told how each reload ended (dev mode: live reload and the watcher's messages). */
+    private readonly onReload: (outcome: ReloadOutcome) => void = () => {},
   ) {
     this.#tail = opened;
   }
@@ -55,10 +59,11 @@ export class Operations {
         outcome: "running",
       };
       this.history.lastReload = record;
-      const end = (outcome: "complete" | "aborted") => {
+      const end = (outcome: ReloadOutcome) => {
         record.outcome = outcome;
         record.finishedAt = Date.now();
         this.history.reloads[outcome] += 1;
+        this.onReload(outcome);
       };
       for (const slot of slots) {
         if (!this.running()) return end("aborted");
@@ -68,8 +73,8 @@ export class Operations {
           return end("aborted");
         }
       }
-      end("complete");
       this.log.info(`reload (${why}) complete in ${Math.round(performance.now() - started)} ms`);
+      end("complete");
     });
   }
 

@@ -228,6 +228,10 @@ export class Pool {
       logFormat: config.logFormat,
       logLevel: config.logLevel,
       accessLog: config.accessLog,
+      tls: config.tls,
+      idleTimeoutS: config.idleTimeoutS,
+      maxBodyBytes: config.maxBodyBytes,
+      dev: config.dev,
     };
     const worker = new WorkerProcess(init, config.bootTimeoutMs, this.owner, this.log);
     this.#slotOf.set(worker, slot);

@@ -5,7 +5,7 @@ import type { Log } from "../log.ts";
 import type { Collected, Publication } from "../protocol.ts";
 import { Collector } from "./collector.ts";
 import type { FleetConfig } from "./config.ts";
-import { Operations } from "./operations.ts";
+import { Operations, type ReloadOutcome } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
 import { FleetPubSub } from "./pubsub.ts";
 import { Watchdog } from "./watchdog.ts";
@@ -40,6 +40,11 @@ export class Primary implements PoolOwner {
   #killTimer: Timer | undefined;
   /** Fleet-wide pub/sub: the relay between workers, and Redis when PUBSUB_URL is set. */
   readonly pubsub: FleetPubSub;
+  /** Dev mode listens here (live reload, the watcher's messages); no-ops otherwise. */
+  readonly listeners = {
+    ready: (_worker: WorkerProcess) => {},
+    reloaded: (_outcome: ReloadOutcome) => {},
+  };
 
   constructor(
     private readonly config: FleetConfig,
@@ -48,7 +53,13 @@ export class Primary implements PoolOwner {
   ) {
     this.pubsub = new FleetPubSub(config, log);
     this.#pool = new Pool(config, this, log);
-    this.#operations = new Operations(this.#pool, log, () => this.running, this.#opened.promise);
+    this.#operations = new Operations(
+      this.#pool,
+      log,
+      () => this.running,
+      this.#opened.promise,
+      (outcome) => this.listeners.reloaded(outcome),
+    );
     const view = () => ({
       pid: process.pid,
       state: this.lifecycle.state,
@@ -160,7 +171,13 @@ export class Primary implements PoolOwner {
     return true;
   }
 
-  ready(_worker: WorkerProcess): void {
+  /** Processes told to drain while the fleet runs on: retiring after a reload, recycle or scale. */
+  get retiring(): WorkerProcess[] {
+    return this.#live().filter((worker) => worker.lifecycle.is("draining"));
+  }
+
+  ready(worker: WorkerProcess): void {
+    this.listeners.ready(worker);
     const pool = this.#pool;
     if (!this.starting) return;
     const slots = [...pool.http, ...pool.extras];

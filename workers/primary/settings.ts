@@ -279,6 +279,37 @@ export const SETTINGS = {
       "one line per app request on stdout: method, path, status, duration, request id, worker",
     parse: bool,
   },
+  tlsCertFile: {
+    env: "TLS_CERT_FILE",
+    flag: "tls-cert",
+    defaultText: "unset",
+    description: "PEM certificate (chain) file: serve HTTPS; needs TLS_KEY_FILE",
+    parse: path,
+  },
+  tlsKeyFile: {
+    env: "TLS_KEY_FILE",
+    flag: "tls-key",
+    defaultText: "unset",
+    description: "PEM private key file for TLS_CERT_FILE",
+    parse: path,
+  },
+  idleTimeoutS: {
+    env: "IDLE_TIMEOUT_S",
+    flag: "idle-timeout",
+    default: 10,
+    description:
+      "close a connection idle this long (Bun's idleTimeout, checked every 4 s; 0 = never, at most 255)",
+    parse: whole(0, 255),
+  },
+  maxBodyBytes: {
+    env: "MAX_BODY_BYTES",
+    flag: "max-body",
+    default: 1_048_576,
+    description:
+      "largest request body (declared or chunked; methods other than GET/HEAD), any route: a larger one gets 413 JSON before the app reads it",
+    // Bun's maxRequestBodySize (the backstop for chunked bodies) is a 32-bit size.
+    parse: whole(1, 2 ** 31 - 1),
+  },
 } satisfies Record<string, SettingSpec<unknown>>;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -294,14 +325,14 @@ export const settingEntries = (): [SettingKey, SettingSpec<unknown>][] =>
 
 const shownDefault = (s: SettingSpec<unknown>) => s.defaultText ?? String(s.default);
 
-/** `--help` text, derived from SETTINGS. */
-export function helpText(): string {
+/** `--help` text, derived from SETTINGS; `command` is how the user started it. */
+export function helpText(command = "bun run start"): string {
   const rows = settingEntries().map(([, s]) => {
     const flag = s.flag ? `--${s.flag}${s.boolean ? "" : " <value>"}` : "(env only)";
     return `  ${flag.padEnd(28)} ${s.env.padEnd(22)} ${s.description} [default: ${shownDefault(s)}]`;
   });
   return [
-    "Usage: bun run start -- [options]",
+    `Usage: ${command} -- [options]`,
     "",
     "Starts a primary that supervises one Bun.serve worker per core on one shared port.",
     "Every option also reads from its environment variable; a flag wins over the env.",
