@@ -7,7 +7,6 @@ import { configureLogs, createLog, writeOut } from "../log.ts";
 import { checkHooks, shown } from "../modules.ts";
 import { printBanner } from "./banner.ts";
 import { type FleetConfig, resolveConfig } from "./config.ts";
-import { startDevMode } from "./dev-mode.ts";
 import { claimPidFile, releasePidFile } from "./pid-file.ts";
 import { tcpMigrateNote } from "./platform.ts";
 import { Primary } from "./primary.ts";
@@ -159,7 +158,10 @@ async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode
     log.error(`setup hook failed, no worker started: ${(error as Error).stack ?? error}`);
     return ExitCode.bootFailure;
   }
-  const stopWatching = config.dev ? startDevMode(primary, config, ROOT, createLog("dev")) : null;
+  // Loaded only by `bun run dev`: the watcher is not part of a production primary's footprint.
+  const stopWatching = config.dev
+    ? (await import("./dev-mode.ts")).startDevMode(primary, config, ROOT, createLog("dev"))
+    : null;
   try {
     return await primary.run(setup, extras);
   } finally {

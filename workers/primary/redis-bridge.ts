@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { RedisClient } from "bun";
 import type { Log } from "../log.ts";
 import type { Publication } from "../protocol.ts";
@@ -46,7 +45,7 @@ export function shownUrl(url: string): string {
  */
 export class RedisBridge implements RemoteBus {
   readonly stats: RedisStats = { sent: 0, received: 0, lost: 0, disconnects: 0 };
-  readonly origin = randomBytes(9).toString("base64url");
+  readonly origin = Buffer.from(crypto.getRandomValues(new Uint8Array(9))).toString("base64url");
   #publisher: RedisClient | null = null;
   readonly #clients = new Set<RedisClient>();
   #stopped = false;

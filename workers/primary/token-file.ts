@@ -7,7 +7,6 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 
 /**
@@ -17,10 +16,15 @@ import { join } from "node:path";
  * ADMIN_TOKEN was not set, removed at exit.
  */
 
+/** This user's id (no node:os: it costs the primary ~1.6 MB of RSS for these two facts). */
+const uid = () => process.getuid?.() ?? 0;
+
 /** The per-user directory holding token files. */
 export function tokenDir(env: Record<string, string | undefined> = process.env): string {
   const runtime = env.XDG_RUNTIME_DIR;
-  return runtime ? join(runtime, "bun-fleet") : join(tmpdir(), `bun-fleet-${userInfo().uid}`);
+  if (runtime) return join(runtime, "bun-fleet");
+  const temp = env.TMPDIR || env.TMP || env.TEMP || "/tmp"; // what os.tmpdir() reads on POSIX
+  return join(temp, `bun-fleet-${uid()}`);
 }
 
 /** Where the fleet on `port` keeps its generated token. */
@@ -31,9 +35,8 @@ export function tokenFilePath(port: number, env = process.env): string {
 /** Refuses a directory another user could read or swap (a shared temp dir). */
 function checkDir(dir: string): void {
   const stat = lstatSync(dir);
-  const uid = userInfo().uid;
-  if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) {
-    throw new Error(`${dir} must be a directory owned by uid ${uid} with mode 0700`);
+  if (!stat.isDirectory() || stat.uid !== uid() || (stat.mode & 0o077) !== 0) {
+    throw new Error(`${dir} must be a directory owned by uid ${uid()} with mode 0700`);
   }
 }
 
