@@ -1,14 +1,16 @@
 /**
- * `bun run bench`: bare Bun.serve vs the fleet ×1 and ×N vs Node's cluster ×N, loaded with wrk
- * on 127.0.0.1, interleaved over rounds; prints a table (or `--json`) with the issue's targets.
- * `--quick` is the smoke mode the test suite runs (about a second per configuration).
+ * `bun run bench`: fleet ×1 vs bare Bun.serve measured in pairs (both loaded at once, pinned; an
+ * A/A pair says whether to trust the ratios), then bare vs the fleet ×1 and ×N vs Node's cluster
+ * ×N, loaded with wrk on 127.0.0.1, interleaved over rounds; prints a table (`--markdown`,
+ * `--json`) with the issue's targets. `--quick` is the smoke mode the test suite runs.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { calibrateCpuBytes } from "./bench/calibrate.ts";
 import { finishMachine, startMachine } from "./bench/machine.ts";
+import { otherFleets, TASKSET_MISSING } from "./bench/placement.ts";
 import { Processes } from "./bench/procs.ts";
 import { formatReport } from "./bench/report.ts";
 import { type BenchOptions, runBench } from "./bench/run.ts";
@@ -19,6 +21,13 @@ const USAGE = `Usage: bun run bench [-- options]
 
   --quick                smoke run: 1 round, all routes at once for 1 s per configuration
   --json                 print one JSON object instead of the table
+  --markdown             print the tables as markdown (for the README)
+  --pair-rounds <n>      rounds of the paired measurement, 0 for none [default: 7]
+  --pair-duration <s>    wrk -d of one paired sample [default: 3]
+  --pairs-only           only the paired measurement (fleet ×1 / bare, A/A control, RSS)
+  --against <dir>        also pair this checkout's fleet ×1 with the one in <dir> (another
+                         checkout of this repo, e.g. a worktree of main)
+  --env <NAME=VALUE>     set a setting on every fleet under test (repeatable)
   --rounds <n>           rounds of every configuration, interleaved [default: 5]
   --duration <s>         wrk -d per route and configuration [default: 5]
   --connections <n>      wrk -c [default: 64]
@@ -37,13 +46,41 @@ function positiveInt(name: string, raw: string | undefined, fallback: number, mi
   return value;
 }
 
+/** `NAME=VALUE` pairs into env entries. */
+function envEntries(raw: string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of raw ?? []) {
+    const match = entry.match(/^([A-Z_][A-Z0-9_]*)=(.*)$/);
+    if (!match?.[1]) throw new Error(`--env takes NAME=VALUE (NAME in capitals); got ${entry}`);
+    env[match[1]] = match[2] ?? "";
+  }
+  return env;
+}
+
+/** An absolute path to another checkout of this repository, or an error naming what is missing. */
+function checkout(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const dir = resolve(raw);
+  if (!existsSync(join(dir, "scripts", "start.ts")))
+    throw new Error(`--against ${raw}: no scripts/start.ts there; give a checkout of this repo`);
+  return dir;
+}
+
+type Options = BenchOptions & { json: boolean; markdown: boolean };
+
 /** Parses argv into options; `null` means help was asked for. */
-export function parseOptions(argv: string[]): (BenchOptions & { json: boolean }) | null {
+export function parseOptions(argv: string[]): Options | null {
   const { values } = parseArgs({
     args: argv,
     options: {
       quick: { type: "boolean" },
       json: { type: "boolean" },
+      markdown: { type: "boolean" },
+      "pair-rounds": { type: "string" },
+      "pair-duration": { type: "string" },
+      "pairs-only": { type: "boolean" },
+      against: { type: "string" },
+      env: { type: "string", multiple: true },
       rounds: { type: "string" },
       duration: { type: "string" },
       connections: { type: "string" },
@@ -59,6 +96,11 @@ export function parseOptions(argv: string[]): (BenchOptions & { json: boolean })
   return {
     quick,
     json: values.json === true,
+    markdown: values.markdown === true,
+    pairRounds: positiveInt("pair-rounds", values["pair-rounds"], quick ? 1 : 7, 0),
+    pairDurationS: positiveInt("pair-duration", values["pair-duration"], quick ? 1 : 3),
+    pairsOnly: values["pairs-only"] === true,
+    pairChoice: { against: checkout(values.against), fleetEnv: envEntries(values.env) },
     rounds: positiveInt("rounds", values.rounds, quick ? 1 : 5),
     workers: positiveInt("workers", values.workers, navigator.hardwareConcurrency),
     warmupS: positiveInt("warmup", values.warmup, quick ? 0 : 1, 0),
@@ -72,7 +114,7 @@ export function parseOptions(argv: string[]): (BenchOptions & { json: boolean })
 }
 
 async function main(argv: string[]): Promise<number> {
-  let options: ReturnType<typeof parseOptions>;
+  let options: Options | null;
   try {
     options = parseOptions(argv);
   } catch (error) {
@@ -86,6 +128,10 @@ async function main(argv: string[]): Promise<number> {
   const wrk = Bun.which("wrk");
   if (!wrk) {
     console.error(WRK_MISSING);
+    return 2;
+  }
+  if (options.pairRounds > 0 && !Bun.which("taskset")) {
+    console.error(TASKSET_MISSING);
     return 2;
   }
   const node = Bun.which("node");
@@ -111,6 +157,13 @@ async function main(argv: string[]): Promise<number> {
 
   const log = (line: string) => console.error(`bench: ${line}`);
   try {
+    const others = otherFleets(new Set([process.pid]));
+    if (others.length) {
+      log(
+        `${others.length} fleet process(es) not started by this bench are running; they take CPU:`,
+      );
+      for (const other of others.slice(0, 5)) log(`  ${other}`);
+    }
     const machine = await startMachine(node);
     const cpuBytes = calibrateCpuBytes(1);
     log(`CPU route calibrated to SHA-256 of ${cpuBytes} bytes (~1 ms in Bun)`);
@@ -126,7 +179,10 @@ async function main(argv: string[]): Promise<number> {
       log,
     });
     const result = { machine: finishMachine(machine), ...measured };
-    console.log(options.json ? JSON.stringify(result, null, 2) : formatReport(result));
+    const text = options.json
+      ? JSON.stringify(result, null, 2)
+      : formatReport(result, options.markdown);
+    console.log(text);
     return 0;
   } catch (error) {
     if (interrupted) return 130; // the wrk or server we were waiting on was stopped by the signal

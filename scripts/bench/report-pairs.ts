@@ -1,0 +1,53 @@
+/** The paired section of the report: the A/A verdict, the ratios, and where each server ran. */
+import { int, mb, range, table } from "./format.ts";
+import type { PairResult } from "./pairs.ts";
+import { CLIENT_CPUS, SERVER_CPUS } from "./pairs.ts";
+
+const ratio = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : "–");
+
+/** The A/A verdict in one line: whether the paired ratios below can be trusted. */
+export function controlLine(paired: PairResult): string {
+  const { worst, tolerance, pass } = paired.control;
+  const within = `1.00 ± ${tolerance.toFixed(2)}`;
+  return pass
+    ? `A/A control: ${ratio(worst)}, within ${within}: the paired ratios are trusted`
+    : `A/A control FAILED: ${ratio(worst)}, outside ${within}: the machine is too noisy now; do NOT trust the paired ratios, rerun on a quiet machine`;
+}
+
+/** The lines of the paired section. */
+export function formatPairs(paired: PairResult, markdown: boolean): string[] {
+  const { rounds, load, warmupS, quick } = paired.options;
+  const rows = paired.pairs.flatMap((p) =>
+    Object.entries(p.routes).map(([route, r]) => [
+      p.label,
+      route,
+      range(r.ratio, ratio),
+      range(r.aRps, int),
+      range(r.bRps, int),
+      String(r.errors),
+    ]),
+  );
+  const servers = paired.pairs.flatMap((p) =>
+    p.servers.map((s) => [
+      s.label,
+      s.placement?.cpus ?? "–",
+      String(s.placement?.sid ?? "–"),
+      s.primaryMb === null ? "–" : mb(s.primaryMb),
+      s.workerMb.map(mb).join(", "),
+    ]),
+  );
+  const lines = [
+    `Paired: both sides of a pair loaded at the same time; servers pinned to CPU ${SERVER_CPUS}, each in its own session; wrk pinned to CPU ${CLIENT_CPUS}`,
+    `${rounds} round(s) × ${load.durationS} s per route, pairs in turn; wrk -t${load.threads} -c${load.connections} each; ` +
+      (warmupS > 0 ? `warm-up ${warmupS} s per route` : "no warm-up") +
+      (quick ? "; QUICK: routes at once, numbers are not measurements" : ""),
+    controlLine(paired),
+    "",
+    "Ratio = B / A req/s in the same round; median (min–max) over rounds",
+    table(["pair (B / A)", "route", "ratio", "A req/s", "B req/s", "errors"], rows, markdown),
+    "",
+    "Servers after the paired rounds (session: each its own; RSS of the primary and each worker)",
+    table(["server", "CPUs", "session", "primary MB", "worker MB"], servers, markdown),
+  ];
+  return lines;
+}
