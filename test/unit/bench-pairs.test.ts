@@ -1,0 +1,105 @@
+/**
+ * The paired measurement's pure parts (ratios, the A/A verdict, markdown tables) and its guard
+ * against a stale server sharing the port.
+ */
+import { describe, expect, test } from "bun:test";
+import { table } from "../../scripts/bench/format.ts";
+import {
+  controlCheck,
+  type PairSample,
+  pairTargets,
+  summarisePair,
+} from "../../scripts/bench/pair-stats.ts";
+import { assertSoleListener, listenersOn, pinned } from "../../scripts/bench/placement.ts";
+
+function samples(pair: string, route: "hello" | "json", ratios: number[]): PairSample[] {
+  return ratios.map((ratio, i) => ({
+    pair,
+    round: i + 1,
+    route,
+    aRps: 10_000,
+    bRps: 10_000 * ratio,
+    ratio,
+    errors: 0,
+  }));
+}
+
+const aa = (ratios: number[]) =>
+  summarisePair(
+    { name: "aa-bare", label: "A/A", control: true },
+    samples("aa-bare", "hello", ratios),
+    [],
+  );
+
+const fleet = (hello: number[], json: number[]) =>
+  summarisePair(
+    { name: "fleet-1-vs-bare", label: "fleet ×1 / bare", control: false },
+    [...samples("fleet-1-vs-bare", "hello", hello), ...samples("fleet-1-vs-bare", "json", json)],
+    [],
+  );
+
+describe("bench pairs", () => {
+  test("a pair's ratio is the median of per-round ratios, not a ratio of medians", () => {
+    // rounds where both sides slowed together: the per-round ratio stays, the medians would not
+    const pair = summarisePair(
+      { name: "p", label: "p", control: false },
+      [
+        { pair: "p", round: 1, route: "hello", aRps: 100, bRps: 95, ratio: 0.95, errors: 0 },
+        { pair: "p", round: 2, route: "hello", aRps: 50, bRps: 48, ratio: 0.96, errors: 1 },
+        { pair: "p", round: 3, route: "hello", aRps: 60, bRps: 58.2, ratio: 0.97, errors: 0 },
+      ],
+      [],
+    );
+    expect(pair.routes.hello?.ratio).toEqual({ median: 0.96, min: 0.95, max: 0.97, n: 3 });
+    expect(pair.routes.hello?.errors).toBe(1);
+  });
+
+  test("trusts the paired ratios only when the A/A control is within 1.00 ± 0.02", () => {
+    const good = controlCheck([aa([0.99, 1.01, 1.0, 1.02, 0.97])]);
+    expect(good).toEqual({ worst: 1.0, tolerance: 0.02, pass: true });
+    const bad = controlCheck([aa([1.03, 1.05, 1.04])]);
+    expect(bad.pass).toBe(false);
+    expect(bad.worst).toBe(1.04);
+    expect(controlCheck([]).pass).toBe(false); // no control measured: nothing is trusted
+  });
+
+  test("marks the fleet ×1 / bare targets untrusted when the control failed", () => {
+    const pairs = [fleet([0.98, 0.99, 0.97], [0.96, 0.95, 0.96])];
+    const trusted = pairTargets(pairs, { worst: 1.01, tolerance: 0.02, pass: true });
+    expect(trusted.map((t) => [t.value, t.pass, t.untrusted])).toEqual([
+      [0.98, true, undefined],
+      [0.96, false, undefined],
+    ]);
+    const noisy = pairTargets(pairs, { worst: 1.05, tolerance: 0.02, pass: false });
+    expect(noisy.every((t) => t.untrusted === true)).toBe(true);
+  });
+
+  test("prints markdown tables for the README", () => {
+    expect(table(["a", "b"], [["x", "1"]], true)).toBe("| a | b |\n| --- | ---: |\n| x | 1 |");
+    expect(table(["a", "b"], [["x", "1"]])).toBe("a  b\nx  1");
+  });
+
+  test("pins a command with taskset only when asked", () => {
+    expect(pinned(["wrk", "-c1"], "1")).toEqual(["taskset", "-c", "1", "wrk", "-c1"]);
+    expect(pinned(["wrk"], undefined)).toEqual(["wrk"]);
+  });
+
+  test("refuses a port that another process also listens on (a stale reusePort server)", async () => {
+    const handler = { data() {} };
+    const stale = Bun.listen({ hostname: "127.0.0.1", port: 0, reusePort: true, socket: handler });
+    try {
+      expect(listenersOn(stale.port).pids).toEqual([process.pid]);
+      // the group under test is this process's own; a pgid that owns nothing finds a stranger
+      const ownGroup = Number(
+        (await Bun.file("/proc/self/stat").text()).split(") ")[1]?.split(" ")[2],
+      );
+      expect(() => assertSoleListener(stale.port, ownGroup, "me")).not.toThrow();
+      expect(() => assertSoleListener(stale.port, 1, "bench server")).toThrow(
+        `bench server: port ${stale.port} is also held by ${process.pid}`,
+      );
+    } finally {
+      stale.stop(true);
+    }
+    expect(() => assertSoleListener(stale.port, 1, "gone")).toThrow("nothing listens");
+  });
+});
