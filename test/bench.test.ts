@@ -75,6 +75,24 @@ describe("bench", () => {
     expect(stderr).toContain("apt-get install wrk");
   });
 
+  test("refuses bad options with a message naming the option, before starting anything", async () => {
+    const cases: [string[], string][] = [
+      [["--env", "lowercase=1"], "--env takes NAME=VALUE"],
+      [["--against", "/nonexistent"], "--against /nonexistent: no scripts/start.ts there"],
+      [["--pairs-only", "--pair-rounds", "0"], "--pair-rounds must be ≥ 1"],
+      [["--pair-duration", "0"], "--pair-duration must be an integer ≥ 1"],
+    ];
+    for (const [args, message] of cases) {
+      const [stdout, stderr, code] = await runBench(args);
+      expect({ args, code, stdout, message: stderr.includes(message) }).toEqual({
+        args,
+        code: 2,
+        stdout: "",
+        message: true,
+      });
+    }
+  });
+
   test("--quick --json measures the pairs and every configuration, and leaves no process behind", async () => {
     const [stdout, stderr, code] = await runBench(["--quick", "--json", "--workers", "2"]);
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });

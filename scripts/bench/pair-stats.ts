@@ -34,6 +34,11 @@ export interface PairServer {
 /** One route of one pair, over rounds. */
 export interface PairRoute {
   ratio: Spread;
+  /**
+   * How precise the median ratio is, from how the per-round ratios scatter: the standard error
+   * of a median, ≈ 1.25 σ/√n, with σ estimated robustly as 1.4826 × the median absolute deviation.
+   */
+  error: number;
   aRps: Spread;
   bRps: Spread;
   errors: number;
@@ -60,8 +65,11 @@ export function summarisePair(
   const routes: Partial<Record<RouteName, PairRoute>> = {};
   for (const route of new Set(mine.map((s) => s.route))) {
     const of = mine.filter((s) => s.route === route);
+    const ratio = spread(of.map((s) => s.ratio));
+    const mad = spread(of.map((s) => Math.abs(s.ratio - ratio.median))).median;
     routes[route] = {
-      ratio: spread(of.map((s) => s.ratio)),
+      ratio,
+      error: (1.2533 * 1.4826 * mad) / Math.sqrt(of.length),
       aRps: spread(of.map((s) => s.aRps)),
       bRps: spread(of.map((s) => s.bRps)),
       errors: of.reduce((sum, s) => sum + s.errors, 0),
@@ -70,24 +78,31 @@ export function summarisePair(
   return { ...pair, routes, servers };
 }
 
-/** The A/A verdict: every route of every control pair within 1.00 ± AA_TOLERANCE. */
+/**
+ * The A/A verdict: the control's median ratio within 1.00 ± AA_TOLERANCE, and precise enough to
+ * tell (its error no larger than the tolerance either: with per-round ratios scattered ±10%, a
+ * median of 7 rounds can land near 1.00 by luck and would not vouch for the other pairs).
+ */
 export interface ControlCheck {
   /** The control ratio furthest from 1.00. */
   worst: number;
+  /** The largest error (see PairRoute.error) of a control ratio. */
+  error: number;
   tolerance: number;
   pass: boolean;
 }
 
 /** Checks the control pairs; with none measured, nothing is trusted. */
 export function controlCheck(pairs: PairSummary[]): ControlCheck {
-  const ratios = pairs
-    .filter((p) => p.control)
-    .flatMap((p) => Object.values(p.routes).map((r) => r.ratio.median));
+  const routes = pairs.filter((p) => p.control).flatMap((p) => Object.values(p.routes));
+  const ratios = routes.map((r) => r.ratio.median);
   const worst = ratios.reduce(
     (far, r) => (Math.abs(r - 1) > Math.abs(far - 1) ? r : far),
     ratios[0] ?? Number.NaN,
   );
-  return { worst, tolerance: AA_TOLERANCE, pass: Math.abs(worst - 1) <= AA_TOLERANCE };
+  const error = routes.length ? Math.max(...routes.map((r) => r.error)) : Number.NaN;
+  const pass = Math.abs(worst - 1) <= AA_TOLERANCE && error <= AA_TOLERANCE;
+  return { worst, error, tolerance: AA_TOLERANCE, pass };
 }
 
 /** The paired targets: fleet ×1 / bare on hello and JSON, marked untrusted when A/A failed. */

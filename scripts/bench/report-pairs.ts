@@ -7,11 +7,15 @@ const ratio = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : "–");
 
 /** The A/A verdict in one line: whether the paired ratios below can be trusted. */
 export function controlLine(paired: PairResult): string {
-  const { worst, tolerance, pass } = paired.control;
+  const { worst, error, tolerance, pass } = paired.control;
   const within = `1.00 ± ${tolerance.toFixed(2)}`;
-  return pass
-    ? `A/A control: ${ratio(worst)}, within ${within}: the paired ratios are trusted`
-    : `A/A control FAILED: ${ratio(worst)}, outside ${within}: the machine is too noisy now; do NOT trust the paired ratios, rerun on a quiet machine`;
+  const measured = `${ratio(worst)} ± ${ratio(error)}`;
+  if (pass) return `A/A control: ${measured}, within ${within}: the paired ratios are trusted`;
+  const why =
+    Math.abs(worst - 1) > tolerance
+      ? `outside ${within}`
+      : `its error exceeds ${tolerance.toFixed(2)} (more --pair-rounds, or a quieter machine)`;
+  return `A/A control FAILED: ${measured}, ${why}: the machine is too noisy now; do NOT trust the paired ratios`;
 }
 
 /** The lines of the paired section. */
@@ -22,6 +26,7 @@ export function formatPairs(paired: PairResult, markdown: boolean): string[] {
       p.label,
       route,
       range(r.ratio, ratio),
+      `±${ratio(r.error)}`,
       range(r.aRps, int),
       range(r.bRps, int),
       String(r.errors),
@@ -43,8 +48,12 @@ export function formatPairs(paired: PairResult, markdown: boolean): string[] {
       (quick ? "; QUICK: routes at once, numbers are not measurements" : ""),
     controlLine(paired),
     "",
-    "Ratio = B / A req/s in the same round; median (min–max) over rounds",
-    table(["pair (B / A)", "route", "ratio", "A req/s", "B req/s", "errors"], rows, markdown),
+    "Ratio = B / A req/s in the same round; median (min–max) over rounds; error = standard error of that median, from the scatter of rounds",
+    table(
+      ["pair (B / A)", "route", "ratio", "± error", "A req/s", "B req/s", "errors"],
+      rows,
+      markdown,
+    ),
     "",
     "Servers after the paired rounds (session: each its own; RSS of the primary and each worker)",
     table(["server", "CPUs", "session", "primary MB", "worker MB"], servers, markdown),
