@@ -14,7 +14,8 @@ export const USAGE = `Usage: bun run bench [-- options]
   --pair-duration <s>    wrk -d of one paired sample [default: 3]
   --pairs-only           only the paired measurement (fleet ×1 / bare, A/A control, RSS)
   --against <dir>        also pair this checkout's fleet ×1 with the one in <dir> (another
-                         checkout of this repo, e.g. a worktree of main)
+                         checkout of this repo with its dependencies installed, e.g. a
+                         worktree of main): a change to the request path, measured directly
   --env <NAME=VALUE>     set a setting on every fleet under test (repeatable)
   --rounds <n>           rounds of every configuration, interleaved [default: 5]
   --duration <s>         wrk -d per route and configuration [default: 5]

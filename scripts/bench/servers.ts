@@ -4,7 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { CPU_BYTES_ENV } from "./app.ts";
-import { pinned } from "./placement.ts";
+import { assertSoleListener, pinned } from "./placement.ts";
 import { type Group, isAlive, type Processes, pollUntil } from "./procs.ts";
 
 /** Repository root (scripts/bench/../..). */
@@ -94,8 +94,8 @@ function command(spec: ConfigSpec, ctx: StartContext): string[] {
 }
 
 /**
- * Starts `spec` on `port` and resolves once every worker is ready (bounded by bootTimeoutMs);
- * with `cpus`, pinned to those CPUs (its workers inherit the affinity).
+ * Starts `spec` on `port` and resolves once every worker is ready (bounded by bootTimeoutMs) and
+ * nothing else listens on the port; with `cpus`, pinned to those CPUs (its workers inherit them).
  */
 export async function start(
   spec: ConfigSpec,
@@ -127,6 +127,12 @@ export async function start(
     );
   }
   const spawnToReadyMs = performance.now() - started;
+  try {
+    assertSoleListener(port, group.pgid, spec.label);
+  } catch (error) {
+    await ctx.processes.stop(group, 500);
+    throw error;
+  }
   const base = { spec, url: `http://127.0.0.1:${port}`, group, spawnToReadyMs };
   if (spec.kind === "bare") {
     const pid = Number(match[1]);
