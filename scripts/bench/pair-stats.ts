@@ -69,7 +69,8 @@ export function summarisePair(
     const mad = spread(of.map((s) => Math.abs(s.ratio - ratio.median))).median;
     routes[route] = {
       ratio,
-      error: (1.2533 * 1.4826 * mad) / Math.sqrt(of.length),
+      // fewer than 3 rounds say nothing about their scatter
+      error: of.length < 3 ? Number.NaN : (1.2533 * 1.4826 * mad) / Math.sqrt(of.length),
       aRps: spread(of.map((s) => s.aRps)),
       bRps: spread(of.map((s) => s.bRps)),
       errors: of.reduce((sum, s) => sum + s.errors, 0),
@@ -86,7 +87,7 @@ export function summarisePair(
 export interface ControlCheck {
   /** The control ratio furthest from 1.00. */
   worst: number;
-  /** The largest error (see PairRoute.error) of a control ratio. */
+  /** The largest error (see PairRoute.error) of a control ratio; NaN with under 3 rounds. */
   error: number;
   tolerance: number;
   pass: boolean;
@@ -100,7 +101,8 @@ export function controlCheck(pairs: PairSummary[]): ControlCheck {
     (far, r) => (Math.abs(r - 1) > Math.abs(far - 1) ? r : far),
     ratios[0] ?? Number.NaN,
   );
-  const error = routes.length ? Math.max(...routes.map((r) => r.error)) : Number.NaN;
+  const errors = routes.map((r) => r.error);
+  const error = errors.length && !errors.some(Number.isNaN) ? Math.max(...errors) : Number.NaN;
   const pass = Math.abs(worst - 1) <= AA_TOLERANCE && error <= AA_TOLERANCE;
   return { worst, error, tolerance: AA_TOLERANCE, pass };
 }

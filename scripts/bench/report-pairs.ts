@@ -9,12 +9,14 @@ const ratio = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : "–");
 export function controlLine(paired: PairResult): string {
   const { worst, error, tolerance, pass } = paired.control;
   const within = `1.00 ± ${tolerance.toFixed(2)}`;
-  const measured = `${ratio(worst)} ± ${ratio(error)}`;
+  const measured = Number.isNaN(error) ? ratio(worst) : `${ratio(worst)} ± ${ratio(error)}`;
   if (pass) return `A/A control: ${measured}, within ${within}: the paired ratios are trusted`;
   const why =
     Math.abs(worst - 1) > tolerance
       ? `outside ${within}`
-      : `its error exceeds ${tolerance.toFixed(2)} (more --pair-rounds, or a quieter machine)`;
+      : Number.isNaN(error)
+        ? "too few rounds to know its error (3 or more needed)"
+        : `its error exceeds ${tolerance.toFixed(2)} (more --pair-rounds, or a quieter machine)`;
   return `A/A control FAILED: ${measured}, ${why}: the machine is too noisy now; do NOT trust the paired ratios`;
 }
 
@@ -26,7 +28,7 @@ export function formatPairs(paired: PairResult, markdown: boolean): string[] {
       p.label,
       route,
       range(r.ratio, ratio),
-      `±${ratio(r.error)}`,
+      Number.isNaN(r.error) ? "–" : `±${ratio(r.error)}`,
       range(r.aRps, int),
       range(r.bRps, int),
       String(r.errors),

@@ -10,7 +10,11 @@ import {
   pairTargets,
   summarisePair,
 } from "../../scripts/bench/pair-stats.ts";
+import type { PairResult } from "../../scripts/bench/pairs.ts";
 import { assertSoleListener, listenersOn, pinned } from "../../scripts/bench/placement.ts";
+import { controlLine, formatPairs } from "../../scripts/bench/report-pairs.ts";
+
+const LOAD = { threads: 1, connections: 64, durationS: 3 };
 
 function samples(pair: string, route: "hello" | "json", ratios: number[]): PairSample[] {
   return ratios.map((ratio, i) => ({
@@ -69,6 +73,30 @@ describe("bench pairs", () => {
     expect(noisy.error).toBeGreaterThan(0.05);
     expect(noisy.pass).toBe(false);
     expect(controlCheck([]).pass).toBe(false); // no control measured: nothing is trusted
+    // one or two rounds say nothing about the scatter: not trusted however close to 1.00
+    const short = controlCheck([aa([1.0, 1.001])]);
+    expect([Number.isNaN(short.error), short.pass]).toEqual([true, false]);
+  });
+
+  test("the report says plainly when the A/A control failed, and why", () => {
+    const result = (ratios: number[]): PairResult => {
+      const pairs = [aa(ratios)];
+      const options = { rounds: ratios.length, warmupS: 1, quick: false, load: LOAD };
+      return { options, pairs, control: controlCheck(pairs), samples: [] };
+    };
+    expect(controlLine(result([1.0, 0.99, 1.01, 1.0, 1.0]))).toBe(
+      "A/A control: 1.000 ± 0.000, within 1.00 ± 0.02: the paired ratios are trusted",
+    );
+    expect(controlLine(result([1.05, 1.04, 1.06]))).toContain(
+      "A/A control FAILED: 1.050 ± 0.011, outside 1.00 ± 0.02",
+    );
+    expect(controlLine(result([0.9, 1.1, 1.0, 0.92, 1.08, 0.95, 1.05]))).toContain(
+      "its error exceeds 0.02",
+    );
+    expect(controlLine(result([1.0]))).toContain("too few rounds");
+    expect(formatPairs(result([1.05, 1.04, 1.06]), false).join("\n")).toContain(
+      "do NOT trust the paired ratios",
+    );
   });
 
   test("marks the fleet ×1 / bare targets untrusted when the control failed", () => {
