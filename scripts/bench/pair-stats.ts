@@ -36,7 +36,8 @@ export interface PairRoute {
   ratio: Spread;
   /**
    * How precise the median ratio is, from how the per-round ratios scatter: the standard error
-   * of a median, ≈ 1.25 σ/√n, with σ estimated robustly as 1.4826 × the median absolute deviation.
+   * of a median, ≈ 1.25 σ/√n, with σ estimated robustly as 1.4826 × the median absolute
+   * deviation.
    */
   error: number;
   aRps: Spread;
@@ -126,7 +127,7 @@ export function pairTargets(pairs: PairSummary[], check: ControlCheck): Target[]
   ];
 }
 
-/** With only pairs run: the fleet ×1 primary's RSS (≤ 35 MB) and its worker's (≤ bare + 5 MB). */
+/** With only pairs run: the fleet ×1 primary's RSS (≤ 35 MB), its worker's (≤ bare + 5 MB). */
 export function pairRssTargets(pairs: PairSummary[]): Target[] {
   const servers = pairs.find((p) => p.name === "fleet-1-vs-bare")?.servers ?? [];
   const [bare, fleet] = [servers[0], servers[1]];

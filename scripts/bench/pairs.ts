@@ -137,7 +137,10 @@ function server(r: Running): PairServer {
   };
 }
 
-/** Runs every pair for `options.rounds` rounds; every process it starts is stopped before it returns. */
+/**
+ * Runs every pair for `options.rounds` rounds, pairs in turn within a round; every process it
+ * starts is stopped before it returns.
+ */
 export async function runPairs(
   specs: PairSpec[],
   options: PairOptions,

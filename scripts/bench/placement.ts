@@ -56,7 +56,7 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
-/** The processes holding a listening socket on `port`; `unknown` counts sockets of unreadable owners. */
+/** Processes holding a listening socket on `port`; `unknown` counts sockets of unseen owners. */
 export function listenersOn(port: number): { pids: number[]; unknown: number } {
   const inodes = listeningInodes(port);
   const found = new Set<string>();

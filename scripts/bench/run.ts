@@ -1,9 +1,10 @@
 /**
  * The bench: first the pairs (see pairs.ts), then the sequential loop for what needs both cores
- * (fleet ×N vs ×1, Node's cluster) and the lifecycle numbers. Each round starts every configuration on a fresh port (boot timed while the
- * others idle), checks and warms them up, reads RSS, then loads route by route in configuration
- * order (A B C D, A B C D, …) so the samples being compared are seconds apart, not minutes, and
- * finally stops each one idle and times it.
+ * (fleet ×N vs ×1, Node's cluster) and the lifecycle numbers. Each sequential round starts every
+ * configuration on a fresh port (boot timed while the others idle), checks and warms them up,
+ * reads RSS, then loads route by route in configuration order (A B C D, A B C D, …) so the
+ * samples being compared are seconds apart, not minutes, and finally stops each one idle and
+ * times it.
  */
 import { ROUTES, type RouteName } from "./app.ts";
 import { waitIdle } from "./noise.ts";
@@ -133,6 +134,7 @@ async function runRound(round: number, options: BenchOptions, ctx: Context) {
   }
 }
 
+/** The paired measurement, unless turned off or impossible (it needs two cores). */
 async function runPaired(options: BenchOptions, ctx: Context): Promise<PairResult | null> {
   if (options.pairRounds === 0) return null;
   if (navigator.hardwareConcurrency < 2) {

@@ -24,9 +24,8 @@ export interface ConfigSpec {
   env?: Record<string, string>;
 }
 
-/** The four configurations, in the order each round runs them; `fleetEnv` goes to the fleets. */
-export function configs(workers: number, fleetEnv: Record<string, string> = {}): ConfigSpec[] {
-  const env = fleetEnv;
+/** The four configurations, in the order each round runs them; `env` goes to the fleets. */
+export function configs(workers: number, env: Record<string, string> = {}): ConfigSpec[] {
   return [
     { name: "bare", label: "bare Bun.serve", kind: "bare", workers: 1 },
     { name: "fleet-1", label: "fleet ×1", kind: "fleet", workers: 1, env },
