@@ -81,6 +81,10 @@ describe("bench", () => {
       [["--against", "/nonexistent"], "--against /nonexistent: no scripts/start.ts there"],
       [["--pairs-only", "--pair-rounds", "0"], "--pair-rounds must be ≥ 1"],
       [["--pair-duration", "0"], "--pair-duration must be an integer ≥ 1"],
+      [
+        ["--pair-rounds", "7", "--pair-max-rounds", "5"],
+        "--pair-max-rounds must be ≥ --pair-rounds",
+      ],
     ];
     for (const [args, message] of cases) {
       const [stdout, stderr, code] = await runBench(args);
@@ -94,7 +98,10 @@ describe("bench", () => {
   });
 
   test("--quick --json measures the pairs and every configuration, and leaves no process behind", async () => {
-    const [stdout, stderr, code] = await runBench(["--quick", "--json", "--workers", "2"]);
+    // one quick round can never vouch for itself (no scatter to judge), so the A/A control is
+    // not trusted and the bench adds rounds: here one, up to --pair-max-rounds
+    const args = ["--quick", "--json", "--workers", "2", "--pair-max-rounds", "2"];
+    const [stdout, stderr, code] = await runBench(args);
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
     const result = JSON.parse(stdout) as BenchResult;
     expect(result.summaries.map((s) => s.name)).toEqual(["bare", "fleet-1", "fleet-2", "node-2"]);
@@ -127,6 +134,8 @@ describe("bench", () => {
       expect(a).not.toBe(b);
     }
     expect(Number.isFinite(paired?.control.worst)).toBe(true);
+    expect([paired?.roundsRun, paired?.control.pass]).toEqual([2, false]);
+    expect(paired?.pairs[0]?.routes.hello?.ratio.n).toBe(2);
     expect(paired?.pairs[1]?.servers[1]?.primaryMb ?? 0).toBeGreaterThan(1);
     expect(result.targets).toHaveLength(10);
     expect(result.targets[0]?.text).toBe("fleet ×1 / bare, hello req/s (paired)");

@@ -11,6 +11,8 @@ export const USAGE = `Usage: bun run bench [-- options]
   --json                 print one JSON object instead of the table
   --markdown             print the tables as markdown (for the README)
   --pair-rounds <n>      rounds of the paired measurement, 0 for none [default: 7]
+  --pair-max-rounds <n>  while the A/A control is not trusted, add rounds up to this many
+                         [default: 21; with --quick: --pair-rounds]
   --pair-duration <s>    wrk -d of one paired sample [default: 3]
   --pairs-only           only the paired measurement (fleet ×1 / bare, A/A control, RSS)
   --against <dir>        also pair this checkout's fleet ×1 with the one in <dir> (another
@@ -67,6 +69,7 @@ export function parseOptions(argv: string[]): Options | null {
       json: { type: "boolean" },
       markdown: { type: "boolean" },
       "pair-rounds": { type: "string" },
+      "pair-max-rounds": { type: "string" },
       "pair-duration": { type: "string" },
       "pairs-only": { type: "boolean" },
       against: { type: "string" },
@@ -86,11 +89,16 @@ export function parseOptions(argv: string[]): Options | null {
   const pairRounds = positiveInt("pair-rounds", values["pair-rounds"], quick ? 1 : 7, 0);
   if (pairRounds === 0 && (values["pairs-only"] || values.against !== undefined))
     throw new Error("--pairs-only and --against need the pairs: --pair-rounds must be ≥ 1");
+  const maxRaw = values["pair-max-rounds"];
+  const pairMaxRounds = positiveInt("pair-max-rounds", maxRaw, quick ? pairRounds : 21, 0);
+  if (maxRaw !== undefined && pairMaxRounds < pairRounds)
+    throw new Error(`--pair-max-rounds must be ≥ --pair-rounds (${pairRounds}); got ${maxRaw}`);
   return {
     quick,
     json: values.json === true,
     markdown: values.markdown === true,
     pairRounds,
+    pairMaxRounds: Math.max(pairMaxRounds, pairRounds),
     pairDurationS: positiveInt("pair-duration", values["pair-duration"], quick ? 1 : 3),
     pairsOnly: values["pairs-only"] === true,
     pairChoice: { against: checkout(values.against), fleetEnv: envEntries(values.env) },

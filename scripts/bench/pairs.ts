@@ -5,8 +5,10 @@
  * share of that CPU), both wrk pinned to CPU 1; the result is the median of per-round ratios.
  * Measured one after the other, the same server varies ±20% on a shared VM; paired, an A/A pair
  * agrees within ~1%. Rounds run every pair in turn, so the A/A control sees the same noise.
+ * This file runs them; pair-specs.ts says which, pair-stats.ts turns samples into ratios.
  */
 import { ROUTES, type RouteName } from "./app.ts";
+import type { PairSpec } from "./pair-specs.ts";
 import {
   type ControlCheck,
   controlCheck,
@@ -21,79 +23,16 @@ import { type ConfigSpec, type Running, type StartContext, start } from "./serve
 import { checkRoutes, expectedBodies } from "./verify.ts";
 import { type Load, runWrk } from "./wrk.ts";
 
-/** Where the servers run and where wrk runs. */
+/** The CPU every paired server runs on (taskset list). */
 export const SERVER_CPUS = "0";
+/** The CPU every paired wrk runs on, so load generation never takes the servers' CPU. */
 export const CLIENT_CPUS = "1";
-
-/** Two configurations measured side by side; the ratio reported is B / A. */
-export interface PairSpec {
-  name: string;
-  label: string;
-  /** The A/A control: the same configuration on both sides. */
-  control: boolean;
-  a: ConfigSpec;
-  b: ConfigSpec;
-  routes: RouteName[];
-}
-
-/** What the pairs are made of: `against` adds this checkout's fleet vs another checkout's. */
-export interface PairChoice {
-  /** Another checkout (e.g. a worktree of main) whose fleet ×1 is side A of an extra pair. */
-  against?: string | undefined;
-  /** Env for every fleet configuration (e.g. WORKER_INDEX_HEADER=1 to see what it costs). */
-  fleetEnv: Record<string, string>;
-}
-
-/** The pairs: A/A control (bare vs bare), fleet ×1 vs bare, and optionally here vs `against`. */
-export function pairSpecs({ against, fleetEnv }: PairChoice): PairSpec[] {
-  const bare = (name: string, label: string): ConfigSpec => ({
-    name,
-    label,
-    kind: "bare",
-    workers: 1,
-  });
-  const fleet = (name: string, label: string, root?: string): ConfigSpec => ({
-    name,
-    label,
-    kind: "fleet",
-    workers: 1,
-    env: fleetEnv,
-    ...(root === undefined ? {} : { root }),
-  });
-  const pairs: PairSpec[] = [
-    {
-      name: "aa-bare",
-      label: "A/A: bare / bare",
-      control: true,
-      a: bare("bare-a", "bare Bun.serve (A)"),
-      b: bare("bare-b", "bare Bun.serve (B)"),
-      routes: ["hello"],
-    },
-    {
-      name: "fleet-1-vs-bare",
-      label: "fleet ×1 / bare",
-      control: false,
-      a: bare("bare", "bare Bun.serve"),
-      b: fleet("fleet-1", "fleet ×1"),
-      routes: ["hello", "json"],
-    },
-  ];
-  if (against !== undefined) {
-    pairs.push({
-      name: "here-vs-against",
-      label: "fleet ×1 here / fleet ×1 --against",
-      control: false,
-      a: fleet("fleet-1-against", `fleet ×1 (${against})`, against),
-      b: fleet("fleet-1-here", "fleet ×1 (this checkout)"),
-      routes: ["hello", "json"],
-    });
-  }
-  return pairs;
-}
 
 /** How the pairs are loaded. */
 export interface PairOptions {
   rounds: number;
+  /** While the A/A control is not trusted after `rounds`, add rounds up to this many. */
+  maxRounds: number;
   warmupS: number;
   /** Per wrk; `durationS` is one round of one route. */
   load: Load;
@@ -107,6 +46,8 @@ export type PairContext = StartContext & { wrk: string; log: (line: string) => v
 /** Everything the pairs measured. */
 export interface PairResult {
   options: PairOptions;
+  /** Rounds actually run: `rounds`, or more while the control was not yet trusted. */
+  roundsRun: number;
   pairs: PairSummary[];
   control: ControlCheck;
   samples: PairSample[];
@@ -127,6 +68,40 @@ async function loadBoth(up: Up, routes: RouteName[], load: Load, ctx: PairContex
   return Promise.all(routes.map((route) => Promise.all([wrk(up.a, route), wrk(up.b, route)])));
 }
 
+/** One round: each pair in turn, route by route (quick: all routes of a pair at once). */
+async function runRound(
+  round: number,
+  up: Up[],
+  options: PairOptions,
+  ctx: PairContext,
+): Promise<PairSample[]> {
+  const samples: PairSample[] = [];
+  for (const pair of up) {
+    const batches = options.quick ? [pair.spec.routes] : pair.spec.routes.map((r) => [r]);
+    for (const routes of batches) {
+      const results = await loadBoth(pair, routes, options.load, ctx);
+      for (const [i, [a, b]] of results.entries()) {
+        const route = routes[i] as RouteName;
+        const ratio = b.rps / a.rps;
+        const errors = a.errors + a.non2xx + b.errors + b.non2xx;
+        samples.push({
+          pair: pair.spec.name,
+          round,
+          route,
+          aRps: a.rps,
+          bRps: b.rps,
+          ratio,
+          errors,
+        });
+        ctx.log(
+          `pair round ${round} ${pair.spec.label} ${route}: ${Math.round(b.rps)} / ${Math.round(a.rps)} = ${ratio.toFixed(3)}`,
+        );
+      }
+    }
+  }
+  return samples;
+}
+
 function server(r: Running): PairServer {
   const serving = r.workerPids[0] ?? r.group.pgid;
   return {
@@ -138,8 +113,9 @@ function server(r: Running): PairServer {
 }
 
 /**
- * Runs every pair for `options.rounds` rounds, pairs in turn within a round; every process it
- * starts is stopped before it returns.
+ * Runs every pair for `options.rounds` rounds, pairs in turn within a round, then adds rounds
+ * (up to `maxRounds`) while the A/A control is not trusted: the error of a median shrinks as
+ * 1/√rounds. Every process it starts is stopped before it returns.
  */
 export async function runPairs(
   specs: PairSpec[],
@@ -161,33 +137,20 @@ export async function runPairs(
       const warm = { ...options.load, durationS: options.warmupS };
       for (const pair of up) await loadBoth(pair, pair.spec.routes, warm, ctx);
     }
-    for (let round = 1; round <= options.rounds; round++) {
-      for (const pair of up) {
-        const batches = options.quick ? [pair.spec.routes] : pair.spec.routes.map((r) => [r]);
-        for (const routes of batches) {
-          const results = await loadBoth(pair, routes, options.load, ctx);
-          for (const [i, [a, b]] of results.entries()) {
-            const route = routes[i] as RouteName;
-            const ratio = b.rps / a.rps;
-            const errors = a.errors + a.non2xx + b.errors + b.non2xx;
-            samples.push({
-              pair: pair.spec.name,
-              round,
-              route,
-              aRps: a.rps,
-              bRps: b.rps,
-              ratio,
-              errors,
-            });
-            ctx.log(
-              `pair round ${round} ${pair.spec.label} ${route}: ${Math.round(b.rps)} / ${Math.round(a.rps)} = ${ratio.toFixed(3)}`,
-            );
-          }
-        }
+    const controlSoFar = () => controlCheck(up.map(({ spec }) => summarisePair(spec, samples, [])));
+    let round = 0;
+    while (round < options.rounds || (round < options.maxRounds && !controlSoFar().pass)) {
+      if (round >= options.rounds) {
+        const { worst, error } = controlSoFar();
+        ctx.log(
+          `A/A control not trusted after ${round} rounds (${worst.toFixed(3)} ± ${error.toFixed(3)}); adding a round (at most ${options.maxRounds})`,
+        );
       }
+      round += 1;
+      samples.push(...(await runRound(round, up, options, ctx)));
     }
     const pairs = up.map(({ spec, a, b }) => summarisePair(spec, samples, [server(a), server(b)]));
-    return { options, pairs, control: controlCheck(pairs), samples };
+    return { options, roundsRun: round, pairs, control: controlCheck(pairs), samples };
   } finally {
     for (const running of started) await ctx.processes.stop(running.group, 1000);
   }

@@ -23,6 +23,10 @@ export function controlLine(paired: PairResult): string {
 /** The lines of the paired section. */
 export function formatPairs(paired: PairResult, markdown: boolean): string[] {
   const { rounds, load, warmupS, quick } = paired.options;
+  const extra =
+    paired.roundsRun > rounds
+      ? ` (${rounds} + ${paired.roundsRun - rounds} while A/A was not trusted)`
+      : "";
   const rows = paired.pairs.flatMap((p) =>
     Object.entries(p.routes).map(([route, r]) => [
       p.label,
@@ -45,7 +49,7 @@ export function formatPairs(paired: PairResult, markdown: boolean): string[] {
   );
   const lines = [
     `Paired: both sides of a pair loaded at the same time; servers pinned to CPU ${SERVER_CPUS}, each in its own session; wrk pinned to CPU ${CLIENT_CPUS}`,
-    `${rounds} round(s) × ${load.durationS} s per route, pairs in turn; wrk -t${load.threads} -c${load.connections} each; ` +
+    `${paired.roundsRun} round(s)${extra} × ${load.durationS} s per route, pairs in turn; wrk -t${load.threads} -c${load.connections} each; ` +
       (warmupS > 0 ? `warm-up ${warmupS} s per route` : "no warm-up") +
       (quick ? "; QUICK: routes at once, numbers are not measurements" : ""),
     controlLine(paired),

@@ -8,8 +8,9 @@
  */
 import { ROUTES, type RouteName } from "./app.ts";
 import { waitIdle } from "./noise.ts";
+import { type PairChoice, pairSpecs } from "./pair-specs.ts";
 import { pairRssTargets, pairTargets } from "./pair-stats.ts";
-import { type PairChoice, type PairResult, pairSpecs, runPairs } from "./pairs.ts";
+import { type PairResult, runPairs } from "./pairs.ts";
 import { freePort, isAlive, rssMb } from "./procs.ts";
 import { type SampleContext, sample } from "./sample.ts";
 import { configs, type Running, type StartContext, start, stop } from "./servers.ts";
@@ -33,8 +34,12 @@ export interface BenchOptions {
   warmupS: number;
   /** Retake a sample when other processes took more than this percent of the machine. */
   maxOtherCpuPct: number;
-  /** Rounds of the paired measurement (0: none) and wrk -d of one of its samples. */
+  /**
+   * Rounds of the paired measurement (0: none), at most how many while the A/A control is not
+   * trusted, and wrk -d of one of its samples.
+   */
   pairRounds: number;
+  pairMaxRounds: number;
   pairDurationS: number;
   /** Only the pairs: no sequential loop (no scaling, Node or lifecycle numbers). */
   pairsOnly: boolean;
@@ -144,6 +149,7 @@ async function runPaired(options: BenchOptions, ctx: Context): Promise<PairResul
   const load = { ...options.load, durationS: options.pairDurationS };
   const pairOptions = {
     rounds: options.pairRounds,
+    maxRounds: options.pairMaxRounds,
     warmupS: options.warmupS,
     load,
     quick: options.quick,

@@ -81,8 +81,9 @@ describe("bench pairs", () => {
   test("the report says plainly when the A/A control failed, and why", () => {
     const result = (ratios: number[]): PairResult => {
       const pairs = [aa(ratios)];
-      const options = { rounds: ratios.length, warmupS: 1, quick: false, load: LOAD };
-      return { options, pairs, control: controlCheck(pairs), samples: [] };
+      const rounds = ratios.length;
+      const options = { rounds, maxRounds: rounds, warmupS: 1, quick: false, load: LOAD };
+      return { options, roundsRun: rounds, pairs, control: controlCheck(pairs), samples: [] };
     };
     expect(controlLine(result([1.0, 0.99, 1.01, 1.0, 1.0]))).toBe(
       "A/A control: 1.000 ± 0.000, within 1.00 ± 0.02: the paired ratios are trusted",
