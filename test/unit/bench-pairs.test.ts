@@ -65,6 +65,7 @@ describe("bench pairs", () => {
     expect(good.worst).toBe(1.0);
     expect(good.error).toBeCloseTo(0.0083, 4);
     expect(good.pass).toBe(true);
+    expect(controlCheck([aa([1.02, 1.02, 1.02])]).pass).toBe(true); // the edge is inside
     const off = controlCheck([aa([1.03, 1.05, 1.04])]);
     expect([off.worst, off.pass]).toEqual([1.04, false]);
     // centred on 1.00 by luck: rounds scatter ±10%, so the median is good to only ~±0.06
