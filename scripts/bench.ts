@@ -1,78 +1,24 @@
 /**
- * `bun run bench`: bare Bun.serve vs the fleet ×1 and ×N vs Node's cluster ×N, loaded with wrk
- * on 127.0.0.1, interleaved over rounds; prints a table (or `--json`) with the issue's targets.
- * `--quick` is the smoke mode the test suite runs (about a second per configuration).
+ * `bun run bench`: fleet ×1 vs bare Bun.serve measured in pairs (both loaded at once, pinned; an
+ * A/A pair says whether to trust the ratios), then bare vs the fleet ×1 and ×N vs Node's cluster
+ * ×N, loaded with wrk on 127.0.0.1, interleaved over rounds; prints a table (`--markdown`,
+ * `--json`) with the issue's targets. `--quick` is the smoke mode the test suite runs.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { calibrateCpuBytes } from "./bench/calibrate.ts";
 import { finishMachine, startMachine } from "./bench/machine.ts";
+import { type Options, parseOptions, USAGE } from "./bench/options.ts";
+import { otherFleets, TASKSET_MISSING } from "./bench/placement.ts";
 import { Processes } from "./bench/procs.ts";
 import { formatReport } from "./bench/report.ts";
-import { type BenchOptions, runBench } from "./bench/run.ts";
+import { runBench } from "./bench/run.ts";
 import { buildNodeServer } from "./bench/servers.ts";
 import { WRK_MISSING } from "./bench/wrk.ts";
 
-const USAGE = `Usage: bun run bench [-- options]
-
-  --quick                smoke run: 1 round, all routes at once for 1 s per configuration
-  --json                 print one JSON object instead of the table
-  --rounds <n>           rounds of every configuration, interleaved [default: 5]
-  --duration <s>         wrk -d per route and configuration [default: 5]
-  --connections <n>      wrk -c [default: 64]
-  --threads <n>          wrk -t [default: 1]
-  --warmup <s>           wrk warm-up per route before measuring [default: 1]
-  --workers <n>          N for fleet ×N and node cluster ×N [default: cores]
-  --max-other-cpu <pct>  retake a sample (up to 3 times) when other processes took more than
-                         this share of the machine meanwhile [default: 5; with --quick: 100]
-  -h, --help             show this help`;
-
-function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min)
-    throw new Error(`--${name} must be an integer ≥ ${min}; got ${raw}`);
-  return value;
-}
-
-/** Parses argv into options; `null` means help was asked for. */
-export function parseOptions(argv: string[]): (BenchOptions & { json: boolean }) | null {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: "boolean" },
-      json: { type: "boolean" },
-      rounds: { type: "string" },
-      duration: { type: "string" },
-      connections: { type: "string" },
-      threads: { type: "string" },
-      warmup: { type: "string" },
-      workers: { type: "string" },
-      "max-other-cpu": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) return null;
-  const quick = values.quick === true;
-  return {
-    quick,
-    json: values.json === true,
-    rounds: positiveInt("rounds", values.rounds, quick ? 1 : 5),
-    workers: positiveInt("workers", values.workers, navigator.hardwareConcurrency),
-    warmupS: positiveInt("warmup", values.warmup, quick ? 0 : 1, 0),
-    maxOtherCpuPct: positiveInt("max-other-cpu", values["max-other-cpu"], quick ? 100 : 5, 0),
-    load: {
-      threads: positiveInt("threads", values.threads, 1),
-      connections: positiveInt("connections", values.connections, quick ? 16 : 64),
-      durationS: positiveInt("duration", values.duration, quick ? 1 : 5),
-    },
-  };
-}
-
 async function main(argv: string[]): Promise<number> {
-  let options: ReturnType<typeof parseOptions>;
+  let options: Options | null;
   try {
     options = parseOptions(argv);
   } catch (error) {
@@ -86,6 +32,10 @@ async function main(argv: string[]): Promise<number> {
   const wrk = Bun.which("wrk");
   if (!wrk) {
     console.error(WRK_MISSING);
+    return 2;
+  }
+  if (options.pairRounds > 0 && !Bun.which("taskset")) {
+    console.error(TASKSET_MISSING);
     return 2;
   }
   const node = Bun.which("node");
@@ -111,6 +61,13 @@ async function main(argv: string[]): Promise<number> {
 
   const log = (line: string) => console.error(`bench: ${line}`);
   try {
+    const others = otherFleets(new Set([process.pid]));
+    if (others.length) {
+      log(
+        `${others.length} fleet process(es) not started by this bench are running; they take CPU:`,
+      );
+      for (const other of others.slice(0, 5)) log(`  ${other}`);
+    }
     const machine = await startMachine(node);
     const cpuBytes = calibrateCpuBytes(1);
     log(`CPU route calibrated to SHA-256 of ${cpuBytes} bytes (~1 ms in Bun)`);
@@ -126,7 +83,10 @@ async function main(argv: string[]): Promise<number> {
       log,
     });
     const result = { machine: finishMachine(machine), ...measured };
-    console.log(options.json ? JSON.stringify(result, null, 2) : formatReport(result));
+    const text = options.json
+      ? JSON.stringify(result, null, 2)
+      : formatReport(result, options.markdown);
+    console.log(text);
     return 0;
   } catch (error) {
     if (interrupted) return 130; // the wrk or server we were waiting on was stopped by the signal

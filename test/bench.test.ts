@@ -30,7 +30,7 @@ function runBench(args: string[], env: Record<string, string> = {}) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   bench = proc;
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 18_000);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 25_000);
   return Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
@@ -75,8 +75,33 @@ describe("bench", () => {
     expect(stderr).toContain("apt-get install wrk");
   });
 
-  test("--quick --json measures every configuration and leaves no process behind", async () => {
-    const [stdout, stderr, code] = await runBench(["--quick", "--json", "--workers", "2"]);
+  test("refuses bad options with a message naming the option, before starting anything", async () => {
+    const cases: [string[], string][] = [
+      [["--env", "lowercase=1"], "--env takes NAME=VALUE"],
+      [["--against", "/nonexistent"], "--against /nonexistent: no scripts/start.ts there"],
+      [["--pairs-only", "--pair-rounds", "0"], "--pair-rounds must be ≥ 1"],
+      [["--pair-duration", "0"], "--pair-duration must be an integer ≥ 1"],
+      [
+        ["--pair-rounds", "7", "--pair-max-rounds", "5"],
+        "--pair-max-rounds must be ≥ --pair-rounds",
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const [stdout, stderr, code] = await runBench(args);
+      expect({ args, code, stdout, message: stderr.includes(message) }).toEqual({
+        args,
+        code: 2,
+        stdout: "",
+        message: true,
+      });
+    }
+  });
+
+  test("--quick --json measures the pairs and every configuration, and leaves no process behind", async () => {
+    // one quick round can never vouch for itself (no scatter to judge), so the A/A control is
+    // not trusted and the bench adds rounds: here one, up to --pair-max-rounds
+    const args = ["--quick", "--json", "--workers", "2", "--pair-max-rounds", "2"];
+    const [stdout, stderr, code] = await runBench(args);
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
     const result = JSON.parse(stdout) as BenchResult;
     expect(result.summaries.map((s) => s.name)).toEqual(["bare", "fleet-1", "fleet-2", "node-2"]);
@@ -93,8 +118,28 @@ describe("bench", () => {
     const fleet = result.summaries.find((s) => s.name === "fleet-2");
     expect(fleet?.reportedReadyMs?.median ?? 0).toBeGreaterThan(0);
     expect(fleet?.rssPrimaryMb?.median ?? 0).toBeGreaterThan(1);
+    // the pairs: both sides loaded at once, servers pinned to CPU 0, each in its own session
+    const paired = result.paired;
+    expect(paired?.pairs.map((p) => [p.name, Object.keys(p.routes)])).toEqual([
+      ["aa-bare", ["hello"]],
+      ["fleet-1-vs-bare", ["hello", "json"]],
+    ]);
+    for (const pair of paired?.pairs ?? []) {
+      for (const route of Object.values(pair.routes)) {
+        expect(route.ratio.median).toBeGreaterThan(0);
+        expect(route.errors).toBe(0);
+      }
+      expect(pair.servers.map((s) => s.placement?.cpus)).toEqual(["0", "0"]);
+      const [a, b] = pair.servers.map((s) => s.placement?.sid);
+      expect(a).not.toBe(b);
+    }
+    expect(Number.isFinite(paired?.control.worst)).toBe(true);
+    expect([paired?.roundsRun, paired?.control.pass]).toEqual([2, false]);
+    expect(paired?.pairs[0]?.routes.hello?.ratio.n).toBe(2);
+    expect(paired?.pairs[1]?.servers[1]?.primaryMb ?? 0).toBeGreaterThan(1);
     expect(result.targets).toHaveLength(10);
+    expect(result.targets[0]?.text).toBe("fleet ×1 / bare, hello req/s (paired)");
     expect(result.targets.every((t) => Number.isFinite(t.value))).toBe(true);
     expect(processesWithEnv(marker)).toEqual([]);
-  }, 20_000);
+  }, 30_000);
 });

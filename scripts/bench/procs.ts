@@ -65,6 +65,14 @@ export function rssMb(pid: number): number | null {
   }
 }
 
+/** A free 127.0.0.1 port, as the kernel hands one out. */
+export function freePort(): number {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const { port } = listener;
+  listener.stop(true);
+  return port;
+}
+
 /** Polls `done` every millisecond until it holds or `timeoutMs` passes; true when it held. */
 export async function pollUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;

@@ -1,33 +1,12 @@
-/** The human report: throughput and latency, lifecycle numbers, then each target PASS/MISS. */
+/**
+ * The human report: the paired ratios (fleet ×1 / bare, A/A control), throughput and latency of
+ * the sequential rounds, lifecycle numbers, then each target PASS/MISS. Text or markdown tables.
+ */
+import { int, mb, num, range, table } from "./format.ts";
 import { describeMachine, type Machine } from "./machine.ts";
+import { formatPairs } from "./report-pairs.ts";
 import type { BenchResult } from "./run.ts";
-import type { Spread, Target } from "./stats.ts";
-
-const int = (n: number) => Math.round(n).toLocaleString("en-US");
-
-/** A number with precision that fits its magnitude (`0.68`, `37.6`, `161`). */
-export function num(n: number): string {
-  if (!Number.isFinite(n)) return "–";
-  return n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toString();
-}
-
-const mb = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
-
-/** `median (min–max)`, or just the median for one sample. */
-const range = (s: Spread | null, fmt: (n: number) => string) =>
-  !s ? "–" : s.n === 1 ? fmt(s.median) : `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
-
-/** Pads columns: the first left-aligned, the rest right-aligned. */
-export function table(header: string[], rows: string[][]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? "").length)));
-  const line = (row: string[]) =>
-    row
-      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
-}
+import type { Target } from "./stats.ts";
 
 function formatTarget(t: Target): string[] {
   const fmt = (n: number) =>
@@ -36,12 +15,12 @@ function formatTarget(t: Target): string[] {
     t.text,
     fmt(t.value),
     `${t.op === ">=" ? "≥" : "≤"} ${fmt(t.limit)}`,
-    t.pass ? "PASS" : "MISS",
+    (t.pass ? "PASS" : "MISS") + (t.untrusted ? " (untrusted: A/A control failed)" : ""),
   ];
 }
 
-/** The whole report as text. */
-export function formatReport(result: BenchResult & { machine: Machine }): string {
+/** The sequential section: one configuration at a time, interleaved over rounds. */
+function formatSequential(result: BenchResult, markdown: boolean): string[] {
   const { options, summaries } = result;
   const { threads, connections, durationS } = options.load;
   const cpuOf = (prefix: string) =>
@@ -69,18 +48,18 @@ export function formatReport(result: BenchResult & { machine: Machine }): string
     range(s.rssWorkerMb, mb),
   ]);
   const lines = [
-    describeMachine(result.machine),
-    `${options.rounds} round(s) × ${summaries.length} configurations, interleaved; wrk -t${threads} -c${connections} -d${durationS}s --latency on 127.0.0.1; ` +
+    `Sequential: ${options.rounds} round(s) × ${summaries.length} configurations, one at a time on all cores, interleaved; wrk -t${threads} -c${connections} -d${durationS}s --latency on 127.0.0.1; ` +
       (options.warmupS > 0 ? `warm-up ${options.warmupS} s per route` : "no warm-up"),
     `CPU route: SHA-256 of ${int(result.cpuBytes / 1024)} KiB = ${num(cpuOf("bare"))} ms per call in Bun, ${num(cpuOf("node"))} ms in Node`,
   ];
   if (options.quick) {
     lines.push("QUICK smoke run: routes loaded concurrently for 1 s; numbers are not measurements");
   }
+  const headers = ["config", "route", "req/s", "p50 ms", "p99 ms", "errors", "other CPU"];
   lines.push(
     "",
     "Throughput and latency: median (min–max) over rounds; other CPU = most of the machine any sample lost to other processes",
-    table(["config", "route", "req/s", "p50 ms", "p99 ms", "errors", "other CPU"], throughput),
+    table(headers, throughput, markdown),
   );
   if (worst > 5) {
     lines.push(
@@ -93,10 +72,21 @@ export function formatReport(result: BenchResult & { machine: Machine }): string
     table(
       ["config", "boot ms", "banner ms", "stop ms", "primary MB", "worker MB (max)"],
       lifecycle,
+      markdown,
     ),
+  );
+  return lines;
+}
+
+/** The whole report as text; `markdown` renders the tables as markdown (for the README). */
+export function formatReport(result: BenchResult & { machine: Machine }, markdown = false): string {
+  const lines = [describeMachine(result.machine)];
+  if (result.paired) lines.push("", ...formatPairs(result.paired, markdown));
+  if (result.summaries.length) lines.push("", ...formatSequential(result, markdown));
+  lines.push(
     "",
-    "Targets (ratios of medians within this run)",
-    table(["target", "measured", "limit", "result"], result.targets.map(formatTarget)),
+    "Targets (paired: median of per-round ratios; others: ratios of medians within this run)",
+    table(["target", "measured", "limit", "result"], result.targets.map(formatTarget), markdown),
   );
   return lines.join("\n");
 }

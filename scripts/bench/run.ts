@@ -1,12 +1,17 @@
 /**
- * The bench loop. Each round starts every configuration on a fresh port (boot timed while the
- * others idle), checks and warms them up, reads RSS, then loads route by route in configuration
- * order (A B C D, A B C D, …) so the samples being compared are seconds apart, not minutes, and
- * finally stops each one idle and times it.
+ * The bench: first the pairs (see pairs.ts), then the sequential loop for what needs both cores
+ * (fleet ×N vs ×1, Node's cluster) and the lifecycle numbers. Each sequential round starts every
+ * configuration on a fresh port (boot timed while the others idle), checks and warms them up,
+ * reads RSS, then loads route by route in configuration order (A B C D, A B C D, …) so the
+ * samples being compared are seconds apart, not minutes, and finally stops each one idle and
+ * times it.
  */
 import { ROUTES, type RouteName } from "./app.ts";
 import { waitIdle } from "./noise.ts";
-import { isAlive, rssMb } from "./procs.ts";
+import { type PairChoice, pairSpecs } from "./pair-specs.ts";
+import { pairRssTargets, pairTargets } from "./pair-stats.ts";
+import { type PairResult, runPairs } from "./pairs.ts";
+import { freePort, isAlive, rssMb } from "./procs.ts";
 import { type SampleContext, sample } from "./sample.ts";
 import { configs, type Running, type StartContext, start, stop } from "./servers.ts";
 import {
@@ -29,12 +34,24 @@ export interface BenchOptions {
   warmupS: number;
   /** Retake a sample when other processes took more than this percent of the machine. */
   maxOtherCpuPct: number;
+  /**
+   * Rounds of the paired measurement (0: none), at most how many while the A/A control is not
+   * trusted, and wrk -d of one of its samples.
+   */
+  pairRounds: number;
+  pairMaxRounds: number;
+  pairDurationS: number;
+  /** Only the pairs: no sequential loop (no scaling, Node or lifecycle numbers). */
+  pairsOnly: boolean;
+  pairChoice: PairChoice;
 }
 
 /** Everything one run measured, ready for the table or `--json`. */
 export interface BenchResult {
   options: BenchOptions;
   cpuBytes: number;
+  /** The paired measurement; null when it was not run (`--pair-rounds 0`). */
+  paired: PairResult | null;
   summaries: ConfigSummary[];
   targets: Target[];
   load: LoadSample[];
@@ -44,14 +61,6 @@ export interface BenchResult {
 type Context = StartContext & Omit<SampleContext, "load" | "maxOtherCpuPct">;
 
 const ROUTE_NAMES = Object.keys(ROUTES) as RouteName[];
-
-/** A free 127.0.0.1 port, as the kernel hands one out. */
-export function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = listener;
-  listener.stop(true);
-  return port;
-}
 
 function describe(up: Running[]): string {
   return up
@@ -73,7 +82,7 @@ async function runRound(round: number, options: BenchOptions, ctx: Context) {
     maxOtherCpuPct: options.maxOtherCpuPct,
   };
   try {
-    for (const spec of configs(options.workers)) {
+    for (const spec of configs(options.workers, options.pairChoice.fleetEnv)) {
       const running = await start(spec, freePort(), ctx);
       up.push(running);
       await checkRoutes(running, expectedBodies(ctx.cpuBytes));
@@ -130,21 +139,47 @@ async function runRound(round: number, options: BenchOptions, ctx: Context) {
   }
 }
 
-/** Runs every round, configurations interleaved within each, and summarises. */
+/** The paired measurement, unless turned off or impossible (it needs two cores). */
+async function runPaired(options: BenchOptions, ctx: Context): Promise<PairResult | null> {
+  if (options.pairRounds === 0) return null;
+  if (navigator.hardwareConcurrency < 2) {
+    ctx.log("paired measurement skipped: it pins servers and wrk to two different cores");
+    return null;
+  }
+  const load = { ...options.load, durationS: options.pairDurationS };
+  const pairOptions = {
+    rounds: options.pairRounds,
+    maxRounds: options.pairMaxRounds,
+    warmupS: options.warmupS,
+    load,
+    quick: options.quick,
+  };
+  return runPairs(pairSpecs(options.pairChoice), pairOptions, ctx);
+}
+
+/** Runs the pairs, then every sequential round (configurations interleaved), and summarises. */
 export async function runBench(options: BenchOptions, ctx: Context): Promise<BenchResult> {
+  const paired = await runPaired(options, ctx);
   const load: LoadSample[] = [];
   const life: LifeSample[] = [];
-  for (let round = 1; round <= options.rounds; round++) {
+  for (let round = 1; round <= (options.pairsOnly ? 0 : options.rounds); round++) {
     const result = await runRound(round, options, ctx);
     load.push(...result.load);
     life.push(...result.life);
   }
-  const summaries = configs(options.workers).map((spec) => summarise(spec, load, life));
+  const specs = options.pairsOnly ? [] : configs(options.workers);
+  const summaries = specs.map((spec) => summarise(spec, load, life));
   return {
     options,
     cpuBytes: ctx.cpuBytes,
+    paired,
     summaries,
-    targets: targets(summaries, options.workers),
+    targets: [
+      ...(paired ? pairTargets(paired.pairs, paired.control) : []),
+      ...(options.pairsOnly
+        ? pairRssTargets(paired?.pairs ?? [])
+        : targets(summaries, options.workers)),
+    ],
     load,
     life,
   };

@@ -4,6 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { CPU_BYTES_ENV } from "./app.ts";
+import { assertSoleListener, pinned } from "./placement.ts";
 import { type Group, isAlive, type Processes, pollUntil } from "./procs.ts";
 
 /** Repository root (scripts/bench/../..). */
@@ -17,14 +18,18 @@ export interface ConfigSpec {
   label: string;
   kind: "bare" | "fleet" | "node";
   workers: number;
+  /** The checkout whose `bun run start` runs (fleet only); default: this one. */
+  root?: string;
+  /** Extra env for this configuration (e.g. a fleet setting under test). */
+  env?: Record<string, string>;
 }
 
-/** The four configurations, in the order each round runs them. */
-export function configs(workers: number): ConfigSpec[] {
+/** The four configurations, in the order each round runs them; `env` goes to the fleets. */
+export function configs(workers: number, env: Record<string, string> = {}): ConfigSpec[] {
   return [
     { name: "bare", label: "bare Bun.serve", kind: "bare", workers: 1 },
-    { name: "fleet-1", label: "fleet ×1", kind: "fleet", workers: 1 },
-    { name: `fleet-${workers}`, label: `fleet ×${workers}`, kind: "fleet", workers },
+    { name: "fleet-1", label: "fleet ×1", kind: "fleet", workers: 1, env },
+    { name: `fleet-${workers}`, label: `fleet ×${workers}`, kind: "fleet", workers, env },
     { name: `node-${workers}`, label: `node cluster ×${workers}`, kind: "node", workers },
   ];
 }
@@ -88,8 +93,16 @@ function command(spec: ConfigSpec, ctx: StartContext): string[] {
   return [ctx.node, ctx.nodeBundle];
 }
 
-/** Starts `spec` on `port` and resolves once every worker is ready (bounded by bootTimeoutMs). */
-export async function start(spec: ConfigSpec, port: number, ctx: StartContext): Promise<Running> {
+/**
+ * Starts `spec` on `port` and resolves once every worker is ready (bounded by bootTimeoutMs) and
+ * nothing else listens on the port; with `cpus`, pinned to those CPUs (its workers inherit them).
+ */
+export async function start(
+  spec: ConfigSpec,
+  port: number,
+  ctx: StartContext,
+  cpus?: string,
+): Promise<Running> {
   const env = {
     PORT: String(port),
     HOST: "127.0.0.1",
@@ -99,9 +112,11 @@ export async function start(spec: ConfigSpec, port: number, ctx: StartContext): 
     HOOKS_MODULE: join(import.meta.dir, "hooks.ts"),
     SHUTDOWN_TIMEOUT_MS: "5000",
     [CPU_BYTES_ENV]: String(ctx.cpuBytes),
+    ...spec.env,
   };
   const started = performance.now();
-  const group = ctx.processes.spawnGroup(command(spec, ctx), env, ROOT);
+  const cmd = pinned(command(spec, ctx), cpus);
+  const group = ctx.processes.spawnGroup(cmd, env, spec.root ?? ROOT);
   let match: RegExpMatchArray;
   try {
     match = await group.stdout.waitFor(READY[spec.kind], ctx.bootTimeoutMs);
@@ -112,6 +127,12 @@ export async function start(spec: ConfigSpec, port: number, ctx: StartContext): 
     );
   }
   const spawnToReadyMs = performance.now() - started;
+  try {
+    assertSoleListener(port, group.pgid, spec.label);
+  } catch (error) {
+    await ctx.processes.stop(group, 500);
+    throw error;
+  }
   const base = { spec, url: `http://127.0.0.1:${port}`, group, spawnToReadyMs };
   if (spec.kind === "bare") {
     const pid = Number(match[1]);

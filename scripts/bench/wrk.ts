@@ -2,6 +2,7 @@
  * Runs wrk against one URL and reads its report: requests/sec, latency percentiles (`--latency`),
  * socket errors and non-2xx answers.
  */
+import { pinned } from "./placement.ts";
 import type { Processes } from "./procs.ts";
 
 /** Printed when wrk is not on PATH. */
@@ -72,15 +73,21 @@ export function parseWrk(text: string): WrkResult {
   };
 }
 
-/** Runs `wrk --latency` against `url` (bounded: killed 15 s after its duration). */
+/**
+ * Runs `wrk --latency` against `url` (bounded: killed 15 s after its duration); with `cpus`,
+ * pinned to those CPUs.
+ */
 export async function runWrk(
   wrk: string,
   url: string,
   load: Load,
   processes: Processes,
+  cpus?: string,
 ): Promise<WrkResult> {
   const cmd = [wrk, `-t${load.threads}`, `-c${load.connections}`, `-d${load.durationS}s`];
-  const proc = Bun.spawn([...cmd, "--latency", url], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = Bun.spawn(pinned([...cmd, "--latency", url], cpus), {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   processes.track(proc);
   const timer = setTimeout(() => proc.kill("SIGKILL"), (load.durationS + 15) * 1000);
   const [out, err, code] = await Promise.all([

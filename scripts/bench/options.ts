@@ -1,0 +1,115 @@
+/** `bun run bench`'s command line: usage text and argv → options (throws on bad input). */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { BenchOptions } from "./run.ts";
+
+/** The `--help` text. */
+export const USAGE = `Usage: bun run bench [-- options]
+
+  --quick                smoke run: 1 round, all routes at once for 1 s per configuration
+  --json                 print one JSON object instead of the table
+  --markdown             print the tables as markdown (for the README)
+  --pair-rounds <n>      rounds of the paired measurement, 0 for none [default: 7]
+  --pair-max-rounds <n>  while the A/A control is not trusted, add rounds up to this many
+                         [default: 21; with --quick: --pair-rounds]
+  --pair-duration <s>    wrk -d of one paired sample [default: 3]
+  --pairs-only           only the paired measurement (fleet ×1 / bare, A/A control, RSS)
+  --against <dir>        also pair this checkout's fleet ×1 with the one in <dir> (another
+                         checkout of this repo with its dependencies installed, e.g. a
+                         worktree of main): a change to the request path, measured directly
+  --env <NAME=VALUE>     set a setting on every fleet under test (repeatable)
+  --rounds <n>           rounds of every configuration, interleaved [default: 5]
+  --duration <s>         wrk -d per route and configuration [default: 5]
+  --connections <n>      wrk -c [default: 64]
+  --threads <n>          wrk -t [default: 1]
+  --warmup <s>           wrk warm-up per route before measuring [default: 1]
+  --workers <n>          N for fleet ×N and node cluster ×N [default: cores]
+  --max-other-cpu <pct>  retake a sample (up to 3 times) when other processes took more than
+                         this share of the machine meanwhile [default: 5; with --quick: 100]
+  -h, --help             show this help`;
+
+function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`--${name} must be an integer ≥ ${min}; got ${raw}`);
+  return value;
+}
+
+/** `NAME=VALUE` pairs into env entries. */
+function envEntries(raw: string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of raw ?? []) {
+    const match = entry.match(/^([A-Z_][A-Z0-9_]*)=(.*)$/);
+    if (!match?.[1]) throw new Error(`--env takes NAME=VALUE (NAME in capitals); got ${entry}`);
+    env[match[1]] = match[2] ?? "";
+  }
+  return env;
+}
+
+/** An absolute path to another checkout of this repository, or an error naming what is missing. */
+function checkout(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const dir = resolve(raw);
+  if (!existsSync(join(dir, "scripts", "start.ts")))
+    throw new Error(`--against ${raw}: no scripts/start.ts there; give a checkout of this repo`);
+  return dir;
+}
+
+/** Everything the command line sets. */
+export type Options = BenchOptions & { json: boolean; markdown: boolean };
+
+/** Parses argv into options; `null` means help was asked for. */
+export function parseOptions(argv: string[]): Options | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean" },
+      json: { type: "boolean" },
+      markdown: { type: "boolean" },
+      "pair-rounds": { type: "string" },
+      "pair-max-rounds": { type: "string" },
+      "pair-duration": { type: "string" },
+      "pairs-only": { type: "boolean" },
+      against: { type: "string" },
+      env: { type: "string", multiple: true },
+      rounds: { type: "string" },
+      duration: { type: "string" },
+      connections: { type: "string" },
+      threads: { type: "string" },
+      warmup: { type: "string" },
+      workers: { type: "string" },
+      "max-other-cpu": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return null;
+  const quick = values.quick === true;
+  const pairRounds = positiveInt("pair-rounds", values["pair-rounds"], quick ? 1 : 7, 0);
+  if (pairRounds === 0 && (values["pairs-only"] || values.against !== undefined))
+    throw new Error("--pairs-only and --against need the pairs: --pair-rounds must be ≥ 1");
+  const maxRaw = values["pair-max-rounds"];
+  const pairMaxRounds = positiveInt("pair-max-rounds", maxRaw, quick ? pairRounds : 21, 0);
+  if (maxRaw !== undefined && pairMaxRounds < pairRounds)
+    throw new Error(`--pair-max-rounds must be ≥ --pair-rounds (${pairRounds}); got ${maxRaw}`);
+  return {
+    quick,
+    json: values.json === true,
+    markdown: values.markdown === true,
+    pairRounds,
+    pairMaxRounds: Math.max(pairMaxRounds, pairRounds),
+    pairDurationS: positiveInt("pair-duration", values["pair-duration"], quick ? 1 : 3),
+    pairsOnly: values["pairs-only"] === true,
+    pairChoice: { against: checkout(values.against), fleetEnv: envEntries(values.env) },
+    rounds: positiveInt("rounds", values.rounds, quick ? 1 : 5),
+    workers: positiveInt("workers", values.workers, navigator.hardwareConcurrency),
+    warmupS: positiveInt("warmup", values.warmup, quick ? 0 : 1, 0),
+    maxOtherCpuPct: positiveInt("max-other-cpu", values["max-other-cpu"], quick ? 100 : 5, 0),
+    load: {
+      threads: positiveInt("threads", values.threads, 1),
+      connections: positiveInt("connections", values.connections, quick ? 16 : 64),
+      durationS: positiveInt("duration", values.duration, quick ? 1 : 5),
+    },
+  };
+}
