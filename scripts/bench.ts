@@ -17,6 +17,9 @@ import { runBench } from "./bench/run.ts";
 import { buildNodeServer } from "./bench/servers.ts";
 import { WRK_MISSING } from "./bench/wrk.ts";
 
+/** Set once the HTTP part succeeded and a full run asks for the real-time section next. */
+let realtimeNext = false;
+
 async function main(argv: string[]): Promise<number> {
   let options: Options | null;
   try {
@@ -87,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
       ? JSON.stringify(result, null, 2)
       : formatReport(result, options.markdown);
     console.log(text);
+    realtimeNext = options.realtime;
     return 0;
   } catch (error) {
     if (interrupted) return 130; // the wrk or server we were waiting on was stopped by the signal
@@ -99,4 +103,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exit(await main(process.argv.slice(2)));
+/** The real-time section (`bun run bench:realtime`), after the HTTP servers have stopped. */
+async function realtimeSection(): Promise<number> {
+  console.error("bench: real-time section (bun run bench:realtime): pub/sub, WebSocket memory");
+  const script = join(import.meta.dir, "bench", "realtime.ts");
+  const proc = Bun.spawn([process.execPath, script], { stdio: ["ignore", "inherit", "inherit"] });
+  return await proc.exited;
+}
+
+const code = await main(process.argv.slice(2));
+process.exit(code === 0 && realtimeNext ? await realtimeSection() : code);

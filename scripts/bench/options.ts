@@ -15,6 +15,8 @@ export const USAGE = `Usage: bun run bench [-- options]
                          [default: 21; with --quick: --pair-rounds]
   --pair-duration <s>    wrk -d of one paired sample [default: 3]
   --pairs-only           only the paired measurement (fleet ×1 / bare, A/A control, RSS)
+  --no-realtime          skip the real-time section (pub/sub fan-out, latency, WebSocket
+                         memory: bun run bench:realtime), which a full run ends with
   --against <dir>        also pair this checkout's fleet ×1 with the one in <dir> (another
                          checkout of this repo with its dependencies installed, e.g. a
                          worktree of main): a change to the request path, measured directly
@@ -58,7 +60,7 @@ function checkout(raw: string | undefined): string | undefined {
 }
 
 /** Everything the command line sets. */
-export type Options = BenchOptions & { json: boolean; markdown: boolean };
+export type Options = BenchOptions & { json: boolean; markdown: boolean; realtime: boolean };
 
 /** Parses argv into options; `null` means help was asked for. */
 export function parseOptions(argv: string[]): Options | null {
@@ -72,6 +74,7 @@ export function parseOptions(argv: string[]): Options | null {
       "pair-max-rounds": { type: "string" },
       "pair-duration": { type: "string" },
       "pairs-only": { type: "boolean" },
+      "no-realtime": { type: "boolean" },
       against: { type: "string" },
       env: { type: "string", multiple: true },
       rounds: { type: "string" },
@@ -97,6 +100,8 @@ export function parseOptions(argv: string[]): Options | null {
     quick,
     json: values.json === true,
     markdown: values.markdown === true,
+    // A full human-readable run ends with the real-time section; JSON stays one object.
+    realtime: !values["no-realtime"] && !quick && !values["pairs-only"] && !values.json,
     pairRounds,
     pairMaxRounds: Math.max(pairMaxRounds, pairRounds),
     pairDurationS: positiveInt("pair-duration", values["pair-duration"], quick ? 1 : 3),
