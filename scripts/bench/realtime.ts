@@ -6,6 +6,7 @@
  * primary's RSS while a stalled worker falls behind a flood.
  */
 
+import { freePort } from "./procs.ts";
 import {
   closeAll,
   connect,
@@ -16,7 +17,6 @@ import {
   spread,
 } from "./realtime-clients.ts";
 import { flood, idleMemory } from "./realtime-memory.ts";
-import { freePort } from "./realtime-ports.ts";
 import { startFleet, startRedis, startReference, stopAll } from "./realtime-procs.ts";
 
 const quick = process.argv.includes("--quick");
@@ -55,11 +55,11 @@ async function fanOutRounds(fleetPort: number, refPort: number) {
 }
 
 async function fanOutRedis() {
-  const redisPort = await freePort();
+  const redisPort = freePort();
   const redis = await startRedis(redisPort);
   if (!redis) return "  through Redis: skipped (redis-server is not installed)";
   const env = { PUBSUB_URL: `redis://127.0.0.1:${redisPort}` };
-  const [a, b] = [await freePort(), await freePort()];
+  const [a, b] = [freePort(), freePort()];
   const [one, two] = await Promise.all([startFleet(a, 2, env), startFleet(b, 2, env)]);
   await Bun.sleep(300); // both fleets' subscriber connections come up in the background
   const subs = await spread(b, "bench", 2, SUBSCRIBERS / 2);
@@ -109,7 +109,7 @@ async function main() {
   console.log(
     `real-time${quick ? " (quick)" : ""}: 2-worker fleet vs one process, ${SUBSCRIBERS} subscribers, ${SIZE}-byte messages, ${fmt(plan.n)} per flood`,
   );
-  const [fleetPort, refPort] = [await freePort(), await freePort()];
+  const [fleetPort, refPort] = [freePort(), freePort()];
   // One fleet and one reference for every section; stopAll ends them.
   const [fleet] = await Promise.all([startFleet(fleetPort, 2), startReference(refPort)]);
   if (runs("latency")) {
@@ -132,7 +132,7 @@ async function main() {
     console.log(await flood(fleet, "8 MiB (default)", ...floodSize));
     if (!quick) {
       // The same flood with the budget out of the way: what the bound saves.
-      const unbounded = await startFleet(await freePort(), 2, {
+      const unbounded = await startFleet(freePort(), 2, {
         PUBSUB_MAX_LAG_BYTES: "1073741824",
       });
       console.log(await flood(unbounded, "1 GiB", ...floodSize));

@@ -86,7 +86,8 @@ function killWhenTestFinishes(fleet: Fleet): void {
   });
 }
 
-function collect(stream: ReadableStream<Uint8Array>): () => string {
+/** Collects a child's output stream as it arrives; call the result for the text so far. */
+export function collect(stream: ReadableStream<Uint8Array>): () => string {
   let text = "";
   const decoder = new TextDecoder();
   void (async () => {

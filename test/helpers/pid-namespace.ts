@@ -7,7 +7,7 @@
 import { onTestFinished } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, waitFor } from "./fleet.ts";
+import { collect, ROOT, waitFor } from "./fleet.ts";
 
 const TETHER = join(ROOT, "test", "helpers", "tether.ts");
 /** The tether's first line; the command's own output may come before it. */
@@ -62,15 +62,6 @@ function subtree(root: number): ProcessInfo[] {
     }
   }
   return all.filter((info) => inTree.has(info.pid));
-}
-
-function collect(stream: ReadableStream<Uint8Array>): () => string {
-  let text = "";
-  const decoder = new TextDecoder();
-  void (async () => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  })();
-  return () => text;
 }
 
 /** Where and as whom to run the command. */

@@ -1,20 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { FleetWorker } from "../../app/fleet.ts";
 import { createApp, PUBLIC_DIR } from "../../app/index.ts";
 import { ECHO_BODY_LIMIT } from "../../app/routes/echo.ts";
+import { fakeWorker } from "../helpers/worker.ts";
 
-const worker: FleetWorker = {
-  index: 3,
-  pid: 4242,
-  context: { shard: "c" },
-  setup: null,
-  draining: false,
-  signal: new AbortController().signal,
-  requestStop: () => {},
-  publish: () => {},
-  log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-};
+const worker = fakeWorker({ index: 3, pid: 4242, context: { shard: "c" } });
 
 /** Reads an SSE body to its end. */
 const readAll = async (res: Response) => new TextDecoder().decode(await res.arrayBuffer());

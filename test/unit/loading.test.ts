@@ -2,23 +2,13 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FleetWorker } from "../../app/fleet.ts";
 import { loadApp } from "../../workers/child/loading.ts";
+import { fakeWorker } from "../helpers/worker.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fleet-loading-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const worker: FleetWorker = {
-  index: 0,
-  pid: 1,
-  context: null,
-  setup: null,
-  draining: false,
-  signal: new AbortController().signal,
-  requestStop: () => {},
-  publish: () => {},
-  log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-};
+const worker = fakeWorker();
 
 /** Writes an app module and loads it as a worker would. */
 function load(name: string, source: string) {

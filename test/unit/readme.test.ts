@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { FleetWorker } from "../../app/fleet.ts";
 import { createApp } from "../../app/index.ts";
 import { fleetRoutes } from "../../workers/child/fleet-routes.ts";
 import { ExitCode } from "../../workers/exit-codes.ts";
 import { PRIMARY_SIGNALS } from "../../workers/primary/signals.ts";
+import { fakeWorker } from "../helpers/worker.ts";
 
 /** The README's contract tables are kept honest against the code they describe. */
 const README = readFileSync(join(import.meta.dir, "..", "..", "README.md"), "utf8");
@@ -47,8 +47,7 @@ describe("README contract tables", () => {
       requestReload: () => {},
       requestScale: () => {},
     });
-    const worker = { index: 0, pid: 0, context: null, setup: null } as unknown as FleetWorker;
-    const routes = [...routesOf(fleet), ...routesOf(createApp(worker))];
+    const routes = [...routesOf(fleet), ...routesOf(createApp(fakeWorker()))];
     expect(routes.length).toBeGreaterThan(5);
     expect(routes.filter((route) => !documented.includes(route))).toEqual([]);
   });
