@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { type ConfigInput, resolveConfig } from "../../workers/primary/config.ts";
-import { MAX_CONTEXT_BYTES } from "../../workers/protocol.ts";
+import { MAX_CONTEXT_BYTES } from "../../workers/worker-init.ts";
 
 const files: Record<string, string> = {
   "/project/app/index.ts": "",

@@ -6,11 +6,10 @@ import {
   PROTOCOL,
   type PrimaryMessage,
   parsePrimaryMessage,
-  parseWorkerInit,
   parseWorkerMessage,
-  type WorkerInit,
   type WorkerMessage,
 } from "../../workers/protocol.ts";
+import { parseWorkerInit, type WorkerInit } from "../../workers/worker-init.ts";
 
 describe("protocol", () => {
   test("built messages carry the protocol tag and parse back", () => {

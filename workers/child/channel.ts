@@ -6,9 +6,9 @@ import {
   message,
   type PrimaryMessage,
   parsePrimaryMessage,
-  type WorkerInit,
   type WorkerMessage,
 } from "../protocol.ts";
+import type { WorkerInit } from "../worker-init.ts";
 
 /** Signals that make a worker drain by itself (Ctrl-C reaches the whole process group). */
 const DRAIN_SIGNALS = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;

@@ -3,8 +3,9 @@ import { bridgeConsole, logUncaught } from "../console.ts";
 import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "../lifecycle.ts";
 import { configureLogs, createLog, type Fields, type Log } from "../log.ts";
 import { Pending } from "../pending.ts";
-import type { Collected, Handlers, PrimaryMessage, Publication, WorkerInit } from "../protocol.ts";
+import type { Collected, Handlers, PrimaryMessage, Publication } from "../protocol.ts";
 import { type ChildSnapshot, idleSnapshot, REPLY_GRACE_MS } from "../snapshot.ts";
+import type { WorkerInit } from "../worker-init.ts";
 import { Channel } from "./channel.ts";
 
 /** The primary's answer to a collect request: its body, or why there is none. */

@@ -1,6 +1,6 @@
 import type { ExtraContext, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
-import type { WorkerInit } from "../protocol.ts";
+import type { WorkerInit } from "../worker-init.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 
 type ExtraMain = (extra: ExtraContext) => unknown;

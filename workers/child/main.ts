@@ -5,7 +5,7 @@
  */
 import { WorkerExitCode } from "../exit-codes.ts";
 import { createLog } from "../log.ts";
-import { parseWorkerInit, WORKER_ENV } from "../protocol.ts";
+import { parseWorkerInit, WORKER_ENV } from "../worker-init.ts";
 import { ExtraRuntime } from "./extra-runtime.ts";
 import { WorkerRuntime } from "./worker-runtime.ts";
 

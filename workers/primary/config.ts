@@ -1,7 +1,7 @@
 import { dirname, resolve } from "node:path";
 import type { Json } from "../../app/fleet.ts";
 import type { LevelName, LogFormat } from "../log.ts";
-import { MAX_CONTEXT_BYTES } from "../protocol.ts";
+import { MAX_CONTEXT_BYTES } from "../worker-init.ts";
 import { ArgvError, type FlagKind, type Flags, parseFlags } from "./argv.ts";
 import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";
 import { resolveTls, type TlsFiles } from "./tls-config.ts";

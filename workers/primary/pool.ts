@@ -1,7 +1,7 @@
 import type { Json, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
 import type { Log } from "../log.ts";
-import type { WorkerInit } from "../protocol.ts";
+import type { WorkerInit } from "../worker-init.ts";
 import type { FleetConfig } from "./config.ts";
 import { CrashPolicy } from "./crash-policy.ts";
 import {

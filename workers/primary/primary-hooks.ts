@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ExtraProcess, FleetHooks, Json } from "../../app/fleet.ts";
 import { shown } from "../modules.ts";
-import { MAX_CONTEXT_BYTES } from "../protocol.ts";
+import { MAX_CONTEXT_BYTES } from "../worker-init.ts";
 
 /** The primary's use of the hooks module: the `setup` hook and the `extras` declarations. */
 

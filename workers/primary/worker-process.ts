@@ -11,11 +11,10 @@ import {
   message,
   type Publication,
   parseWorkerMessage,
-  WORKER_ENV,
-  type WorkerInit,
   type WorkerMessage,
 } from "../protocol.ts";
 import type { ChildSnapshot } from "../snapshot.ts";
+import { WORKER_ENV, type WorkerInit } from "../worker-init.ts";
 
 const WORKER_ENTRY = join(import.meta.dir, "..", "child", "main.ts");
 
