@@ -35,9 +35,15 @@ export class RequestMeter {
   readonly #counts = new Map<number, number>();
   readonly #buckets = new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
 
+  /**
+   * `limit` (MAX_REQUESTS, 0 = none) calls `onLimit` once, when that many requests were answered:
+   * one count serves metrics, the access log and recycling.
+   */
   constructor(
     private readonly metered: boolean,
     private readonly access: AccessLog | null,
+    private readonly limit = 0,
+    private readonly onLimit: () => void = () => {},
   ) {}
 
   /**
@@ -84,6 +90,7 @@ export class RequestMeter {
     const seconds = (performance.now() - started) / 1000;
     const status = response === undefined ? 101 : response ? response.status : 500;
     this.requests += 1;
+    if (this.requests === this.limit) this.onLimit();
     this.inFlight -= 1;
     this.durationSum += seconds;
     const key = status * 16 + (METHOD_INDEX[request.method] ?? OTHER);

@@ -18,8 +18,6 @@ export interface ServeOptions {
   isDraining: () => boolean;
   /** Stamp `x-worker-index` on every response. */
   workerIndexHeader: boolean;
-  /** Called once per app request (for MAX_REQUESTS); absent, nothing is counted. */
-  onAppRequest?: () => void;
   /** Where the app's WebSockets (its `websocket` export) are tracked, and their limits. */
   sockets: OpenSockets;
   wsLimits: WebSocketLimits;
@@ -54,7 +52,7 @@ function withHeader(response: Response, name: string, value: string): Response {
  * sets no header otherwise, since one `headers.set` costs ~4% of hello throughput in Bun 1.4.5.
  */
 export function serve(options: ServeOptions): Server<never> {
-  const { index, port, host, fleet, isDraining, workerIndexHeader, onAppRequest } = options;
+  const { index, port, host, fleet, isDraining, workerIndexHeader } = options;
   const { tls, maxBodyBytes, liveReload } = options;
   // Outside dev mode the app is served as is: the injection costs nothing there.
   const app = liveReload ? withLiveReloadClient(options.app) : options.app;
@@ -83,12 +81,6 @@ export function serve(options: ServeOptions): Server<never> {
   };
   const fleetHandler = stamped(fleet);
   const appHandler = stamped(app);
-  const counted: Handler | undefined = onAppRequest
-    ? (request, server) => {
-        onAppRequest();
-        return appHandler(request, server);
-      }
-    : undefined;
   const routes: [string, Handler][] = FLEET_PATHS.map((path) => [path, fleetHandler]);
   if (liveReload) {
     routes.push([LIVERELOAD_PATH, (request, server) => stamp(liveReload.connect(request, server))]);
@@ -105,7 +97,7 @@ export function serve(options: ServeOptions): Server<never> {
     maxRequestBodySize: bunBodyBackstop(maxBodyBytes),
     ...(tls && { tls: { cert: Bun.file(tls.certFile), key: Bun.file(tls.keyFile) } }),
     routes: Object.fromEntries(routes),
-    fetch: counted ?? appHandler,
+    fetch: appHandler,
     error: (error) => {
       console.error(error);
       return stamp(Response.json({ error: "Internal Server Error" }, { status: 500 }));

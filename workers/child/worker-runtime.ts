@@ -24,7 +24,6 @@ export class WorkerRuntime extends ChildRuntime {
   /** `worker.signal`: aborted when the drain begins. */
   readonly #abort = new AbortController();
   #hooks: FleetHooks = {};
-  #requests = 0;
   #meter: RequestMeter | null = null;
   /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
   #draining = false;
@@ -58,10 +57,11 @@ export class WorkerRuntime extends ChildRuntime {
     try {
       this.#hooks = await loadHooks(this.init.hooksModule);
       let app = await loadApp(this.init.appModule, this.worker);
-      const { metrics, accessLog } = this.init;
-      if (metrics || accessLog) {
+      const { metrics, accessLog, maxRequests } = this.init;
+      if (metrics || accessLog || maxRequests > 0) {
         const access = accessLog ? { name: this.name, bound: this.bound } : null;
-        this.#meter = new RequestMeter(metrics, access);
+        const recycle = () => this.#askToRecycle(maxRequests);
+        this.#meter = new RequestMeter(metrics, access, maxRequests, recycle);
         app = this.#meter.wrap(app);
       }
       const send = this.channel.send.bind(this.channel);
@@ -76,8 +76,7 @@ export class WorkerRuntime extends ChildRuntime {
           collect: (what) => this.collect(what),
         },
       });
-      const { index, port, host, maxRequests } = this.init;
-      const onAppRequest = maxRequests > 0 ? () => this.#countRequest(maxRequests) : undefined;
+      const { index, port, host } = this.init;
       const isDraining = () => this.#draining;
       this.#server = serve({
         index,
@@ -96,7 +95,6 @@ export class WorkerRuntime extends ChildRuntime {
         tls: this.init.tls,
         idleTimeoutS: this.init.idleTimeoutS,
         maxBodyBytes: this.init.maxBodyBytes,
-        ...(onAppRequest && { onAppRequest }),
         ...(this.#liveReload && { liveReload: this.#liveReload }),
       });
       this.pubsub.attach(this.#server);
@@ -148,9 +146,7 @@ export class WorkerRuntime extends ChildRuntime {
     this.#liveReload?.update(generation);
   }
 
-  #countRequest(limit: number): void {
-    this.#requests += 1;
-    if (this.#requests !== limit) return;
+  #askToRecycle(limit: number): void {
     this.log.info(`served ${limit} requests (MAX_REQUESTS): asking to be recycled`);
     this.channel.send({ kind: "recycle", reason: "max-requests" });
   }
