@@ -78,6 +78,8 @@ describe("bench", () => {
   test("refuses bad options with a message naming the option, before starting anything", async () => {
     const cases: [string[], string][] = [
       [["--env", "lowercase=1"], "--env takes NAME=VALUE"],
+      [["--against-env", "METRICS=0"], "--against-env sets the --against side"],
+      [["--against", ".", "--against-env", "x"], "--against-env takes NAME=VALUE"],
       [["--against", "/nonexistent"], "--against /nonexistent: no scripts/start.ts there"],
       [["--pairs-only", "--pair-rounds", "0"], "--pair-rounds must be ≥ 1"],
       [["--pair-duration", "0"], "--pair-duration must be an integer ≥ 1"],

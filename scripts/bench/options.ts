@@ -21,6 +21,10 @@ export const USAGE = `Usage: bun run bench [-- options]
                          checkout of this repo with its dependencies installed, e.g. a
                          worktree of main): a change to the request path, measured directly
   --env <NAME=VALUE>     set a setting on every fleet under test (repeatable)
+  --against-env <NAME=VALUE>
+                         set a setting on the --against side only (repeatable): with
+                         --against . it pairs the fleet with itself so configured, e.g.
+                         --against . --against-env METRICS=0 measures what metrics cost
   --rounds <n>           rounds of every configuration, interleaved [default: 5]
   --duration <s>         wrk -d per route and configuration [default: 5]
   --connections <n>      wrk -c [default: 64]
@@ -40,11 +44,11 @@ function positiveInt(name: string, raw: string | undefined, fallback: number, mi
 }
 
 /** `NAME=VALUE` pairs into env entries. */
-function envEntries(raw: string[] | undefined): Record<string, string> {
+function envEntries(raw: string[] | undefined, flag = "--env"): Record<string, string> {
   const env: Record<string, string> = {};
   for (const entry of raw ?? []) {
     const match = entry.match(/^([A-Z_][A-Z0-9_]*)=(.*)$/);
-    if (!match?.[1]) throw new Error(`--env takes NAME=VALUE (NAME in capitals); got ${entry}`);
+    if (!match?.[1]) throw new Error(`${flag} takes NAME=VALUE (NAME in capitals); got ${entry}`);
     env[match[1]] = match[2] ?? "";
   }
   return env;
@@ -77,6 +81,7 @@ export function parseOptions(argv: string[]): Options | null {
       "no-realtime": { type: "boolean" },
       against: { type: "string" },
       env: { type: "string", multiple: true },
+      "against-env": { type: "string", multiple: true },
       rounds: { type: "string" },
       duration: { type: "string" },
       connections: { type: "string" },
@@ -92,6 +97,10 @@ export function parseOptions(argv: string[]): Options | null {
   const pairRounds = positiveInt("pair-rounds", values["pair-rounds"], quick ? 1 : 7, 0);
   if (pairRounds === 0 && (values["pairs-only"] || values.against !== undefined))
     throw new Error("--pairs-only and --against need the pairs: --pair-rounds must be ≥ 1");
+  if (values["against-env"] && values.against === undefined)
+    throw new Error(
+      "--against-env sets the --against side: give --against too (. for this checkout)",
+    );
   const maxRaw = values["pair-max-rounds"];
   const pairMaxRounds = positiveInt("pair-max-rounds", maxRaw, quick ? pairRounds : 21, 0);
   if (maxRaw !== undefined && pairMaxRounds < pairRounds)
@@ -106,7 +115,11 @@ export function parseOptions(argv: string[]): Options | null {
     pairMaxRounds: Math.max(pairMaxRounds, pairRounds),
     pairDurationS: positiveInt("pair-duration", values["pair-duration"], quick ? 1 : 3),
     pairsOnly: values["pairs-only"] === true,
-    pairChoice: { against: checkout(values.against), fleetEnv: envEntries(values.env) },
+    pairChoice: {
+      against: checkout(values.against),
+      fleetEnv: envEntries(values.env),
+      againstEnv: envEntries(values["against-env"], "--against-env"),
+    },
     rounds: positiveInt("rounds", values.rounds, quick ? 1 : 5),
     workers: positiveInt("workers", values.workers, navigator.hardwareConcurrency),
     warmupS: positiveInt("warmup", values.warmup, quick ? 0 : 1, 0),

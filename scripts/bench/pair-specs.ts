@@ -22,22 +22,24 @@ export interface PairChoice {
   against?: string | undefined;
   /** Env for every fleet configuration (e.g. WORKER_INDEX_HEADER=1 to see what it costs). */
   fleetEnv: Record<string, string>;
+  /** Env for the `against` side only, over `fleetEnv` (e.g. METRICS=0, with `against` "."). */
+  againstEnv?: Record<string, string>;
 }
 
 /** The pairs: A/A control (bare vs bare), fleet ×1 vs bare, and optionally here vs `against`. */
-export function pairSpecs({ against, fleetEnv }: PairChoice): PairSpec[] {
+export function pairSpecs({ against, fleetEnv, againstEnv = {} }: PairChoice): PairSpec[] {
   const bare = (name: string, label: string): ConfigSpec => ({
     name,
     label,
     kind: "bare",
     workers: 1,
   });
-  const fleet = (name: string, label: string, root?: string): ConfigSpec => ({
+  const fleet = (name: string, label: string, root?: string, env = fleetEnv): ConfigSpec => ({
     name,
     label,
     kind: "fleet",
     workers: 1,
-    env: fleetEnv,
+    env,
     ...(root === undefined ? {} : { root }),
   });
   const pairs: PairSpec[] = [
@@ -59,11 +61,13 @@ export function pairSpecs({ against, fleetEnv }: PairChoice): PairSpec[] {
     },
   ];
   if (against !== undefined) {
+    const settings = Object.entries(againstEnv).map(([name, value]) => `${name}=${value}`);
+    const againstLabel = `fleet ×1 (${[against, ...settings].join(" ")})`;
     pairs.push({
       name: "here-vs-against",
       label: "fleet ×1 here / fleet ×1 --against",
       control: false,
-      a: fleet("fleet-1-against", `fleet ×1 (${against})`, against),
+      a: fleet("fleet-1-against", againstLabel, against, { ...fleetEnv, ...againstEnv }),
       b: fleet("fleet-1-here", "fleet ×1 (this checkout)"),
       routes: ["hello", "json"],
     });

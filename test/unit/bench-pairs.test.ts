@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { table } from "../../scripts/bench/format.ts";
+import { pairSpecs } from "../../scripts/bench/pair-specs.ts";
 import {
   controlCheck,
   type PairSample,
@@ -144,5 +145,19 @@ describe("bench pairs", () => {
       stale.stop(true);
     }
     expect(() => assertSoleListener(port, 1, "gone")).toThrow("nothing listens");
+  });
+});
+
+describe("pair specs", () => {
+  test("--against-env configures only the --against side, over --env", () => {
+    const pairs = pairSpecs({
+      against: "/elsewhere",
+      fleetEnv: { WORKER_INDEX_HEADER: "1" },
+      againstEnv: { METRICS: "0" },
+    });
+    const extra = pairs.find((p) => p.name === "here-vs-against");
+    expect(extra?.a.env).toEqual({ WORKER_INDEX_HEADER: "1", METRICS: "0" });
+    expect(extra?.b.env).toEqual({ WORKER_INDEX_HEADER: "1" });
+    expect(extra?.a.label).toBe("fleet ×1 (/elsewhere METRICS=0)");
   });
 });
