@@ -19,24 +19,19 @@ export const WORKER_ENV = "BUN_FLEET_WORKER";
 /** Contexts and the setup value travel in env; Linux caps one env string at 128 KiB. */
 export const MAX_CONTEXT_BYTES = 64 * 1024;
 
-/** What a worker learns at spawn (env `BUN_FLEET_WORKER`, JSON). */
-export interface WorkerInit {
-  /** "http" serves the app; "extra" runs `extra.module` (a non-HTTP process). */
-  role: "http" | "extra";
-  extra: { name: string; module: string } | null;
-  index: number;
-  context: Json;
-  setup: Json;
+/**
+ * The settings a child takes from the primary's configuration as they are. The primary's
+ * `FleetConfig` extends this, so a new setting for children is declared here once and picked
+ * by `childSettings` (the key list is checked complete at compile time).
+ */
+export interface ChildSettings {
   port: number;
   host: string;
+  /** Absolute paths. */
   appModule: string;
   hooksModule: string;
   adminToken: string;
   shutdownTimeoutMs: number;
-  /** Heartbeat period; 0 disables heartbeats. */
-  heartbeatMs: number;
-  /** Ask to be recycled after this many app requests; 0 = never. */
-  maxRequests: number;
   /** Ask to be recycled above this RSS; 0 = never. */
   maxMemoryMb: number;
   /** Stamp `x-worker-index` on every response. */
@@ -63,6 +58,56 @@ export interface WorkerInit {
   maxBodyBytes: number;
   /** Started by `bun run dev`: serve /__livereload and inject its client into HTML. */
   dev: boolean;
+}
+
+const CHILD_SETTING_KEYS = [
+  "port",
+  "host",
+  "appModule",
+  "hooksModule",
+  "adminToken",
+  "shutdownTimeoutMs",
+  "maxMemoryMb",
+  "workerIndexHeader",
+  "wsMaxPayloadBytes",
+  "wsIdleTimeoutS",
+  "wsBackpressureLimitBytes",
+  "metrics",
+  "metricsPublic",
+  "collectTimeoutMs",
+  "logFormat",
+  "logLevel",
+  "accessLog",
+  "tls",
+  "idleTimeoutS",
+  "maxBodyBytes",
+  "dev",
+] as const satisfies readonly (keyof ChildSettings)[];
+
+/** A key of ChildSettings missing from the list above is a compile error here. */
+const _complete: Exclude<keyof ChildSettings, (typeof CHILD_SETTING_KEYS)[number]> extends never
+  ? true
+  : never = true;
+
+/** The child settings out of a larger configuration (leaving the primary's own behind). */
+export function childSettings(config: ChildSettings): ChildSettings {
+  const picked: Record<string, unknown> = {};
+  for (const key of CHILD_SETTING_KEYS) picked[key] = config[key];
+  return picked as unknown as ChildSettings; // every key of ChildSettings, checked above
+}
+
+/** What a worker learns at spawn (env `BUN_FLEET_WORKER`, JSON): its place, plus the settings. */
+export interface WorkerInit extends ChildSettings {
+  /** "http" serves the app; "extra" runs `extra.module` (a non-HTTP process). */
+  role: "http" | "extra";
+  extra: { name: string; module: string } | null;
+  index: number;
+  context: Json;
+  setup: Json;
+  /** Heartbeat period; 0 disables heartbeats. */
+  heartbeatMs: number;
+  /** Ask to be recycled after this many app requests (MAX_REQUESTS + jitter); 0 = never. */
+  maxRequests: number;
 }
 
 const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {

@@ -1,27 +1,22 @@
 import { dirname, resolve } from "node:path";
 import type { Json } from "../../app/fleet.ts";
-import type { LevelName, LogFormat } from "../log.ts";
-import { MAX_CONTEXT_BYTES } from "../worker-init.ts";
+import { type ChildSettings, MAX_CONTEXT_BYTES } from "../worker-init.ts";
 import { ArgvError, type FlagKind, type Flags, parseFlags } from "./argv.ts";
 import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";
 import { resolveTls, type TlsFiles } from "./tls-config.ts";
 
-/** The primary's resolved configuration. */
-export interface FleetConfig {
-  port: number;
-  host: string;
+/**
+ * The primary's resolved configuration: the settings children take as they are (ChildSettings,
+ * shared with them), plus what only the primary uses.
+ */
+export interface FleetConfig extends ChildSettings {
   workers: number;
   /** One entry per worker, or null when no contexts were configured. */
   contexts: Json[] | null;
-  adminToken: string;
   /** True when ADMIN_TOKEN was unset and a random one was made (the banner prints it). */
   adminTokenGenerated: boolean;
-  shutdownTimeoutMs: number;
   /** Absolute path of the primary's pid file, or null for none. */
   pidFile: string | null;
-  /** Absolute paths. */
-  appModule: string;
-  hooksModule: string;
   bootTimeoutMs: number;
   respawnBackoffMs: number;
   crashLoopLimit: number;
@@ -30,29 +25,11 @@ export interface FleetConfig {
   drainWindowMs: number;
   maxRequests: number;
   maxRequestsJitter: number;
-  maxMemoryMb: number;
-  workerIndexHeader: boolean;
-  wsMaxPayloadBytes: number;
-  wsIdleTimeoutS: number;
-  wsBackpressureLimitBytes: number;
   /** Redis URL for fleet-to-fleet pub/sub, or null (this fleet only). */
   pubsubUrl: string | null;
   pubsubMaxLagBytes: number;
-  /** Count app requests (METRICS). */
-  metrics: boolean;
-  /** Serve /metrics without the token (METRICS_PUBLIC). */
-  metricsPublic: boolean;
-  /** How long a collection waits for each process's snapshot (COLLECT_TIMEOUT_MS). */
-  collectTimeoutMs: number;
-  logFormat: LogFormat;
-  logLevel: LevelName;
-  accessLog: boolean;
   /** Serve HTTPS with these files; null for plain HTTP. */
   tls: TlsFiles | null;
-  idleTimeoutS: number;
-  maxBodyBytes: number;
-  /** Started by `bun run dev`: watch app/, live reload. Not a setting: the dev script sets it. */
-  dev: boolean;
 }
 
 /** Everything config depends on, passed in so resolution stays a pure function. */

@@ -1,7 +1,7 @@
 import type { Json, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
 import type { Log } from "../log.ts";
-import type { WorkerInit } from "../worker-init.ts";
+import { childSettings, type WorkerInit } from "../worker-init.ts";
 import type { FleetConfig } from "./config.ts";
 import { CrashPolicy } from "./crash-policy.ts";
 import {
@@ -204,34 +204,14 @@ export class Pool {
     if (slot.spawns > 1) this.totals.restarts += 1;
     const jitter = Math.floor(Math.random() * (config.maxRequestsJitter + 1));
     const init: WorkerInit = {
+      ...childSettings(config),
       role: slot.extra ? "extra" : "http",
       extra: slot.extra,
       index: slot.index,
       context: slot.extra ? null : (config.contexts?.[slot.index] ?? null),
       setup: this.#setup,
-      port: config.port,
-      host: config.host,
-      appModule: config.appModule,
-      hooksModule: config.hooksModule,
-      adminToken: config.adminToken,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
       heartbeatMs: heartbeatPeriod(config.workerTimeoutMs),
       maxRequests: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
-      maxMemoryMb: config.maxMemoryMb,
-      workerIndexHeader: config.workerIndexHeader,
-      wsMaxPayloadBytes: config.wsMaxPayloadBytes,
-      wsIdleTimeoutS: config.wsIdleTimeoutS,
-      wsBackpressureLimitBytes: config.wsBackpressureLimitBytes,
-      metrics: config.metrics,
-      metricsPublic: config.metricsPublic,
-      collectTimeoutMs: config.collectTimeoutMs,
-      logFormat: config.logFormat,
-      logLevel: config.logLevel,
-      accessLog: config.accessLog,
-      tls: config.tls,
-      idleTimeoutS: config.idleTimeoutS,
-      maxBodyBytes: config.maxBodyBytes,
-      dev: config.dev,
     };
     const worker = new WorkerProcess(init, config.bootTimeoutMs, this.owner, this.log);
     this.#slotOf.set(worker, slot);
