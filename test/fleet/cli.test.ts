@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, onTestFinished, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -113,6 +113,7 @@ describe("admin CLI", () => {
       env: { PATH: process.env.PATH ?? "", PORT: String(fleet.port), ADMIN_TOKEN: TOKEN },
       stdout: "pipe",
     });
+    onTestFinished(() => watch.kill("SIGKILL")); // it redraws forever: gone even if the test fails
     let screen = "";
     void (async () => {
       for await (const chunk of watch.stdout) screen += new TextDecoder().decode(chunk);
