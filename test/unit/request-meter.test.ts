@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { withLiveReloadClient } from "../../workers/child/livereload.ts";
 import { RequestMeter } from "../../workers/child/request-meter.ts";
 
 const app = {
@@ -40,5 +41,17 @@ describe("request meter", () => {
     expect(calls).toBe(0);
     for (let i = 0; i < 5; i++) await wrapped.fetch(new Request("http://x/a"));
     expect(calls).toBe(1);
+  });
+});
+
+describe("app wrappers", () => {
+  test("keep the app's websocket handlers (the meter and dev mode's live reload)", () => {
+    const websocket = { message() {} };
+    const withSockets = { fetch: () => new Response("ok"), websocket };
+    expect(new RequestMeter(true, null).wrap(withSockets).websocket).toBe(websocket);
+    expect(withLiveReloadClient(withSockets).websocket).toBe(websocket);
+    expect("websocket" in new RequestMeter(true, null).wrap({ fetch: () => new Response() })).toBe(
+      false,
+    );
   });
 });

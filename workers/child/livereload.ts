@@ -1,5 +1,6 @@
 import type { Server } from "bun";
 import type { FetchApp } from "../../app/fleet.ts";
+import { withFetch } from "./loading.ts";
 
 /** The live-reload channel (server-sent events), served by every worker in `bun run dev` only. */
 export const LIVERELOAD_PATH = "/__livereload";
@@ -90,13 +91,10 @@ export class LiveReload {
 
 /** Wraps the app so HTML responses carry the live-reload client (dev mode only). */
 export function withLiveReloadClient(app: FetchApp): FetchApp {
-  return {
-    ...(app.websocket && { websocket: app.websocket }),
-    fetch: async (request, env) => {
-      const response = await app.fetch(request, env);
-      return response && injectClient(response); // undefined: upgraded to a WebSocket
-    },
-  };
+  return withFetch(app, async (request, env) => {
+    const response = await app.fetch(request, env);
+    return response && injectClient(response); // undefined: upgraded to a WebSocket
+  });
 }
 
 /** Adds the client before `</body>` (or at the end) of an uncompressed HTML response. */

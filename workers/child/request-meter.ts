@@ -2,6 +2,7 @@ import type { Server } from "bun";
 import type { FetchApp } from "../../app/fleet.ts";
 import { type Fields, LEVELS, logFormat, writeLine } from "../log.ts";
 import { type ChildSnapshot, DURATION_BUCKETS, type StatusCount } from "../snapshot.ts";
+import { withFetch } from "./loading.ts";
 
 /** Methods counted by name; anything else is "OTHER", so clients cannot grow the label set. */
 const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"];
@@ -51,35 +52,31 @@ export class RequestMeter {
    * kept. A request the app upgraded to a WebSocket answers nothing and counts as 101.
    */
   wrap(app: FetchApp): FetchApp {
-    const meter = this;
-    return {
-      ...(app.websocket && { websocket: app.websocket }),
-      fetch(request: Request, server?: unknown) {
-        const started = performance.now();
-        meter.inFlight += 1;
-        let res: ReturnType<FetchApp["fetch"]>;
-        try {
-          res = app.fetch(request, server as Server<undefined>);
-        } catch (error) {
-          meter.#done(request, null, started); // Bun's error handler answers 500
+    return withFetch(app, (request: Request, server?: unknown) => {
+      const started = performance.now();
+      this.inFlight += 1;
+      let res: ReturnType<FetchApp["fetch"]>;
+      try {
+        res = app.fetch(request, server as Server<undefined>);
+      } catch (error) {
+        this.#done(request, null, started); // Bun's error handler answers 500
+        throw error;
+      }
+      if (!(res instanceof Promise)) {
+        this.#done(request, res, started);
+        return res;
+      }
+      return res.then(
+        (response) => {
+          this.#done(request, response, started);
+          return response;
+        },
+        (error: unknown) => {
+          this.#done(request, null, started);
           throw error;
-        }
-        if (!(res instanceof Promise)) {
-          meter.#done(request, res, started);
-          return res;
-        }
-        return res.then(
-          (response) => {
-            meter.#done(request, response, started);
-            return response;
-          },
-          (error: unknown) => {
-            meter.#done(request, null, started);
-            throw error;
-          },
-        );
-      },
-    };
+        },
+      );
+    });
   }
 
   /**
