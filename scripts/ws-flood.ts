@@ -11,10 +11,11 @@
  *
  * Options: --clients N (default 10), --seconds N (default 2), --limit BYTES, --json.
  */
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { pollUntil } from "./bench/procs.ts";
+import { freePort, pollUntil } from "./bench/procs.ts";
+import { slowClient } from "./bench/slow-client.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -33,29 +34,9 @@ if (!(clients >= 1 && clients <= 1000) || !(seconds > 0 && seconds <= 60)) {
   process.exit(2);
 }
 
-/** Picks a free port by binding port 0 once. */
-function freePort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = server;
-  server.stop(true);
-  return port;
-}
-
 /** Waits for `done`, or throws naming `what`. */
 async function waitFor(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
   if (!(await pollUntil(done, timeoutMs))) throw new Error(`timed out waiting for ${what}\n${log}`);
-}
-
-/** A client that sends the upgrade, reads the 101, and never reads again. */
-async function slowClient(port: number): Promise<Socket> {
-  const socket = connect(port, "127.0.0.1");
-  await new Promise((done) => socket.once("connect", done));
-  socket.write(
-    "GET /flood HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-  );
-  socket.once("data", () => socket.pause());
-  return socket;
 }
 
 const port = freePort();

@@ -1,21 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { type Socket, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
+import { slowClient } from "../../scripts/bench/slow-client.ts";
 import { FIXTURES, NO_EXTRAS, startReadyFleet, timed, waitFor } from "../helpers/fleet.ts";
 
 const FLOOD_APP = { ...NO_EXTRAS, APP_MODULE: join(FIXTURES, "flood-app.ts"), FLOOD_MS: "500" };
-
-/** A WebSocket client that completes the handshake and then never reads again. */
-async function slowClient(port: number): Promise<Socket> {
-  const socket = tcpConnect(port, "127.0.0.1");
-  await new Promise((resolve) => socket.once("connect", resolve));
-  socket.write(
-    "GET /flood HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-  );
-  socket.once("data", () => socket.pause());
-  return socket;
-}
 
 describe("WebSocket limits", () => {
   test("a flood to clients that never read stays bounded by WS_BACKPRESSURE_LIMIT_BYTES, and they cannot hold a stop", async () => {
