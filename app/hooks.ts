@@ -3,7 +3,7 @@
  * `setup` runs once in the primary; `onStart` / `onShutdown` run in every worker; `extras` are
  * non-HTTP processes the primary runs beside the workers.
  */
-import type { ExtraProcess, FleetWorker, StopReason } from "./fleet.ts";
+import type { ExtraProcess, FleetWorker, StopReason } from "../workers/fleet.ts";
 
 /** Extra processes: started with the fleet, respawned on crash, stopped in the same drain. */
 export const extras: ExtraProcess[] = [

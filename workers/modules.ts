@@ -1,5 +1,5 @@
 import { relative } from "node:path";
-import type { FleetHooks } from "../app/fleet.ts";
+import type { FleetHooks } from "./fleet.ts";
 
 /** What both processes know of the user's modules: how to name them and what hooks look like. */
 

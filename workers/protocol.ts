@@ -1,4 +1,3 @@
-import type { StopReason } from "../app/fleet.ts";
 import {
   type Check,
   checkShape,
@@ -11,6 +10,7 @@ import {
   reason,
   text,
 } from "./checks.ts";
+import type { StopReason } from "./fleet.ts";
 import { type ChildSnapshot, snapshotProblem } from "./snapshot.ts";
 
 /**

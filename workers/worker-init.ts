@@ -1,4 +1,3 @@
-import type { Json } from "../app/fleet.ts";
 import {
   anything,
   type Check,
@@ -9,6 +8,7 @@ import {
   oneOf,
   type Parsed,
 } from "./checks.ts";
+import type { Json } from "./fleet.ts";
 import type { LevelName, LogFormat } from "./log.ts";
 
 /** A worker's identity and settings, handed over at spawn in one env variable (JSON). */

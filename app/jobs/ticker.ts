@@ -3,7 +3,7 @@
  * workers. Replace the body with a queue consumer, a cache refresher, a cron-like task.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ExtraContext } from "../fleet.ts";
+import type { ExtraContext } from "../../workers/fleet.ts";
 import type { Setup } from "../hooks.ts";
 
 /** How often the job runs (TICKER_INTERVAL_MS, default one minute). */

@@ -7,7 +7,7 @@
 import type { ServerWebSocket } from "bun";
 import { Hono } from "hono";
 import { upgradeWebSocket } from "hono/bun";
-import type { FleetWorker } from "../fleet.ts";
+import type { FleetWorker } from "../../workers/fleet.ts";
 
 const PAGE = await Bun.file(new URL("../public/chat.html", import.meta.url)).text();
 const ROOM = /^[A-Za-z0-9_-]{1,32}$/;

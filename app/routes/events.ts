@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { FleetWorker } from "../fleet.ts";
+import type { FleetWorker } from "../../workers/fleet.ts";
 
 /** Resolves after `ms`, or at once when `signal` aborts (a drain must not wait out a tick). */
 function pause(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 // hono/bun is marked deprecated in favour of @hono/bun, which is not on npm yet; it works as is.
 import { upgradeWebSocket } from "hono/bun";
-import type { FleetWorker } from "../fleet.ts";
+import type { FleetWorker } from "../../workers/fleet.ts";
 
 /**
  * `GET /ws/echo`: a WebSocket that greets with `hello from worker <i>` and sends every message

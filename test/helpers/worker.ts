@@ -1,4 +1,4 @@
-import type { FleetWorker } from "../../app/fleet.ts";
+import type { FleetWorker } from "../../workers/fleet.ts";
 
 /** A `FleetWorker` for unit tests that build the app without a fleet; `over` sets fields. */
 export function fakeWorker(over: Partial<FleetWorker> = {}): FleetWorker {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import type { StopReason } from "../../app/fleet.ts";
 import { fleetRoutes } from "../../workers/child/fleet-routes.ts";
+import type { StopReason } from "../../workers/fleet.ts";
 
 const TOKEN = "unit-test-token-0123456789";
 

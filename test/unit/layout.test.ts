@@ -55,7 +55,15 @@ describe("the process boundary in the tree", () => {
     expect(bad).toEqual([]);
   });
 
-  test("app/ imports nothing from workers/", () => {
-    expect(crossings("app", "workers/")).toEqual([]);
+  test("app/ takes from workers/ only the public types, type-only (workers/fleet.ts)", () => {
+    expect(crossings("app", "workers/").filter((c) => !c.endsWith("-> workers/fleet.ts"))).toEqual(
+      [],
+    );
+    const valueImports = sources("app").filter((file) =>
+      /^import\s+(?!type\b)[^;]*from\s+"[^"]*workers\/fleet\.ts"/m.test(
+        readFileSync(join(ROOT, file), "utf8"),
+      ),
+    );
+    expect(valueImports).toEqual([]);
   });
 });

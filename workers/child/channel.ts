@@ -1,4 +1,4 @@
-import type { StopReason } from "../../app/fleet.ts";
+import type { StopReason } from "../fleet.ts";
 import type { Log } from "../log.ts";
 import {
   dispatch,

@@ -1,5 +1,5 @@
-import type { StopReason } from "../../app/fleet.ts";
 import { bridgeConsole, logUncaught } from "../console.ts";
+import type { StopReason } from "../fleet.ts";
 import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "../lifecycle.ts";
 import { configureLogs, createLog, type Fields, type Log } from "../log.ts";
 import { Pending } from "../pending.ts";

@@ -1,5 +1,5 @@
-import type { ExtraContext, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
+import type { ExtraContext, StopReason } from "../fleet.ts";
 import type { WorkerInit } from "../worker-init.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 

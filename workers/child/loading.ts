@@ -1,4 +1,4 @@
-import type { FetchApp, FleetHooks, FleetWorker } from "../../app/fleet.ts";
+import type { FetchApp, FleetHooks, FleetWorker } from "../fleet.ts";
 import { checkHooks, kindOf, shown } from "../modules.ts";
 
 function isFetchApp(value: unknown): value is FetchApp {

@@ -1,5 +1,5 @@
 import type { Server } from "bun";
-import type { FetchApp } from "../../app/fleet.ts";
+import type { FetchApp } from "../fleet.ts";
 import { type Fields, LEVELS, logFormat, writeLine } from "../log.ts";
 import { type ChildSnapshot, DURATION_BUCKETS, type StatusCount } from "../snapshot.ts";
 import { withFetch } from "./loading.ts";

@@ -1,5 +1,5 @@
 import type { Server } from "bun";
-import type { FetchApp } from "../../app/fleet.ts";
+import type { FetchApp } from "../fleet.ts";
 import { bunBodyBackstop, limitBody } from "./body-limit.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
 import { LIVERELOAD_PATH, type LiveReload, withLiveReloadClient } from "./livereload.ts";

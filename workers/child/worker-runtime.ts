@@ -1,6 +1,6 @@
 import type { Server } from "bun";
-import type { FleetHooks, FleetWorker, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
+import type { FleetHooks, FleetWorker, StopReason } from "../fleet.ts";
 import { shown } from "../modules.ts";
 import type { Publication } from "../protocol.ts";
 import type { PublishData } from "../pubsub.ts";

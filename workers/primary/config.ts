@@ -1,5 +1,5 @@
 import { dirname, resolve } from "node:path";
-import type { Json } from "../../app/fleet.ts";
+import type { Json } from "../fleet.ts";
 import { type ChildSettings, MAX_CONTEXT_BYTES } from "../worker-init.ts";
 import { ArgvError, type FlagKind, type Flags, parseFlags } from "./argv.ts";
 import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { ExtraProcess, FleetHooks, Json } from "../../app/fleet.ts";
 import { bridgeConsole, logUncaught } from "../console.ts";
 import { ExitCode } from "../exit-codes.ts";
+import type { ExtraProcess, FleetHooks, Json } from "../fleet.ts";
 import { configureLogs, createLog, writeOut } from "../log.ts";
 import { checkHooks, shown } from "../modules.ts";
 import { printBanner } from "./banner.ts";

@@ -1,5 +1,5 @@
-import type { Json, StopReason } from "../../app/fleet.ts";
 import { WorkerExitCode } from "../exit-codes.ts";
+import type { Json, StopReason } from "../fleet.ts";
 import type { Log } from "../log.ts";
 import { childSettings, type WorkerInit } from "../worker-init.ts";
 import type { FleetConfig } from "./config.ts";

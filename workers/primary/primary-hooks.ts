@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ExtraProcess, FleetHooks, Json } from "../../app/fleet.ts";
+import type { ExtraProcess, FleetHooks, Json } from "../fleet.ts";
 import { shown } from "../modules.ts";
 import { MAX_CONTEXT_BYTES } from "../worker-init.ts";
 

@@ -1,5 +1,5 @@
-import type { ExtraProcess, Json, StopReason } from "../../app/fleet.ts";
 import { ExitCode, WorkerExitCode } from "../exit-codes.ts";
+import type { ExtraProcess, Json, StopReason } from "../fleet.ts";
 import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
 import type { Collected, Publication } from "../protocol.ts";

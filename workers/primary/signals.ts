@@ -1,4 +1,4 @@
-import type { StopReason } from "../../app/fleet.ts";
+import type { StopReason } from "../fleet.ts";
 
 /** Signals the primary handles. */
 export const PRIMARY_SIGNALS = [

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import type { StopReason } from "../../app/fleet.ts";
+import type { StopReason } from "../fleet.ts";
 import { Lifecycle, WORKER_TRANSITIONS } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
 import { Pending } from "../pending.ts";

@@ -1,9 +1,9 @@
 import type { WebSocketHandler } from "bun";
 
 /**
- * What the app sees of the fleet. `workers/` imports these types and hands the app a
- * `FleetWorker`; nothing in `app/` imports `workers/` (the runtime adapts to the app, never
- * the reverse).
+ * The runtime's public face: what the app sees of the fleet. The runtime hands the app a
+ * `FleetWorker`; `app/` imports these types, type-only, and nothing else from `workers/` (the
+ * layout test holds it), so all of `app/` is the user's to replace.
  */
 
 /** A value that survives JSON: worker contexts and the setup result cross processes as JSON. */
@@ -86,7 +86,7 @@ export interface ExtraContext<Setup extends Json = Json> {
 /** A non-HTTP process that runs beside the workers (a queue consumer, a scheduler). */
 export interface ExtraProcess {
   name: string;
-  /** Module path or file URL (e.g. `import.meta.resolve("./jobs/ticker.ts")`). */
+  /** Module path or file URL (e.g. `import.meta.resolve("../app/jobs/ticker.ts")`). */
   module: string;
   /** How many instances; default 1. */
   instances?: number;
