@@ -1,34 +1,8 @@
-import type { PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
 import type { Collected } from "../protocol.ts";
-import type { ChildSnapshot } from "../snapshot.ts";
 import { renderMetrics } from "./metrics.ts";
-import type { Operations } from "./operations.ts";
-import type { Pool, Slot } from "./pool.ts";
-import type { FleetPubSub } from "./pubsub.ts";
+import type { FleetView, Sample } from "./sample.ts";
 import { buildStatus } from "./status.ts";
-import type { WorkerProcess } from "./worker-process.ts";
-
-/** What the collector reads from the primary at the moment it collects. */
-export interface FleetView {
-  pid: number;
-  state: PrimaryState;
-  /** Epoch ms the primary started. */
-  startedAt: number;
-  /** WORKERS at start. */
-  startWorkers: number;
-  pool: Pick<Pool, "live" | "slotOf" | "http" | "extras" | "totals"> | null;
-  history: Operations["history"] | null;
-  /** Pub/sub counters of the primary's hub (and Redis bridge, with PUBSUB_URL). */
-  pubsub: ReturnType<FleetPubSub["stats"]>;
-}
-
-/** One live process with its slot and what it answered (null: not in time). */
-export interface Sample {
-  worker: WorkerProcess;
-  slot: Slot | undefined;
-  snapshot: ChildSnapshot | null;
-}
 
 /**
  * The one mechanism behind /admin/status and /metrics: ask every live process for a snapshot at

@@ -1,5 +1,5 @@
 import { DURATION_BUCKETS } from "../snapshot.ts";
-import type { FleetView, Sample } from "./collector.ts";
+import type { FleetView, Sample } from "./sample.ts";
 
 /**
  * `GET /metrics`: the processes' snapshots as prom-client metric JSON (the shape

@@ -1,5 +1,5 @@
-import type { FleetView, Sample } from "./collector.ts";
 import type { ReloadRecord } from "./operations.ts";
+import type { FleetView, Sample } from "./sample.ts";
 
 /** One process in `GET /admin/status`. */
 export interface ProcessStatus {
