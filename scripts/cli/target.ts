@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { localUrl } from "../../workers/primary/banner.ts";
-import { SETTINGS } from "../../workers/primary/settings.ts";
+import { SETTINGS } from "../../workers/primary/config/settings.ts";
 import { readTokenFile, tokenFilePath } from "../../workers/primary/token-file.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { type ConfigInput, resolveConfig } from "../../workers/primary/config.ts";
+import { type ConfigInput, resolveConfig } from "../../workers/primary/config/config.ts";
 import { MAX_CONTEXT_BYTES } from "../../workers/worker-init.ts";
 
 const files: Record<string, string> = {

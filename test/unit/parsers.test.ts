@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { bool, choice, jsonArray, refine, url, whole } from "../../workers/primary/parsers.ts";
+import {
+  bool,
+  choice,
+  jsonArray,
+  refine,
+  url,
+  whole,
+} from "../../workers/primary/config/parsers.ts";
 import { checkExtras } from "../../workers/primary/primary-hooks.ts";
 
 const value = <T>(parsed: { ok: true; value: T } | { ok: false; message: string }) =>

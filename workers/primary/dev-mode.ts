@@ -1,7 +1,7 @@
 import { existsSync, type FSWatcher, watch } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import type { Log } from "../log.ts";
-import type { FleetConfig } from "./config.ts";
+import type { FleetConfig } from "./config/config.ts";
 import { LiveReloadHub } from "./live-reload.ts";
 import type { Primary } from "./primary.ts";
 

@@ -6,12 +6,12 @@ import type { ExtraProcess, FleetHooks, Json } from "../fleet.ts";
 import { configureLogs, createLog, writeOut } from "../log.ts";
 import { checkHooks, shown } from "../modules.ts";
 import { printBanner } from "./banner.ts";
-import { type FleetConfig, resolveConfig } from "./config.ts";
+import { type FleetConfig, resolveConfig } from "./config/config.ts";
+import { helpText } from "./config/settings.ts";
 import { claimPidFile, releasePidFile } from "./pid-file.ts";
 import { tcpMigrateNote } from "./platform.ts";
 import { Primary } from "./primary.ts";
 import { checkExtras, runSetupHook } from "./primary-hooks.ts";
-import { helpText } from "./settings.ts";
 import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
 import { removeTokenFile, writeTokenFile } from "./token-file.ts";
 

@@ -2,7 +2,7 @@ import { WorkerExitCode } from "../exit-codes.ts";
 import type { Json, StopReason } from "../fleet.ts";
 import type { Log } from "../log.ts";
 import { childSettings, type WorkerInit } from "../worker-init.ts";
-import type { FleetConfig } from "./config.ts";
+import type { FleetConfig } from "./config/config.ts";
 import { CrashPolicy } from "./crash-policy.ts";
 import {
   describeExit,

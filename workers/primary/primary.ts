@@ -4,7 +4,7 @@ import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.
 import type { Log } from "../log.ts";
 import type { Collected, Publication } from "../protocol.ts";
 import { Collector } from "./collector.ts";
-import type { FleetConfig } from "./config.ts";
+import type { FleetConfig } from "./config/config.ts";
 import { Operations, type ReloadOutcome } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
 import { FleetPubSub } from "./pubsub.ts";

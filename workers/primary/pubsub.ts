@@ -1,5 +1,5 @@
 import type { Log } from "../log.ts";
-import type { FleetConfig } from "./config.ts";
+import type { FleetConfig } from "./config/config.ts";
 import { PubSubHub } from "./pubsub-hub.ts";
 import { RedisBridge } from "./redis-bridge.ts";
 

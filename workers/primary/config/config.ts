@@ -1,9 +1,9 @@
 import { dirname, resolve } from "node:path";
-import type { Json } from "../fleet.ts";
-import { type ChildSettings, MAX_CONTEXT_BYTES } from "../worker-init.ts";
+import type { Json } from "../../fleet.ts";
+import { type ChildSettings, MAX_CONTEXT_BYTES } from "../../worker-init.ts";
 import { ArgvError, type FlagKind, type Flags, parseFlags } from "./argv.ts";
 import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";
-import { resolveTls, type TlsFiles } from "./tls-config.ts";
+import { resolveTls, type TlsFiles } from "./tls.ts";
 
 /**
  * The primary's resolved configuration: the settings children take as they are (ChildSettings,
