@@ -1,5 +1,5 @@
 /** `bun run reload`: a rolling reload (POST /admin/reload), waiting for its outcome. */
-import type { FleetStatus } from "../workers/primary/status.ts";
+import type { FleetStatus } from "../workers/primary/observe/status.ts";
 import {
   adminFetch,
   CliError,

@@ -1,5 +1,5 @@
 /** `bun run status [-- --json | --watch]`: the fleet's processes, like `pm2 ls`. */
-import type { FleetStatus } from "../workers/primary/status.ts";
+import type { FleetStatus } from "../workers/primary/observe/status.ts";
 import { statusTable } from "./cli/status-table.ts";
 import {
   adminFetch,

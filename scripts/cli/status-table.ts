@@ -1,4 +1,4 @@
-import type { FleetStatus, ProcessStatus } from "../../workers/primary/status.ts";
+import type { FleetStatus, ProcessStatus } from "../../workers/primary/observe/status.ts";
 
 /** `bun run status` as a table, like `pm2 ls`. */
 

@@ -2,7 +2,7 @@ import { describe, expect, onTestFinished, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FleetStatus } from "../../workers/primary/status.ts";
+import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 import {
   count,
   freePort,

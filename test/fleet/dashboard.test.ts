@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
-import type { FleetStatus } from "../../workers/primary/status.ts";
+import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 import { NO_EXTRAS, ROOT, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
 
 const OUTPUT = join(ROOT, "test", "output");

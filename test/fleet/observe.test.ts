@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { FleetStatus } from "../../workers/primary/status.ts";
+import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 import { joinAcross, leave } from "../helpers/chat.ts";
 import {
   freshFetch,

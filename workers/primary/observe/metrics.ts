@@ -1,4 +1,4 @@
-import { DURATION_BUCKETS } from "../snapshot.ts";
+import { DURATION_BUCKETS } from "../../snapshot.ts";
 import type { FleetView, Sample } from "./sample.ts";
 
 /**

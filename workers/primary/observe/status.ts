@@ -1,4 +1,4 @@
-import type { ReloadRecord } from "./operations.ts";
+import type { ReloadRecord } from "../operations.ts";
 import type { FleetView, Sample } from "./sample.ts";
 
 /** One process in `GET /admin/status`. */

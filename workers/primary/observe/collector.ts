@@ -1,5 +1,5 @@
-import type { Log } from "../log.ts";
-import type { Collected } from "../protocol.ts";
+import type { Log } from "../../log.ts";
+import type { Collected } from "../../protocol.ts";
 import { renderMetrics } from "./metrics.ts";
 import type { FleetView, Sample } from "./sample.ts";
 import { buildStatus } from "./status.ts";
