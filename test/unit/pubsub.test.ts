@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { PubSubHub, type RelayTarget } from "../../workers/primary/pubsub-hub.ts";
-import { shownUrl } from "../../workers/primary/redis-bridge.ts";
-import { decodeEnvelope, encodeEnvelope } from "../../workers/primary/redis-envelope.ts";
+import { PubSubHub, type RelayTarget } from "../../workers/primary/pubsub/hub.ts";
+import { shownUrl } from "../../workers/primary/pubsub/redis-bridge.ts";
+import { decodeEnvelope, encodeEnvelope } from "../../workers/primary/pubsub/redis-envelope.ts";
 import type { Publication } from "../../workers/protocol.ts";
 import { PROTOCOL, parsePrimaryMessage, parseWorkerMessage } from "../../workers/protocol.ts";
 import {

@@ -7,7 +7,7 @@ import type { FleetConfig } from "./config/config.ts";
 import { Collector } from "./observe/collector.ts";
 import { Operations, type ReloadOutcome } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
-import { FleetPubSub } from "./pubsub.ts";
+import { FleetPubSub } from "./pubsub/index.ts";
 import { Watchdog } from "./watchdog.ts";
 import { describeExit, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
 

@@ -2,7 +2,7 @@ import type { PrimaryState } from "../../lifecycle.ts";
 import type { ChildSnapshot } from "../../snapshot.ts";
 import type { Operations } from "../operations.ts";
 import type { Pool, Slot } from "../pool.ts";
-import type { FleetPubSub } from "../pubsub.ts";
+import type { FleetPubSub } from "../pubsub/index.ts";
 import type { WorkerProcess } from "../worker-process.ts";
 
 /** What the collector reads from the primary at the moment it collects. */

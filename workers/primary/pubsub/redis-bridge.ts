@@ -1,7 +1,7 @@
 import { RedisClient } from "bun";
-import type { Log } from "../log.ts";
-import type { Publication } from "../protocol.ts";
-import type { RemoteBus } from "./pubsub-hub.ts";
+import type { Log } from "../../log.ts";
+import type { Publication } from "../../protocol.ts";
+import type { RemoteBus } from "./hub.ts";
 import { decodeEnvelope, encodeEnvelope } from "./redis-envelope.ts";
 
 /** The one Redis channel every fleet of this app publishes to and listens on. */

@@ -1,6 +1,6 @@
-import type { Log } from "../log.ts";
-import type { Publication } from "../protocol.ts";
-import { costOf } from "../pubsub.ts";
+import type { Log } from "../../log.ts";
+import type { Publication } from "../../protocol.ts";
+import { costOf } from "../../pubsub.ts";
 
 /** A worker as the hub sees it: something to relay to. */
 export interface RelayTarget {

@@ -1,6 +1,6 @@
-import type { Log } from "../log.ts";
-import type { FleetConfig } from "./config/config.ts";
-import { PubSubHub } from "./pubsub-hub.ts";
+import type { Log } from "../../log.ts";
+import type { FleetConfig } from "../config/config.ts";
+import { PubSubHub } from "./hub.ts";
 import { RedisBridge } from "./redis-bridge.ts";
 
 /** The primary's pub/sub: the hub that relays between workers, plus Redis with PUBSUB_URL. */

@@ -1,5 +1,5 @@
-import type { Publication } from "../protocol.ts";
-import { MAX_PUBLISH_BYTES } from "../pubsub.ts";
+import type { Publication } from "../../protocol.ts";
+import { MAX_PUBLISH_BYTES } from "../../pubsub.ts";
 
 /**
  * What travels on the Redis channel: a publication plus the origin id of the fleet that sent
