@@ -7,7 +7,7 @@ import {
   url,
   whole,
 } from "../../workers/primary/config/parsers.ts";
-import { checkExtras } from "../../workers/primary/primary-hooks.ts";
+import { checkExtras } from "../../workers/primary/start/hooks.ts";
 
 const value = <T>(parsed: { ok: true; value: T } | { ok: false; message: string }) =>
   parsed.ok ? parsed.value : `error: ${parsed.message}`;

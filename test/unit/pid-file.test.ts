@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { claimPidFile, releasePidFile } from "../../workers/primary/pid-file.ts";
+import { claimPidFile, releasePidFile } from "../../workers/primary/start/pid-file.ts";
 
 let dir = "";
 const children: Bun.Subprocess[] = [];

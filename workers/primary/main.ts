@@ -5,15 +5,15 @@ import { ExitCode } from "../exit-codes.ts";
 import type { ExtraProcess, FleetHooks, Json } from "../fleet.ts";
 import { configureLogs, createLog, writeOut } from "../log.ts";
 import { checkHooks, shown } from "../modules.ts";
-import { printBanner } from "./banner.ts";
 import { type FleetConfig, resolveConfig } from "./config/config.ts";
 import { helpText } from "./config/settings.ts";
-import { claimPidFile, releasePidFile } from "./pid-file.ts";
-import { tcpMigrateNote } from "./platform.ts";
 import { Primary } from "./primary.ts";
-import { checkExtras, runSetupHook } from "./primary-hooks.ts";
 import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
-import { removeTokenFile, writeTokenFile } from "./token-file.ts";
+import { printBanner } from "./start/banner.ts";
+import { checkExtras, runSetupHook } from "./start/hooks.ts";
+import { claimPidFile, releasePidFile } from "./start/pid-file.ts";
+import { tcpMigrateNote } from "./start/platform.ts";
+import { removeTokenFile, writeTokenFile } from "./start/token-file.ts";
 
 const log = createLog("primary");
 bridgeConsole("primary"); // the user's hooks and setup log like the rest

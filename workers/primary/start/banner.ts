@@ -1,6 +1,6 @@
 import { relative } from "node:path";
-import { formatLine, LEVELS, logFormat, writeOut } from "../log.ts";
-import type { FleetConfig } from "./config/config.ts";
+import { formatLine, LEVELS, logFormat, writeOut } from "../../log.ts";
+import type { FleetConfig } from "../config/config.ts";
 
 /** A URL a person can paste: wildcard binds are reached through loopback. */
 export function localUrl(host: string, port: number, scheme: "http" | "https" = "http"): string {

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ExtraProcess, FleetHooks, Json } from "../fleet.ts";
-import { shown } from "../modules.ts";
-import { MAX_CONTEXT_BYTES } from "../worker-init.ts";
+import type { ExtraProcess, FleetHooks, Json } from "../../fleet.ts";
+import { shown } from "../../modules.ts";
+import { MAX_CONTEXT_BYTES } from "../../worker-init.ts";
 
 /** The primary's use of the hooks module: the `setup` hook and the `extras` declarations. */
 

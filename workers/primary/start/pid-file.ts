@@ -1,5 +1,5 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { shown } from "../modules.ts";
+import { shown } from "../../modules.ts";
 
 /**
  * The primary's pid file (PID_FILE), for `kill -HUP $(cat fleet.pid)` and init scripts: claimed
