@@ -8,7 +8,7 @@
 import { join, resolve } from "node:path";
 import { ExitCode } from "../workers/exit-codes.ts";
 import { createLog } from "../workers/log.ts";
-import { describeFiles, nextChange, watchedDirs } from "../workers/primary/dev-mode.ts";
+import { describeFiles, nextChange, watchedDirs } from "../workers/primary/dev/dev-mode.ts";
 import { main } from "../workers/primary/main.ts";
 
 /** Development defaults, each overridable by its env variable or flag. */

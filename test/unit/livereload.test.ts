@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { injectClient, LIVERELOAD_CLIENT } from "../../workers/child/livereload.ts";
 import { createLog } from "../../workers/log.ts";
-import { LiveReloadHub } from "../../workers/primary/live-reload.ts";
+import { LiveReloadHub } from "../../workers/primary/dev/live-reload.ts";
 import type { WorkerProcess } from "../../workers/primary/worker-process.ts";
 
 /** Enough of a WorkerProcess for the hub: what it was sent, and an exit the test controls. */

@@ -160,7 +160,7 @@ async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode
   }
   // Loaded only by `bun run dev`: the watcher is not part of a production primary's footprint.
   const stopWatching = config.dev
-    ? (await import("./dev-mode.ts")).startDevMode(primary, config, ROOT, createLog("dev"))
+    ? (await import("./dev/dev-mode.ts")).startDevMode(primary, config, ROOT, createLog("dev"))
     : null;
   try {
     return await primary.run(setup, extras);

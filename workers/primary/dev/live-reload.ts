@@ -1,6 +1,6 @@
-import type { Log } from "../log.ts";
-import { message, type PrimaryMessage } from "../protocol.ts";
-import type { WorkerProcess } from "./worker-process.ts";
+import type { Log } from "../../log.ts";
+import { message, type PrimaryMessage } from "../../protocol.ts";
+import type { WorkerProcess } from "../worker-process.ts";
 
 /**
  * The primary's side of live reload (`bun run dev`): it counts completed rolling reloads and

@@ -1,9 +1,9 @@
 import { existsSync, type FSWatcher, watch } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
-import type { Log } from "../log.ts";
-import type { FleetConfig } from "./config/config.ts";
+import type { Log } from "../../log.ts";
+import type { FleetConfig } from "../config/config.ts";
+import type { Primary } from "../primary.ts";
 import { LiveReloadHub } from "./live-reload.ts";
-import type { Primary } from "./primary.ts";
 
 /** Saves within this long count as one change (editors write a file in several steps). */
 export const DEV_DEBOUNCE_MS = 100;
