@@ -1,6 +1,6 @@
 /** Small readers shared by the tests of the deploy files (Dockerfile, compose, systemd, k8s). */
 import { join } from "node:path";
-import { FLEET_PATHS } from "../../workers/child/fleet-routes.ts";
+import { FLEET_PATHS } from "../../workers/child/http/fleet-routes.ts";
 import { ROOT } from "./fleet.ts";
 
 /** The text of a project file. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { bunBodyBackstop, limitBody } from "../../workers/child/body-limit.ts";
+import { bunBodyBackstop, limitBody } from "../../workers/child/http/body-limit.ts";
 
 const url = "http://x/";
 

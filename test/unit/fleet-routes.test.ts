@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { fleetRoutes } from "../../workers/child/fleet-routes.ts";
+import { fleetRoutes } from "../../workers/child/http/fleet-routes.ts";
 import type { StopReason } from "../../workers/fleet.ts";
 
 const TOKEN = "unit-test-token-0123456789";

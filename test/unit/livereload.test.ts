@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { injectClient, LIVERELOAD_CLIENT } from "../../workers/child/livereload.ts";
+import { injectClient, LIVERELOAD_CLIENT } from "../../workers/child/http/live-reload.ts";
 import { createLog } from "../../workers/log.ts";
 import { LiveReloadHub } from "../../workers/primary/dev/live-reload.ts";
 import type { WorkerProcess } from "../../workers/primary/worker-process.ts";

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadApp } from "../../workers/child/loading.ts";
+import { loadApp } from "../../workers/child/http/loading.ts";
 import { fakeWorker } from "../helpers/worker.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fleet-loading-"));

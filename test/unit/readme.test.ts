@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createApp } from "../../app/index.ts";
-import { fleetRoutes } from "../../workers/child/fleet-routes.ts";
+import { fleetRoutes } from "../../workers/child/http/fleet-routes.ts";
 import { ExitCode } from "../../workers/exit-codes.ts";
 import { PRIMARY_SIGNALS } from "../../workers/primary/signals.ts";
 import { fakeWorker } from "../helpers/worker.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { withLiveReloadClient } from "../../workers/child/livereload.ts";
-import { RequestMeter } from "../../workers/child/request-meter.ts";
+import { withLiveReloadClient } from "../../workers/child/http/live-reload.ts";
+import { RequestMeter } from "../../workers/child/http/request-meter.ts";
 
 const app = {
   fetch: (request: Request) =>

@@ -1,6 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
-import { GOING_AWAY, OpenSockets, type WebSocketLimits } from "../../workers/child/websockets.ts";
+import {
+  GOING_AWAY,
+  OpenSockets,
+  type WebSocketLimits,
+} from "../../workers/child/http/websockets.ts";
 
 const LIMITS: WebSocketLimits = {
   maxPayloadLength: 1024,

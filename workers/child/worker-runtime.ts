@@ -7,14 +7,14 @@ import type { PublishData } from "../pubsub.ts";
 import type { ChildSnapshot } from "../snapshot.ts";
 import type { WorkerInit } from "../worker-init.ts";
 import { ChildRuntime } from "./child-runtime.ts";
-import { stopServer } from "./drain.ts";
-import { fleetRoutes } from "./fleet-routes.ts";
-import { LiveReload } from "./livereload.ts";
-import { loadApp, loadHooks } from "./loading.ts";
+import { stopServer } from "./http/drain.ts";
+import { fleetRoutes } from "./http/fleet-routes.ts";
+import { LiveReload } from "./http/live-reload.ts";
+import { loadApp, loadHooks } from "./http/loading.ts";
+import { RequestMeter } from "./http/request-meter.ts";
+import { serve } from "./http/serve.ts";
+import { OpenSockets } from "./http/websockets.ts";
 import { WorkerPubSub } from "./pubsub.ts";
-import { RequestMeter } from "./request-meter.ts";
-import { serve } from "./serve.ts";
-import { OpenSockets } from "./websockets.ts";
 
 /** One HTTP worker, from the inside: boot, serve, drain, exit. */
 export class WorkerRuntime extends ChildRuntime {

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import type { Collected } from "../protocol.ts";
-import type { CollectAnswer } from "./child-runtime.ts";
+import type { Collected } from "../../protocol.ts";
+import type { CollectAnswer } from "../child-runtime.ts";
 
 /** What the observability routes need from their worker. */
 export interface ObserveOptions {

@@ -1,5 +1,5 @@
-import type { FetchApp, FleetHooks, FleetWorker } from "../fleet.ts";
-import { checkHooks, kindOf, shown } from "../modules.ts";
+import type { FetchApp, FleetHooks, FleetWorker } from "../../fleet.ts";
+import { checkHooks, kindOf, shown } from "../../modules.ts";
 
 function isFetchApp(value: unknown): value is FetchApp {
   return (

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import { validator } from "hono/validator";
-import type { StopReason } from "../fleet.ts";
+import type { StopReason } from "../../fleet.ts";
 import { dashboardPage, type ObserveOptions, observeRoutes } from "./observe-routes.ts";
 
 /** Paths the fleet answers itself, ahead of the app (Bun matches them natively). */

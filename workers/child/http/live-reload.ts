@@ -1,5 +1,5 @@
 import type { Server } from "bun";
-import type { FetchApp } from "../fleet.ts";
+import type { FetchApp } from "../../fleet.ts";
 import { withFetch } from "./loading.ts";
 
 /** The live-reload channel (server-sent events), served by every worker in `bun run dev` only. */

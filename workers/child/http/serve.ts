@@ -1,8 +1,8 @@
 import type { Server } from "bun";
-import type { FetchApp } from "../fleet.ts";
+import type { FetchApp } from "../../fleet.ts";
 import { bunBodyBackstop, limitBody } from "./body-limit.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
-import { LIVERELOAD_PATH, type LiveReload, withLiveReloadClient } from "./livereload.ts";
+import { LIVERELOAD_PATH, type LiveReload, withLiveReloadClient } from "./live-reload.ts";
 import type { OpenSockets, WebSocketLimits } from "./websockets.ts";
 
 /** Header naming the worker that answered; only with WORKER_INDEX_HEADER on. */

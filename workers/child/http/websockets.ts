@@ -1,5 +1,5 @@
 import type { ServerWebSocket, WebSocketHandler } from "bun";
-import type { AppWebSocket } from "../fleet.ts";
+import type { AppWebSocket } from "../../fleet.ts";
 
 /** The fleet's WebSocket limits (settings WS_*), applied where the app's handler sets none. */
 export interface WebSocketLimits {

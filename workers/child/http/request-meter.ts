@@ -1,7 +1,7 @@
 import type { Server } from "bun";
-import type { FetchApp } from "../fleet.ts";
-import { type Fields, LEVELS, logFormat, writeLine } from "../log.ts";
-import { type ChildSnapshot, DURATION_BUCKETS, type StatusCount } from "../snapshot.ts";
+import type { FetchApp } from "../../fleet.ts";
+import { type Fields, LEVELS, logFormat, writeLine } from "../../log.ts";
+import { type ChildSnapshot, DURATION_BUCKETS, type StatusCount } from "../../snapshot.ts";
 import { withFetch } from "./loading.ts";
 
 /** Methods counted by name; anything else is "OTHER", so clients cannot grow the label set. */
