@@ -11,11 +11,11 @@ import { calibrateCpuBytes } from "./bench/calibrate.ts";
 import { finishMachine, startMachine } from "./bench/machine.ts";
 import { type Options, parseOptions, USAGE } from "./bench/options.ts";
 import { otherFleets, TASKSET_MISSING } from "./bench/placement.ts";
-import { Processes } from "./bench/procs.ts";
 import { formatReport } from "./bench/report.ts";
 import { runBench } from "./bench/run.ts";
 import { buildNodeServer } from "./bench/servers.ts";
 import { WRK_MISSING } from "./bench/wrk.ts";
+import { Processes } from "./lib/procs.ts";
 
 /** Set once the HTTP part succeeded and a full run asks for the real-time section next. */
 let realtimeNext = false;

@@ -14,8 +14,8 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type FreshResult, freshConnectionLoad } from "./bench/fresh-client.ts";
-import { pollUntil } from "./bench/procs.ts";
 import { parseWrk, WRK_MISSING, type WrkResult } from "./bench/wrk.ts";
+import { pollUntil } from "./lib/procs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const INSIDE = "FLEET_LOAD_NETNS";

@@ -14,8 +14,8 @@
 import type { Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, pollUntil } from "./bench/procs.ts";
 import { slowClient } from "./bench/slow-client.ts";
+import { freePort, pollUntil } from "./lib/procs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 

@@ -4,7 +4,7 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { processesWithEnv } from "../scripts/bench/procs.ts";
+import { processesWithEnv } from "../scripts/lib/procs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const MARKER_NAME = "BENCH_REALTIME_TEST_MARKER";

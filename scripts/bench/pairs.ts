@@ -7,6 +7,8 @@
  * agrees within ~1%. Rounds run every pair in turn, so the A/A control sees the same noise.
  * This file runs them; pair-specs.ts says which, pair-stats.ts turns samples into ratios.
  */
+
+import { freePort, rssMb } from "../lib/procs.ts";
 import { ROUTES, type RouteName } from "./app.ts";
 import type { PairSpec } from "./pair-specs.ts";
 import {
@@ -18,7 +20,6 @@ import {
   summarisePair,
 } from "./pair-stats.ts";
 import { placementOf } from "./placement.ts";
-import { freePort, rssMb } from "./procs.ts";
 import { type ConfigSpec, type Running, type StartContext, start } from "./servers.ts";
 import { checkRoutes, expectedBodies } from "./verify.ts";
 import { type Load, runWrk } from "./wrk.ts";

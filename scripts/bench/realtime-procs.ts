@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { groupMembers } from "./procs.ts";
+import { groupMembers } from "../lib/procs.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 

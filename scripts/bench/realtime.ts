@@ -6,7 +6,7 @@
  * primary's RSS while a stalled worker falls behind a flood.
  */
 
-import { freePort } from "./procs.ts";
+import { freePort } from "../lib/procs.ts";
 import {
   closeAll,
   connect,

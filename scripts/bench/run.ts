@@ -6,12 +6,13 @@
  * samples being compared are seconds apart, not minutes, and finally stops each one idle and
  * times it.
  */
+
+import { freePort, isAlive, rssMb } from "../lib/procs.ts";
 import { ROUTES, type RouteName } from "./app.ts";
 import { waitIdle } from "./noise.ts";
 import { type PairChoice, pairSpecs } from "./pair-specs.ts";
 import { pairRssTargets, pairTargets } from "./pair-stats.ts";
 import { type PairResult, runPairs } from "./pairs.ts";
-import { freePort, isAlive, rssMb } from "./procs.ts";
 import { type SampleContext, sample } from "./sample.ts";
 import { configs, type Running, type StartContext, start, stop } from "./servers.ts";
 import {

@@ -2,9 +2,10 @@
  * One load sample: wrk against one or more routes of a running configuration, with the share of
  * the machine other processes took meanwhile; a disturbed sample is retaken (bounded).
  */
+
+import type { Processes } from "../lib/procs.ts";
 import { ROUTES, type RouteName } from "./app.ts";
 import { markCpu, otherCpuPercent } from "./noise.ts";
-import type { Processes } from "./procs.ts";
 import type { Running } from "./servers.ts";
 import { type Load, runWrk, type WrkResult } from "./wrk.ts";
 

@@ -2,7 +2,7 @@ import { onTestFinished } from "bun:test";
 import { readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { groupMembers } from "../../scripts/bench/procs.ts";
+import { groupMembers } from "../../scripts/lib/procs.ts";
 
 /** Root of the project under test. */
 export const ROOT = join(import.meta.dir, "..", "..");
