@@ -15,7 +15,7 @@ import type { Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { slowClient } from "./bench/slow-client.ts";
-import { freePort, pollUntil } from "./lib/procs.ts";
+import { freePort, waitFor } from "./lib/procs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -32,11 +32,6 @@ const seconds = Number(values.seconds);
 if (!(clients >= 1 && clients <= 1000) || !(seconds > 0 && seconds <= 60)) {
   console.error("--clients must be 1-1000 and --seconds 0-60");
   process.exit(2);
-}
-
-/** Waits for `done`, or throws naming `what`. */
-async function waitFor(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
-  if (!(await pollUntil(done, timeoutMs))) throw new Error(`timed out waiting for ${what}\n${log}`);
 }
 
 const port = freePort();
@@ -65,13 +60,17 @@ void collect(fleet.stdout);
 void collect(fleet.stderr);
 const sockets: Socket[] = [];
 try {
-  await waitFor("the fleet to serve", () => log.includes("bun-fleet: serving"), 15_000);
+  await waitFor(
+    () => `the fleet to serve\n${log}`,
+    () => log.includes("bun-fleet: serving"),
+    15_000,
+  );
   const rss = async () =>
     Number((await (await fetch(`http://127.0.0.1:${port}/`)).text()).split(" ")[1]);
   const before = await rss();
   for (let i = 0; i < clients; i++) sockets.push(await slowClient(port));
   const floods = () => (log.match(/flood done/g)?.length ?? 0) >= clients;
-  await waitFor("every flood to finish", floods, seconds * 1000 + 15_000);
+  await waitFor(() => `every flood to finish\n${log}`, floods, seconds * 1000 + 15_000);
   const done = [...log.matchAll(/sent (\d+), queued (\d+), dropped (\d+), rss (\d+)/g)];
   const sum = (k: number) => done.reduce((total, m) => total + Number(m[k]), 0);
   const started = performance.now();

@@ -2,9 +2,8 @@
  * Processes of the real-time bench: fleets, the one-process reference and redis-server, each in
  * its own process group on 127.0.0.1, all stopped (then killed) when the bench ends.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { groupMembers } from "../lib/procs.ts";
+import { groupMembers, Processes } from "../lib/procs.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -19,100 +18,36 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-const started = new Set<Running>();
+/** Every group this bench started; its children carry its run id, so leftovers are found. */
+const processes = new Processes(crypto.randomUUID());
 
-/** RSS of one process in bytes (0 if it is gone). */
-export function rssOf(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-    return Number(kb ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
-
-/** Sum of the RSS of every process of `server`. */
-export const groupRss = (server: Running) =>
-  server.pids().reduce((sum, pid) => sum + rssOf(pid), 0);
-
-async function waitForLine(stream: ReadableStream<Uint8Array>, marker: string, what: string) {
-  const decoder = new TextDecoder();
-  let text = "";
-  const reader = stream.getReader();
-  let timer: Timer | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} did not start within 15 s:\n${text}`)),
-      15_000,
-    );
-  });
-  const read = (async () => {
-    while (!text.includes(marker)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`${what} exited before serving:\n${text}`);
-      text += decoder.decode(value, { stream: true });
-    }
-    reader.releaseLock();
-  })();
-  await Promise.race([read, timeout]).finally(() => clearTimeout(timer));
-  void stream.pipeTo(new WritableStream()).catch(() => {}); // keep draining its output
-}
-
-/** Shows the server's pub/sub warnings (drops, lost Redis), so a number is never unexplained. */
-async function echoWarnings(name: string, stream: ReadableStream<Uint8Array>): Promise<void> {
-  const decoder = new TextDecoder();
-  let partial = "";
-  for await (const chunk of stream) {
-    const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines)
-      if (line.includes("warn: pub/sub")) console.log(`    [${name}] ${line}`);
-  }
-}
-
-/** Starts `command` in its own group and waits for `marker` on its stdout. */
+/** Starts `command` in its own group and waits (15 s at most) for `ready` on its stdout. */
 async function start(
   name: string,
   command: string[],
   port: number,
   env: Record<string, string>,
-  marker: string,
+  ready: RegExp,
 ): Promise<Running> {
-  const proc = Bun.spawn(command, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    detached: true,
+  const group = processes.spawnGroup(command, env, ROOT);
+  // Shows the server's pub/sub warnings (drops, lost Redis), so a number is never unexplained.
+  group.stderr.follow((line) => {
+    if (line.includes("warn: pub/sub")) console.log(`    [${name}] ${line}`);
   });
-  void echoWarnings(name, proc.stderr);
-  const pgid = proc.pid;
-  const running: Running = {
+  try {
+    await group.stdout.waitFor(ready, 15_000);
+  } catch (error) {
+    await processes.stop(group, 500);
+    throw new Error(`${name} did not start: ${(error as Error).message}\n${group.describe()}`);
+  }
+  const { pgid } = group;
+  return {
     name,
     port,
     pgid,
     pids: () => groupMembers(pgid),
-    stop: async () => {
-      started.delete(running);
-      try {
-        process.kill(-pgid, "SIGTERM");
-      } catch {
-        return;
-      }
-      const killer = setTimeout(() => {
-        try {
-          process.kill(-pgid, "SIGKILL");
-        } catch {}
-      }, 3000);
-      await proc.exited;
-      while (groupMembers(pgid).length > 0) await Bun.sleep(20);
-      clearTimeout(killer);
-    },
+    stop: () => processes.stop(group, 3000),
   };
-  started.add(running);
-  await waitForLine(proc.stdout, marker, name);
-  return running;
 }
 
 /** A fleet of `workers` HTTP workers serving the bench app. */
@@ -129,24 +64,24 @@ export function startFleet(port: number, workers: number, env: Record<string, st
       HOOKS_MODULE: "scripts/bench/hooks.ts",
       ...env,
     },
-    "bun-fleet: serving",
+    /bun-fleet: serving/,
   );
 }
 
 /** The same app in one process, publishing with Bun's own `server.publish`. */
 export function startReference(port: number) {
   const script = join(ROOT, "scripts", "bench", "realtime-local.ts");
-  return start("reference", [process.execPath, script, String(port)], port, {}, "serving");
+  return start("reference", [process.execPath, script, String(port)], port, {}, /serving/);
 }
 
 /** redis-server without persistence, or null when it is not installed. */
 export async function startRedis(port: number): Promise<Running | null> {
   if (!Bun.which("redis-server")) return null;
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-  return start("redis", ["redis-server", ...args], port, {}, "Ready to accept connections");
+  return start("redis", ["redis-server", ...args], port, {}, /Ready to accept connections/);
 }
 
 /** Stops everything still running (the bench's finally, and on Ctrl-C). */
 export async function stopAll(): Promise<void> {
-  await Promise.all([...started].map((server) => server.stop()));
+  await processes.stopAll(3000);
 }

@@ -4,6 +4,7 @@
 export class Lines {
   readonly #lines: string[] = [];
   readonly #waiters = new Set<() => void>();
+  readonly #followers = new Set<(line: string) => void>();
   #closed = false;
 
   constructor(stream: ReadableStream<Uint8Array>) {
@@ -31,6 +32,7 @@ export class Lines {
   #push(line: string): void {
     this.#lines.push(line);
     if (this.#lines.length > 500) this.#lines.shift();
+    for (const follower of this.#followers) follower(line);
     this.#wake();
   }
 
@@ -55,6 +57,12 @@ export class Lines {
         setTimeout(resolve, left);
       });
     }
+  }
+
+  /** Calls `listener` with every line kept so far, then with each line as it arrives. */
+  follow(listener: (line: string) => void): void {
+    for (const line of this.#lines) listener(line);
+    this.#followers.add(listener);
   }
 
   /** The last `n` lines, for error messages. */

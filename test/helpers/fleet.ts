@@ -1,8 +1,7 @@
 import { onTestFinished } from "bun:test";
 import { readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { groupMembers } from "../../scripts/lib/procs.ts";
+import { freePort, groupMembers, waitFor } from "../../scripts/lib/procs.ts";
 
 /** Root of the project under test. */
 export const ROOT = join(import.meta.dir, "..", "..");
@@ -11,41 +10,8 @@ const TETHER = join(ROOT, "test", "helpers", "tether.ts");
 export const FIXTURES = join(ROOT, "test", "fixtures");
 export const TOKEN = "test-admin-token-0123456789";
 
-/** A free TCP port on this machine (bound once, released, then handed to the fleet). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "0.0.0.0", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-/** Polls `probe` until it returns a truthy value; throws after `timeoutMs` naming `what`. */
-export async function waitFor<T>(
-  what: string | (() => string),
-  probe: () => T | Promise<T>,
-  timeoutMs = 5000,
-  everyMs = 20,
-): Promise<NonNullable<T>> {
-  const deadline = performance.now() + timeoutMs;
-  let last: unknown;
-  while (performance.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    await Bun.sleep(everyMs);
-  }
-  const described = typeof what === "function" ? what() : what;
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${described}${last ? ` (${last})` : ""}`,
-  );
-}
+/** A free port and the poller with a deadline, from the process kit the bench shares. */
+export { freePort, waitFor };
 
 /** A fleet started through the real CLI, in its own process group. */
 export interface Fleet {
