@@ -7,13 +7,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { calibrateCpuBytes } from "./bench/calibrate.ts";
 import { finishMachine, startMachine } from "./bench/machine.ts";
 import { type Options, parseOptions, USAGE } from "./bench/options.ts";
 import { otherFleets, TASKSET_MISSING } from "./bench/placement.ts";
 import { formatReport } from "./bench/report.ts";
 import { runBench } from "./bench/run.ts";
-import { buildNodeServer } from "./bench/servers.ts";
+import { calibrateCpuBytes } from "./bench/servers/calibrate.ts";
+import { buildNodeServer } from "./bench/servers/index.ts";
 import { WRK_MISSING } from "./bench/wrk.ts";
 import { Processes } from "./lib/procs.ts";
 

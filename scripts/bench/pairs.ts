@@ -9,7 +9,6 @@
  */
 
 import { freePort, rssMb } from "../lib/procs.ts";
-import { ROUTES, type RouteName } from "./app.ts";
 import type { PairSpec } from "./pair-specs.ts";
 import {
   type ControlCheck,
@@ -20,8 +19,9 @@ import {
   summarisePair,
 } from "./pair-stats.ts";
 import { placementOf } from "./placement.ts";
-import { type ConfigSpec, type Running, type StartContext, start } from "./servers.ts";
-import { checkRoutes, expectedBodies } from "./verify.ts";
+import { ROUTES, type RouteName } from "./servers/app.ts";
+import { type ConfigSpec, type Running, type StartContext, start } from "./servers/index.ts";
+import { checkRoutes, expectedBodies } from "./servers/verify.ts";
 import { type Load, runWrk } from "./wrk.ts";
 
 /** The CPU every paired server runs on (taskset list). */

@@ -61,7 +61,7 @@ export function startFleet(port: number, workers: number, env: Record<string, st
       HOST: "127.0.0.1",
       WORKERS: String(workers),
       APP_MODULE: "scripts/bench/realtime-app.ts",
-      HOOKS_MODULE: "scripts/bench/hooks.ts",
+      HOOKS_MODULE: "scripts/bench/servers/hooks.ts",
       ...env,
     },
     /bun-fleet: serving/,

@@ -8,13 +8,14 @@
  */
 
 import { freePort, isAlive, rssMb } from "../lib/procs.ts";
-import { ROUTES, type RouteName } from "./app.ts";
 import { waitIdle } from "./noise.ts";
 import { type PairChoice, pairSpecs } from "./pair-specs.ts";
 import { pairRssTargets, pairTargets } from "./pair-stats.ts";
 import { type PairResult, runPairs } from "./pairs.ts";
 import { type SampleContext, sample } from "./sample.ts";
-import { configs, type Running, type StartContext, start, stop } from "./servers.ts";
+import { ROUTES, type RouteName } from "./servers/app.ts";
+import { configs, type Running, type StartContext, start, stop } from "./servers/index.ts";
+import { checkRoutes, expectedBodies } from "./servers/verify.ts";
 import {
   type ConfigSummary,
   type LifeSample,
@@ -23,7 +24,6 @@ import {
   type Target,
   targets,
 } from "./stats.ts";
-import { checkRoutes, expectedBodies } from "./verify.ts";
 import { type Load, runWrk } from "./wrk.ts";
 
 /** How the bench runs. */

@@ -4,9 +4,9 @@
  */
 
 import type { Processes } from "../lib/procs.ts";
-import { ROUTES, type RouteName } from "./app.ts";
 import { markCpu, otherCpuPercent } from "./noise.ts";
-import type { Running } from "./servers.ts";
+import { ROUTES, type RouteName } from "./servers/app.ts";
+import type { Running } from "./servers/index.ts";
 import { type Load, runWrk, type WrkResult } from "./wrk.ts";
 
 /** A wrk result with the share of the machine other processes took meanwhile. */

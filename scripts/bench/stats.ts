@@ -2,7 +2,7 @@
  * From samples to what the report shows: median and min–max per configuration and route, and
  * the issue's targets as ratios within one run.
  */
-import type { RouteName } from "./app.ts";
+import type { RouteName } from "./servers/app.ts";
 
 /** One wrk run of one route on one configuration. */
 export interface LoadSample {
