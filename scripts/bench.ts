@@ -7,14 +7,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { finishMachine, startMachine } from "./bench/machine.ts";
+import { finishMachine, startMachine } from "./bench/measure/machine.ts";
+import { otherFleets, TASKSET_MISSING } from "./bench/measure/placement.ts";
+import { WRK_MISSING } from "./bench/measure/wrk.ts";
 import { type Options, parseOptions, USAGE } from "./bench/options.ts";
-import { otherFleets, TASKSET_MISSING } from "./bench/placement.ts";
 import { formatReport } from "./bench/report.ts";
 import { runBench } from "./bench/run.ts";
 import { calibrateCpuBytes } from "./bench/servers/calibrate.ts";
 import { buildNodeServer } from "./bench/servers/index.ts";
-import { WRK_MISSING } from "./bench/wrk.ts";
 import { Processes } from "./lib/procs.ts";
 
 /** Set once the HTTP part succeeded and a full run asks for the real-time section next. */

@@ -14,7 +14,7 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type FreshResult, freshConnectionLoad } from "./bench/fresh-client.ts";
-import { parseWrk, WRK_MISSING, type WrkResult } from "./bench/wrk.ts";
+import { parseWrk, WRK_MISSING, type WrkResult } from "./bench/measure/wrk.ts";
 import { pollUntil } from "./lib/procs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");

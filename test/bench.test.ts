@@ -5,8 +5,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { parseWrk } from "../scripts/bench/measure/wrk.ts";
 import type { BenchResult } from "../scripts/bench/run.ts";
-import { parseWrk } from "../scripts/bench/wrk.ts";
 import { processesWithEnv } from "../scripts/lib/procs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");

@@ -4,7 +4,7 @@
  * says how far a ratio of 1.00 wanders on this machine right now, so whether to trust the others.
  */
 
-import type { Placement } from "./placement.ts";
+import type { Placement } from "./measure/placement.ts";
 import type { RouteName } from "./servers/app.ts";
 import { type Spread, spread, type Target, target } from "./stats.ts";
 

@@ -9,6 +9,8 @@
  */
 
 import { freePort, rssMb } from "../lib/procs.ts";
+import { placementOf } from "./measure/placement.ts";
+import { type Load, runWrk } from "./measure/wrk.ts";
 import type { PairSpec } from "./pair-specs.ts";
 import {
   type ControlCheck,
@@ -18,11 +20,9 @@ import {
   type PairSummary,
   summarisePair,
 } from "./pair-stats.ts";
-import { placementOf } from "./placement.ts";
 import { ROUTES, type RouteName } from "./servers/app.ts";
 import { type ConfigSpec, type Running, type StartContext, start } from "./servers/index.ts";
 import { checkRoutes, expectedBodies } from "./servers/verify.ts";
-import { type Load, runWrk } from "./wrk.ts";
 
 /** The CPU every paired server runs on (taskset list). */
 export const SERVER_CPUS = "0";

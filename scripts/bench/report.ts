@@ -3,7 +3,7 @@
  * the sequential rounds, lifecycle numbers, then each target PASS/MISS. Text or markdown tables.
  */
 import { int, mb, num, range, table } from "./format.ts";
-import { describeMachine, type Machine } from "./machine.ts";
+import { describeMachine, type Machine } from "./measure/machine.ts";
 import { formatPairs } from "./report-pairs.ts";
 import type { BenchResult } from "./run.ts";
 import type { Target } from "./stats.ts";

@@ -8,11 +8,12 @@
  */
 
 import { freePort, isAlive, rssMb } from "../lib/procs.ts";
-import { waitIdle } from "./noise.ts";
+import { waitIdle } from "./measure/noise.ts";
+import { type SampleContext, sample } from "./measure/sample.ts";
+import { type Load, runWrk } from "./measure/wrk.ts";
 import { type PairChoice, pairSpecs } from "./pair-specs.ts";
 import { pairRssTargets, pairTargets } from "./pair-stats.ts";
 import { type PairResult, runPairs } from "./pairs.ts";
-import { type SampleContext, sample } from "./sample.ts";
 import { ROUTES, type RouteName } from "./servers/app.ts";
 import { configs, type Running, type StartContext, start, stop } from "./servers/index.ts";
 import { checkRoutes, expectedBodies } from "./servers/verify.ts";
@@ -24,7 +25,6 @@ import {
   type Target,
   targets,
 } from "./stats.ts";
-import { type Load, runWrk } from "./wrk.ts";
 
 /** How the bench runs. */
 export interface BenchOptions {

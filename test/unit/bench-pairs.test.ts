@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { table } from "../../scripts/bench/format.ts";
+import { assertSoleListener, listenersOn, pinned } from "../../scripts/bench/measure/placement.ts";
 import { pairSpecs } from "../../scripts/bench/pair-specs.ts";
 import {
   controlCheck,
@@ -12,7 +13,6 @@ import {
   summarisePair,
 } from "../../scripts/bench/pair-stats.ts";
 import type { PairResult } from "../../scripts/bench/pairs.ts";
-import { assertSoleListener, listenersOn, pinned } from "../../scripts/bench/placement.ts";
 import { controlLine, formatPairs } from "../../scripts/bench/report-pairs.ts";
 
 const LOAD = { threads: 1, connections: 64, durationS: 3 };

@@ -4,7 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { type Group, isAlive, type Processes, pollUntil } from "../../lib/procs.ts";
-import { assertSoleListener, pinned } from "../placement.ts";
+import { assertSoleListener, pinned } from "../measure/placement.ts";
 import { CPU_BYTES_ENV } from "./app.ts";
 
 /** Repository root (scripts/bench/servers/../../..). */

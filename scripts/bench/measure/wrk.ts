@@ -3,7 +3,7 @@
  * socket errors and non-2xx answers.
  */
 
-import type { Processes } from "../lib/procs.ts";
+import type { Processes } from "../../lib/procs.ts";
 import { pinned } from "./placement.ts";
 
 /** Printed when wrk is not on PATH. */

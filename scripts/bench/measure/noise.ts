@@ -6,7 +6,7 @@
  * /proc charges it to no process.
  */
 import { readFileSync } from "node:fs";
-import { groupMembers, statFields } from "../lib/procs.ts";
+import { groupMembers, statFields } from "../../lib/procs.ts";
 
 /** Clock ticks per second for /proc times (USER_HZ; 100 on every mainstream Linux). */
 const HZ = 100;

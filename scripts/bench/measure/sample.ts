@@ -3,10 +3,10 @@
  * the machine other processes took meanwhile; a disturbed sample is retaken (bounded).
  */
 
-import type { Processes } from "../lib/procs.ts";
+import type { Processes } from "../../lib/procs.ts";
+import { ROUTES, type RouteName } from "../servers/app.ts";
+import type { Running } from "../servers/index.ts";
 import { markCpu, otherCpuPercent } from "./noise.ts";
-import { ROUTES, type RouteName } from "./servers/app.ts";
-import type { Running } from "./servers/index.ts";
 import { type Load, runWrk, type WrkResult } from "./wrk.ts";
 
 /** A wrk result with the share of the machine other processes took meanwhile. */

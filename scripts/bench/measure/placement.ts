@@ -4,7 +4,7 @@
  * (a stale reusePort server on it would silently take part of the load), and other fleets alive.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { groupMembers, statFields } from "../lib/procs.ts";
+import { groupMembers, statFields } from "../../lib/procs.ts";
 
 /** Printed when taskset is not on PATH (the paired measurement pins servers and wrk). */
 export const TASKSET_MISSING =
