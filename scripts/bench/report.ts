@@ -4,7 +4,7 @@
  */
 import { int, mb, num, range, table } from "./format.ts";
 import { describeMachine, type Machine } from "./measure/machine.ts";
-import { formatPairs } from "./report-pairs.ts";
+import { formatPairs } from "./paired/report.ts";
 import type { BenchResult } from "./run.ts";
 import type { Target } from "./stats.ts";
 

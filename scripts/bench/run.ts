@@ -1,5 +1,5 @@
 /**
- * The bench: first the pairs (see pairs.ts), then the sequential loop for what needs both cores
+ * The bench: first the pairs (see paired/pairs.ts), then the sequential loop for what needs both cores
  * (fleet ×N vs ×1, Node's cluster) and the lifecycle numbers. Each sequential round starts every
  * configuration on a fresh port (boot timed while the others idle), checks and warms them up,
  * reads RSS, then loads route by route in configuration order (A B C D, A B C D, …) so the
@@ -11,9 +11,9 @@ import { freePort, isAlive, rssMb } from "../lib/procs.ts";
 import { waitIdle } from "./measure/noise.ts";
 import { type SampleContext, sample } from "./measure/sample.ts";
 import { type Load, runWrk } from "./measure/wrk.ts";
-import { type PairChoice, pairSpecs } from "./pair-specs.ts";
-import { pairRssTargets, pairTargets } from "./pair-stats.ts";
-import { type PairResult, runPairs } from "./pairs.ts";
+import { type PairResult, runPairs } from "./paired/pairs.ts";
+import { type PairChoice, pairSpecs } from "./paired/specs.ts";
+import { pairRssTargets, pairTargets } from "./paired/stats.ts";
 import { ROUTES, type RouteName } from "./servers/app.ts";
 import { configs, type Running, type StartContext, start, stop } from "./servers/index.ts";
 import { checkRoutes, expectedBodies } from "./servers/verify.ts";

@@ -14,7 +14,7 @@ export interface LoadSample {
   p99Ms: number;
   errors: number;
   non2xx: number;
-  /** Percent of the machine other processes used during this sample (see noise.ts). */
+  /** Percent of the machine other processes used during this sample (see measure/noise.ts). */
   otherCpuPct: number;
 }
 
@@ -142,7 +142,7 @@ export function target(
 
 /**
  * The issue's targets for N workers, from medians of one run (fleet ×1 / bare is measured in
- * pairs instead: see pair-stats.ts).
+ * pairs instead: see paired/stats.ts).
  */
 export function targets(summaries: ConfigSummary[], n: number): Target[] {
   const by = (name: string) => {
