@@ -106,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
 /** The real-time section (`bun run bench:realtime`), after the HTTP servers have stopped. */
 async function realtimeSection(): Promise<number> {
   console.error("bench: real-time section (bun run bench:realtime): pub/sub, WebSocket memory");
-  const script = join(import.meta.dir, "bench", "realtime.ts");
+  const script = join(import.meta.dir, "bench", "realtime", "main.ts");
   const proc = Bun.spawn([process.execPath, script], { stdio: ["ignore", "inherit", "inherit"] });
   return await proc.exited;
 }

@@ -3,9 +3,9 @@
  * stalled worker falls behind a flood.
  */
 
-import { groupRssBytes, rssBytes } from "../lib/procs.ts";
-import { closeAll, openIdle } from "./realtime-clients.ts";
-import type { Running } from "./realtime-procs.ts";
+import { groupRssBytes, rssBytes } from "../../lib/procs.ts";
+import { closeAll, openIdle } from "./clients.ts";
+import type { Running } from "./servers.ts";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 

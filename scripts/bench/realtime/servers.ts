@@ -3,9 +3,9 @@
  * its own process group on 127.0.0.1, all stopped (then killed) when the bench ends.
  */
 import { join } from "node:path";
-import { groupMembers, Processes } from "../lib/procs.ts";
+import { groupMembers, Processes } from "../../lib/procs.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
+const ROOT = join(import.meta.dir, "..", "..", "..");
 
 /** A server the bench started. */
 export interface Running {
@@ -60,7 +60,7 @@ export function startFleet(port: number, workers: number, env: Record<string, st
       PORT: String(port),
       HOST: "127.0.0.1",
       WORKERS: String(workers),
-      APP_MODULE: "scripts/bench/realtime-app.ts",
+      APP_MODULE: "scripts/bench/realtime/app.ts",
       HOOKS_MODULE: "scripts/bench/servers/hooks.ts",
       ...env,
     },
@@ -70,7 +70,7 @@ export function startFleet(port: number, workers: number, env: Record<string, st
 
 /** The same app in one process, publishing with Bun's own `server.publish`. */
 export function startReference(port: number) {
-  const script = join(ROOT, "scripts", "bench", "realtime-local.ts");
+  const script = join(ROOT, "scripts", "bench", "realtime", "reference.ts");
   return start("reference", [process.execPath, script, String(port)], port, {}, /serving/);
 }
 
