@@ -3,8 +3,8 @@
  * is replaced. Runs itself inside a private network namespace (`unshare -n`), so it can set
  * net.ipv4.tcp_migrate_req there without touching the host:
  *
- *   bun scripts/reload-under-load.ts --migrate 1       # kernel moves queued connections
- *   bun scripts/reload-under-load.ts --migrate 0       # kernel resets them
+ *   bun scripts/load/reload-under-load.ts --migrate 1       # kernel moves queued connections
+ *   bun scripts/load/reload-under-load.ts --migrate 0       # kernel resets them
  *
  * Options: --seconds N (load per run, default 8), --reloads N (default 3), --json.
  * Needs root (or unprivileged user namespaces), `ip` (iproute2) and wrk. Load goes to
@@ -13,11 +13,11 @@
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type FreshResult, freshConnectionLoad } from "./bench/fresh-client.ts";
-import { parseWrk, WRK_MISSING, type WrkResult } from "./bench/measure/wrk.ts";
-import { pollUntil } from "./lib/procs.ts";
+import { parseWrk, WRK_MISSING, type WrkResult } from "../bench/measure/wrk.ts";
+import { pollUntil } from "../lib/procs.ts";
+import { type FreshResult, freshConnectionLoad } from "./fresh-client.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "..", "..");
 const INSIDE = "FLEET_LOAD_NETNS";
 const PORT = 8080;
 const TOKEN = "reload-under-load-token";

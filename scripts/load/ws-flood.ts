@@ -6,18 +6,18 @@
  * Bun did with the sends; then stops the fleet with the clients still connected and prints how
  * long that took.
  *
- *   bun scripts/ws-flood.ts                          # WS_BACKPRESSURE_LIMIT_BYTES default
- *   bun scripts/ws-flood.ts --limit 16777216         # Bun's own default, for comparison
+ *   bun scripts/load/ws-flood.ts                          # WS_BACKPRESSURE_LIMIT_BYTES default
+ *   bun scripts/load/ws-flood.ts --limit 16777216         # Bun's own default, for comparison
  *
  * Options: --clients N (default 10), --seconds N (default 2), --limit BYTES, --json.
  */
 import type { Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { slowClient } from "./bench/slow-client.ts";
-import { freePort, waitFor } from "./lib/procs.ts";
+import { freePort, waitFor } from "../lib/procs.ts";
+import { slowClient } from "./slow-client.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "..", "..");
 
 const { values } = parseArgs({
   options: {
