@@ -25,6 +25,29 @@ export function freePort(): number {
 }
 
 /**
+ * The one polling loop: runs `probe` at once, then every `everyMs`, until it returns a truthy
+ * value or `timeoutMs` has passed (a probe that throws counts as "not yet"; its error is kept).
+ */
+async function poll<T>(
+  probe: () => T | Promise<T>,
+  timeoutMs: number,
+  everyMs: number,
+): Promise<{ value: NonNullable<T> } | { value: null; error: unknown }> {
+  const deadline = performance.now() + timeoutMs;
+  let error: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return { value };
+    } catch (thrown) {
+      error = thrown;
+    }
+    if (performance.now() > deadline) return { value: null, error };
+    await Bun.sleep(everyMs);
+  }
+}
+
+/**
  * Polls `done` every `everyMs` until it holds or `timeoutMs` passes; true when it held. For a
  * caller that decides what a timeout means (escalate to SIGKILL, report, exit).
  */
@@ -33,17 +56,12 @@ export async function pollUntil(
   timeoutMs: number,
   everyMs = 1,
 ): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() > deadline) return false;
-    await Bun.sleep(everyMs);
-  }
-  return true;
+  return (await poll(done, timeoutMs, everyMs)).value !== null;
 }
 
 /**
  * Polls `probe` until it returns a truthy value and resolves with it; throws after `timeoutMs`
- * naming `what` (and the probe's last error). A probe that throws counts as "not yet".
+ * naming `what` (and the probe's last error).
  */
 export async function waitFor<T>(
   what: string | (() => string),
@@ -51,17 +69,9 @@ export async function waitFor<T>(
   timeoutMs = 5000,
   everyMs = 20,
 ): Promise<NonNullable<T>> {
-  const deadline = performance.now() + timeoutMs;
-  let last: unknown;
-  while (performance.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    await Bun.sleep(everyMs);
-  }
+  const polled = await poll(probe, timeoutMs, everyMs);
+  if (polled.value !== null) return polled.value;
+  const last = "error" in polled ? polled.error : undefined;
   const described = typeof what === "function" ? what() : what;
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${described}${last ? ` (${last})` : ""}`,
