@@ -1,4 +1,17 @@
-/** Reading a child's output line by line, to wait for its ready line and quote it on error. */
+/**
+ * Reading a child's output: all of it as text so far (`collect`), or line by line, bounded, to
+ * wait for its ready line and quote it on error (`Lines`).
+ */
+
+/** Collects a child's output stream as it arrives; call the result for the text so far. */
+export function collect(stream: ReadableStream<Uint8Array>): () => string {
+  let text = "";
+  const decoder = new TextDecoder();
+  void (async () => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  })();
+  return () => text;
+}
 
 /** The lines a child prints, kept (bounded) so we can wait for one and show the tail on error. */
 export class Lines {

@@ -14,6 +14,7 @@
 import type { Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { collect } from "../lib/lines.ts";
 import { freePort, waitFor } from "../lib/procs.ts";
 import { slowClient } from "./slow-client.ts";
 
@@ -51,27 +52,23 @@ const fleet = Bun.spawn([process.execPath, join(ROOT, "scripts", "start.ts")], {
   stdout: "pipe",
   stderr: "pipe",
 });
-let log = "";
-const decoder = new TextDecoder();
-const collect = async (stream: ReadableStream<Uint8Array>) => {
-  for await (const chunk of stream) log += decoder.decode(chunk, { stream: true });
-};
-void collect(fleet.stdout);
-void collect(fleet.stderr);
+const [stdout, stderr] = [collect(fleet.stdout), collect(fleet.stderr)];
+/** Everything the fleet printed so far (the flood-done lines are on stderr). */
+const log = () => stdout() + stderr();
 const sockets: Socket[] = [];
 try {
   await waitFor(
-    () => `the fleet to serve\n${log}`,
-    () => log.includes("bun-fleet: serving"),
+    () => `the fleet to serve\n${log()}`,
+    () => log().includes("bun-fleet: serving"),
     15_000,
   );
   const rss = async () =>
     Number((await (await fetch(`http://127.0.0.1:${port}/`)).text()).split(" ")[1]);
   const before = await rss();
   for (let i = 0; i < clients; i++) sockets.push(await slowClient(port));
-  const floods = () => (log.match(/flood done/g)?.length ?? 0) >= clients;
-  await waitFor(() => `every flood to finish\n${log}`, floods, seconds * 1000 + 15_000);
-  const done = [...log.matchAll(/sent (\d+), queued (\d+), dropped (\d+), rss (\d+)/g)];
+  const floods = () => (log().match(/flood done/g)?.length ?? 0) >= clients;
+  await waitFor(() => `every flood to finish\n${log()}`, floods, seconds * 1000 + 15_000);
+  const done = [...log().matchAll(/sent (\d+), queued (\d+), dropped (\d+), rss (\d+)/g)];
   const sum = (k: number) => done.reduce((total, m) => total + Number(m[k]), 0);
   const started = performance.now();
   fleet.kill("SIGTERM");

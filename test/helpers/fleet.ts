@@ -1,6 +1,7 @@
 import { onTestFinished } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { collect } from "../../scripts/lib/lines.ts";
 import { freePort, groupMembers, waitFor } from "../../scripts/lib/procs.ts";
 
 /** Root of the project under test. */
@@ -53,14 +54,7 @@ function killWhenTestFinishes(fleet: Fleet): void {
 }
 
 /** Collects a child's output stream as it arrives; call the result for the text so far. */
-export function collect(stream: ReadableStream<Uint8Array>): () => string {
-  let text = "";
-  const decoder = new TextDecoder();
-  void (async () => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  })();
-  return () => text;
-}
+export { collect };
 
 /** The tether's first line; a fast child can write before it does, so it may stand anywhere. */
 const TETHER_LINE = /^\[tether\] pid (\d+)\n/m;
