@@ -150,7 +150,7 @@ export function groupRssBytes(pgid: number): number {
   return groupMembers(pgid).reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0);
 }
 
-/** One server the bench started, as a process group led by `proc`. */
+/** One server a bench run started, as a process group led by `proc`. */
 export class Group {
   readonly stdout: Lines;
   readonly stderr: Lines;
@@ -184,7 +184,7 @@ export class Group {
   }
 }
 
-/** Every group (and helper process) the bench started, so each one is stopped and awaited. */
+/** Every group (and helper process) a bench run started, so each one is stopped and awaited. */
 export class Processes {
   readonly #groups = new Set<Group>();
   readonly #helpers = new Set<Subprocess>();
