@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { ReloadLoadResult } from "../../scripts/reload-under-load.ts";
+import type { ReloadLoadResult } from "../../scripts/load/reload-under-load.ts";
 import { ROOT } from "../helpers/fleet.ts";
 
-const SCRIPT = join(ROOT, "scripts", "reload-under-load.ts");
+const SCRIPT = join(ROOT, "scripts", "load", "reload-under-load.ts");
 const TETHER = join(ROOT, "test", "helpers", "tether.ts");
 
 /** Why this machine cannot run the namespace test, or null when it can. */

@@ -1,8 +1,8 @@
 import { onTestFinished } from "bun:test";
 import { readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { groupMembers } from "../../scripts/bench/procs.ts";
+import { collect } from "../../scripts/lib/lines.ts";
+import { freePort, groupMembers, waitFor } from "../../scripts/lib/procs.ts";
 
 /** Root of the project under test. */
 export const ROOT = join(import.meta.dir, "..", "..");
@@ -11,41 +11,8 @@ const TETHER = join(ROOT, "test", "helpers", "tether.ts");
 export const FIXTURES = join(ROOT, "test", "fixtures");
 export const TOKEN = "test-admin-token-0123456789";
 
-/** A free TCP port on this machine (bound once, released, then handed to the fleet). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "0.0.0.0", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-/** Polls `probe` until it returns a truthy value; throws after `timeoutMs` naming `what`. */
-export async function waitFor<T>(
-  what: string | (() => string),
-  probe: () => T | Promise<T>,
-  timeoutMs = 5000,
-  everyMs = 20,
-): Promise<NonNullable<T>> {
-  const deadline = performance.now() + timeoutMs;
-  let last: unknown;
-  while (performance.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    await Bun.sleep(everyMs);
-  }
-  const described = typeof what === "function" ? what() : what;
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${described}${last ? ` (${last})` : ""}`,
-  );
-}
+/** A free port and the poller with a deadline, from the process kit the bench shares. */
+export { freePort, waitFor };
 
 /** A fleet started through the real CLI, in its own process group. */
 export interface Fleet {
@@ -87,14 +54,7 @@ function killWhenTestFinishes(fleet: Fleet): void {
 }
 
 /** Collects a child's output stream as it arrives; call the result for the text so far. */
-export function collect(stream: ReadableStream<Uint8Array>): () => string {
-  let text = "";
-  const decoder = new TextDecoder();
-  void (async () => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  })();
-  return () => text;
-}
+export { collect };
 
 /** The tether's first line; a fast child can write before it does, so it may stand anywhere. */
 const TETHER_LINE = /^\[tether\] pid (\d+)\n/m;

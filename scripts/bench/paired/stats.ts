@@ -3,9 +3,10 @@
  * over rounds, the median of those ratios. The A/A pair (the same configuration on both sides)
  * says how far a ratio of 1.00 wanders on this machine right now, so whether to trust the others.
  */
-import type { RouteName } from "./app.ts";
-import type { Placement } from "./placement.ts";
-import { type Spread, spread, type Target, target } from "./stats.ts";
+
+import type { Placement } from "../measure/placement.ts";
+import type { RouteName } from "../servers/app.ts";
+import { type Spread, spread, type Target, target } from "../stats.ts";
 
 /** How far the A/A ratio may be from 1.00 before no paired ratio is trusted. */
 export const AA_TOLERANCE = 0.02;

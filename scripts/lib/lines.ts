@@ -1,9 +1,23 @@
-/** Reading a child's output line by line, to wait for its ready line and quote it on error. */
+/**
+ * Reading a child's output: all of it as text so far (`collect`), or line by line, bounded, to
+ * wait for its ready line and quote it on error (`Lines`).
+ */
+
+/** Collects a child's output stream as it arrives; call the result for the text so far. */
+export function collect(stream: ReadableStream<Uint8Array>): () => string {
+  let text = "";
+  const decoder = new TextDecoder();
+  void (async () => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  })();
+  return () => text;
+}
 
 /** The lines a child prints, kept (bounded) so we can wait for one and show the tail on error. */
 export class Lines {
   readonly #lines: string[] = [];
   readonly #waiters = new Set<() => void>();
+  readonly #followers = new Set<(line: string) => void>();
   #closed = false;
 
   constructor(stream: ReadableStream<Uint8Array>) {
@@ -31,6 +45,7 @@ export class Lines {
   #push(line: string): void {
     this.#lines.push(line);
     if (this.#lines.length > 500) this.#lines.shift();
+    for (const follower of this.#followers) follower(line);
     this.#wake();
   }
 
@@ -55,6 +70,12 @@ export class Lines {
         setTimeout(resolve, left);
       });
     }
+  }
+
+  /** Calls `listener` with every line kept so far, then with each line as it arrives. */
+  follow(listener: (line: string) => void): void {
+    for (const line of this.#lines) listener(line);
+    this.#followers.add(listener);
   }
 
   /** The last `n` lines, for error messages. */

@@ -2,8 +2,9 @@
  * Runs wrk against one URL and reads its report: requests/sec, latency percentiles (`--latency`),
  * socket errors and non-2xx answers.
  */
+
+import type { Processes } from "../../lib/procs.ts";
 import { pinned } from "./placement.ts";
-import type { Processes } from "./procs.ts";
 
 /** Printed when wrk is not on PATH. */
 export const WRK_MISSING = [

@@ -1,5 +1,5 @@
 /** The paired section of the report: the A/A verdict, the ratios, and where each server ran. */
-import { int, mb, range, table } from "./format.ts";
+import { int, mb, range, table } from "../format.ts";
 import type { PairResult } from "./pairs.ts";
 import { CLIENT_CPUS, SERVER_CPUS } from "./pairs.ts";
 

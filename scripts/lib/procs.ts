@@ -1,7 +1,8 @@
 /**
- * The processes the bench starts: each server runs in its own process group (so one signal
- * reaches the primary and all its workers), every group is tracked until it is gone, and
- * `/proc` answers "is it alive", "how big is it" and "did anything of this run survive".
+ * The process kit shared by the tests, the bench and the load scripts: a free port, polling with a
+ * deadline, process groups (each server in its own group, so one signal reaches a primary and all
+ * its workers; every group tracked until it is gone), and what `/proc` says about a process
+ * (alive, its group, its RSS, its environment).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
@@ -12,15 +13,88 @@ export const RUN_ID_ENV = "BENCH_RUN_ID";
 
 type Piped = Subprocess<"ignore", "pipe", "pipe">;
 
-/** `/proc/<pid>/stat` fields after the command name: state and process group. */
-function statOf(pid: number): { state: string; pgrp: number } | null {
+/**
+ * A free TCP port, as the kernel hands one out: bound on every address (so it is free on
+ * 127.0.0.1 too), released at once, then handed to the server under test.
+ */
+export function freePort(): number {
+  const listener = Bun.listen({ hostname: "0.0.0.0", port: 0, socket: { data() {} } });
+  const { port } = listener;
+  listener.stop(true);
+  return port;
+}
+
+/**
+ * The one polling loop: runs `probe` at once, then every `everyMs`, until it returns a truthy
+ * value or `timeoutMs` has passed (a probe that throws counts as "not yet"; its error is kept).
+ */
+async function poll<T>(
+  probe: () => T | Promise<T>,
+  timeoutMs: number,
+  everyMs: number,
+): Promise<{ value: NonNullable<T> } | { value: null; error: unknown }> {
+  const deadline = performance.now() + timeoutMs;
+  let error: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return { value };
+    } catch (thrown) {
+      error = thrown;
+    }
+    if (performance.now() > deadline) return { value: null, error };
+    await Bun.sleep(everyMs);
+  }
+}
+
+/**
+ * Polls `done` every `everyMs` until it holds or `timeoutMs` passes; true when it held. For a
+ * caller that decides what a timeout means (escalate to SIGKILL, report, exit).
+ */
+export async function pollUntil(
+  done: () => boolean,
+  timeoutMs: number,
+  everyMs = 1,
+): Promise<boolean> {
+  return (await poll(done, timeoutMs, everyMs)).value !== null;
+}
+
+/**
+ * Polls `probe` until it returns a truthy value and resolves with it; throws after `timeoutMs`
+ * naming `what` (and the probe's last error).
+ */
+export async function waitFor<T>(
+  what: string | (() => string),
+  probe: () => T | Promise<T>,
+  timeoutMs = 5000,
+  everyMs = 20,
+): Promise<NonNullable<T>> {
+  const polled = await poll(probe, timeoutMs, everyMs);
+  if (polled.value !== null) return polled.value;
+  const last = "error" in polled ? polled.error : undefined;
+  const described = typeof what === "function" ? what() : what;
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${described}${last ? ` (${last})` : ""}`,
+  );
+}
+
+/**
+ * The fields of `/proc/<pid>/stat` after the command name (state is [0], ppid [1], pgrp [2],
+ * session [3], utime [11], stime [12]), or null when the process is gone.
+ */
+export function statFields(pid: number | "self"): string[] | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { state: fields[0] ?? "?", pgrp: Number(fields[2]) };
+    return text.slice(text.lastIndexOf(")") + 2).split(" ");
   } catch {
     return null;
   }
+}
+
+/** State and process group of `pid`, or null when it is gone. */
+function statOf(pid: number): { state: string; pgrp: number } | null {
+  const fields = statFields(pid);
+  return fields && { state: fields[0] ?? "?", pgrp: Number(fields[2]) };
 }
 
 /** True while `pid` exists and is not a zombie (a zombie has exited; it only awaits reaping). */
@@ -55,35 +129,28 @@ export function processesWithEnv(entry: string): number[] {
   });
 }
 
-/** Resident set size of `pid` in MB (VmRSS), or null when it is gone. */
-export function rssMb(pid: number): number | null {
+/** Resident set size of `pid` in bytes (VmRSS), or null when it is gone. */
+export function rssBytes(pid: number): number | null {
   try {
     const match = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
-    return match ? Number(match[1]) / 1024 : null;
+    return match ? Number(match[1]) * 1024 : null;
   } catch {
     return null;
   }
 }
 
-/** A free 127.0.0.1 port, as the kernel hands one out. */
-export function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = listener;
-  listener.stop(true);
-  return port;
+/** Resident set size of `pid` in MB, or null when it is gone. */
+export function rssMb(pid: number): number | null {
+  const bytes = rssBytes(pid);
+  return bytes === null ? null : bytes / 2 ** 20;
 }
 
-/** Polls `done` every millisecond until it holds or `timeoutMs` passes; true when it held. */
-export async function pollUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() > deadline) return false;
-    await Bun.sleep(1);
-  }
-  return true;
+/** Resident set size of every live process of group `pgid` together, in bytes. */
+export function groupRssBytes(pgid: number): number {
+  return groupMembers(pgid).reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0);
 }
 
-/** One server the bench started, as a process group led by `proc`. */
+/** One server a bench run started, as a process group led by `proc`. */
 export class Group {
   readonly stdout: Lines;
   readonly stderr: Lines;
@@ -117,7 +184,7 @@ export class Group {
   }
 }
 
-/** Every group (and helper process) the bench started, so each one is stopped and awaited. */
+/** Every group (and helper process) a bench run started, so each one is stopped and awaited. */
 export class Processes {
   readonly #groups = new Set<Group>();
   readonly #helpers = new Set<Subprocess>();
@@ -154,10 +221,13 @@ export class Processes {
     this.#groups.delete(group);
   }
 
-  /** Stops everything still tracked, then kills any process of this run that got away. */
-  async stopAll(): Promise<number[]> {
+  /**
+   * Stops everything still tracked (SIGKILL after `graceMs`), then kills any process of this run
+   * that got away; resolves with the pids of those.
+   */
+  async stopAll(graceMs = 1000): Promise<number[]> {
     for (const proc of this.#helpers) proc.kill("SIGKILL");
-    await Promise.allSettled([...this.#groups].map((group) => this.stop(group, 1000)));
+    await Promise.allSettled([...this.#groups].map((group) => this.stop(group, graceMs)));
     const strays = processesWithEnv(`${RUN_ID_ENV}=${this.runId}`);
     for (const pid of strays) process.kill(pid, "SIGKILL");
     return strays;

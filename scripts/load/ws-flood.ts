@@ -6,18 +6,19 @@
  * Bun did with the sends; then stops the fleet with the clients still connected and prints how
  * long that took.
  *
- *   bun scripts/ws-flood.ts                          # WS_BACKPRESSURE_LIMIT_BYTES default
- *   bun scripts/ws-flood.ts --limit 16777216         # Bun's own default, for comparison
+ *   bun scripts/load/ws-flood.ts                          # WS_BACKPRESSURE_LIMIT_BYTES default
+ *   bun scripts/load/ws-flood.ts --limit 16777216         # Bun's own default, for comparison
  *
  * Options: --clients N (default 10), --seconds N (default 2), --limit BYTES, --json.
  */
 import type { Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, pollUntil } from "./bench/procs.ts";
-import { slowClient } from "./bench/slow-client.ts";
+import { collect } from "../lib/lines.ts";
+import { freePort, waitFor } from "../lib/procs.ts";
+import { slowClient } from "./slow-client.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "..", "..");
 
 const { values } = parseArgs({
   options: {
@@ -32,11 +33,6 @@ const seconds = Number(values.seconds);
 if (!(clients >= 1 && clients <= 1000) || !(seconds > 0 && seconds <= 60)) {
   console.error("--clients must be 1-1000 and --seconds 0-60");
   process.exit(2);
-}
-
-/** Waits for `done`, or throws naming `what`. */
-async function waitFor(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
-  if (!(await pollUntil(done, timeoutMs))) throw new Error(`timed out waiting for ${what}\n${log}`);
 }
 
 const port = freePort();
@@ -56,23 +52,23 @@ const fleet = Bun.spawn([process.execPath, join(ROOT, "scripts", "start.ts")], {
   stdout: "pipe",
   stderr: "pipe",
 });
-let log = "";
-const decoder = new TextDecoder();
-const collect = async (stream: ReadableStream<Uint8Array>) => {
-  for await (const chunk of stream) log += decoder.decode(chunk, { stream: true });
-};
-void collect(fleet.stdout);
-void collect(fleet.stderr);
+const [stdout, stderr] = [collect(fleet.stdout), collect(fleet.stderr)];
+/** Everything the fleet printed so far (the flood-done lines are on stderr). */
+const log = () => stdout() + stderr();
 const sockets: Socket[] = [];
 try {
-  await waitFor("the fleet to serve", () => log.includes("bun-fleet: serving"), 15_000);
+  await waitFor(
+    () => `the fleet to serve\n${log()}`,
+    () => log().includes("bun-fleet: serving"),
+    15_000,
+  );
   const rss = async () =>
     Number((await (await fetch(`http://127.0.0.1:${port}/`)).text()).split(" ")[1]);
   const before = await rss();
   for (let i = 0; i < clients; i++) sockets.push(await slowClient(port));
-  const floods = () => (log.match(/flood done/g)?.length ?? 0) >= clients;
-  await waitFor("every flood to finish", floods, seconds * 1000 + 15_000);
-  const done = [...log.matchAll(/sent (\d+), queued (\d+), dropped (\d+), rss (\d+)/g)];
+  const floods = () => (log().match(/flood done/g)?.length ?? 0) >= clients;
+  await waitFor(() => `every flood to finish\n${log()}`, floods, seconds * 1000 + 15_000);
+  const done = [...log().matchAll(/sent (\d+), queued (\d+), dropped (\d+), rss (\d+)/g)];
   const sum = (k: number) => done.reduce((total, m) => total + Number(m[k]), 0);
   const started = performance.now();
   fleet.kill("SIGTERM");

@@ -1,6 +1,6 @@
 /** Checks that every configuration answers each route with the same status and body. */
 import { cpuInput, cpuWork, ROUTES, type RouteName } from "./app.ts";
-import type { Running } from "./servers.ts";
+import type { Running } from "./index.ts";
 
 const ROUTE_NAMES = Object.keys(ROUTES) as RouteName[];
 

@@ -1,9 +1,9 @@
 /**
  * The reference for the real-time bench: the same app in ONE process, where publish is Bun's
- * own `server.publish` (what an app gets without the fleet). `bun realtime-local.ts PORT`.
+ * own `server.publish` (what an app gets without the fleet). `bun reference.ts PORT`.
  */
 import type { Server } from "bun";
-import { realtimeApp } from "./realtime-app.ts";
+import { realtimeApp } from "./app.ts";
 
 const port = Number(process.argv[2]);
 let server: Server<unknown> | null = null;

@@ -5,10 +5,16 @@
  * share of that CPU), both wrk pinned to CPU 1; the result is the median of per-round ratios.
  * Measured one after the other, the same server varies ±20% on a shared VM; paired, an A/A pair
  * agrees within ~1%. Rounds run every pair in turn, so the A/A control sees the same noise.
- * This file runs them; pair-specs.ts says which, pair-stats.ts turns samples into ratios.
+ * This file runs them; specs.ts says which, stats.ts turns samples into ratios.
  */
-import { ROUTES, type RouteName } from "./app.ts";
-import type { PairSpec } from "./pair-specs.ts";
+
+import { freePort, rssMb } from "../../lib/procs.ts";
+import { placementOf } from "../measure/placement.ts";
+import { type Load, runWrk } from "../measure/wrk.ts";
+import { ROUTES, type RouteName } from "../servers/app.ts";
+import { type ConfigSpec, type Running, type StartContext, start } from "../servers/index.ts";
+import { checkRoutes, expectedBodies } from "../servers/verify.ts";
+import type { PairSpec } from "./specs.ts";
 import {
   type ControlCheck,
   controlCheck,
@@ -16,12 +22,7 @@ import {
   type PairServer,
   type PairSummary,
   summarisePair,
-} from "./pair-stats.ts";
-import { placementOf } from "./placement.ts";
-import { freePort, rssMb } from "./procs.ts";
-import { type ConfigSpec, type Running, type StartContext, start } from "./servers.ts";
-import { checkRoutes, expectedBodies } from "./verify.ts";
-import { type Load, runWrk } from "./wrk.ts";
+} from "./stats.ts";
 
 /** The CPU every paired server runs on (taskset list). */
 export const SERVER_CPUS = "0";

@@ -6,18 +6,10 @@
  * primary's RSS while a stalled worker falls behind a flood.
  */
 
-import { freePort } from "./procs.ts";
-import {
-  closeAll,
-  connect,
-  fanOut,
-  latency,
-  percentile,
-  type Sub,
-  spread,
-} from "./realtime-clients.ts";
-import { flood, idleMemory } from "./realtime-memory.ts";
-import { startFleet, startRedis, startReference, stopAll } from "./realtime-procs.ts";
+import { freePort } from "../../lib/procs.ts";
+import { closeAll, connect, fanOut, latency, percentile, type Sub, spread } from "./clients.ts";
+import { flood, idleMemory } from "./memory.ts";
+import { startFleet, startRedis, startReference, stopAll } from "./servers.ts";
 
 const quick = process.argv.includes("--quick");
 /** `--section fanout|redis|latency|memory` runs one section (`bun run` keeps `--only` for itself). */

@@ -2,8 +2,10 @@
  * Memory sections of the real-time bench: RSS per idle WebSocket, and the primary's RSS while a
  * stalled worker falls behind a flood.
  */
-import { closeAll, openIdle } from "./realtime-clients.ts";
-import { groupRss, type Running, rssOf } from "./realtime-procs.ts";
+
+import { groupRssBytes, rssBytes } from "../../lib/procs.ts";
+import { closeAll, openIdle } from "./clients.ts";
+import type { Running } from "./servers.ts";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
@@ -13,10 +15,10 @@ export async function idleMemory(fleet: Running, count: number, settleMs: number
   const warm = await openIdle(port, 100);
   await closeAll(warm); // first sockets allocate pools that later ones reuse
   await Bun.sleep(500);
-  const before = groupRss(fleet);
+  const before = groupRssBytes(fleet.pgid);
   const subs = await openIdle(port, count);
   await Bun.sleep(settleMs); // idle: let allocations settle before reading RSS
-  const after = groupRss(fleet);
+  const after = groupRssBytes(fleet.pgid);
   const split = [0, 1].map((w) => subs.filter((s) => s.worker === w).length).join("/");
   await closeAll(subs);
   const perSocket = (after - before) / count;
@@ -39,14 +41,14 @@ async function onWorker(port: number, path: string, index: number): Promise<void
  */
 export async function flood(fleet: Running, budget: string, messages: number, stallMs: number) {
   const primary = fleet.pgid; // the group leader is the primary
-  const before = rssOf(primary);
+  const before = rssBytes(primary) ?? 0;
   // Worker 1 stalls in 500 ms: until then a request that lands on it is refused at once (409),
   // so finding worker 0 for the flood never waits on the stalled one.
   await onWorker(fleet.port, `/block?ms=${stallMs}&after=500`, 1);
   const sampling = (async () => {
     let peak = before;
     for (const end = performance.now() + stallMs; performance.now() < end; await Bun.sleep(50)) {
-      peak = Math.max(peak, rssOf(primary));
+      peak = Math.max(peak, rssBytes(primary) ?? 0);
     }
     return peak;
   })();

@@ -6,7 +6,7 @@
  * /proc charges it to no process.
  */
 import { readFileSync } from "node:fs";
-import { groupMembers } from "./procs.ts";
+import { groupMembers, statFields } from "../../lib/procs.ts";
 
 /** Clock ticks per second for /proc times (USER_HZ; 100 on every mainstream Linux). */
 const HZ = 100;
@@ -18,13 +18,9 @@ function machineBusyTicks(): number {
 }
 
 function processTicks(pid: number | "self"): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
-  } catch {
-    return 0; // gone: its ticks went with it (the window then overstates "other")
-  }
+  const fields = statFields(pid);
+  // gone: its ticks went with it (the window then overstates "other")
+  return fields ? Number(fields[11]) + Number(fields[12]) : 0; // utime + stime
 }
 
 /** A reading taken just before a load window. */

@@ -2,7 +2,8 @@ import { connect, type Socket } from "node:net";
 
 /**
  * A WebSocket client that sends the upgrade to `path`, reads the 101, and never reads again: the
- * slow consumer a flood is measured against (`scripts/ws-flood.ts`, the WebSocket limits test).
+ * slow consumer a flood is measured against (`scripts/load/ws-flood.ts`, the WebSocket limits
+ * test).
  */
 export async function slowClient(port: number, path = "/flood"): Promise<Socket> {
   const socket = connect(port, "127.0.0.1");

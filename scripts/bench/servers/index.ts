@@ -3,12 +3,12 @@
  * bare `Bun.serve`, the fleet through `bun run start`, and Node's cluster.
  */
 import { join, resolve } from "node:path";
+import { type Group, isAlive, type Processes, pollUntil } from "../../lib/procs.ts";
+import { assertSoleListener, pinned } from "../measure/placement.ts";
 import { CPU_BYTES_ENV } from "./app.ts";
-import { assertSoleListener, pinned } from "./placement.ts";
-import { type Group, isAlive, type Processes, pollUntil } from "./procs.ts";
 
-/** Repository root (scripts/bench/../..). */
-export const ROOT = resolve(import.meta.dir, "..", "..");
+/** Repository root (scripts/bench/servers/../../..). */
+export const ROOT = resolve(import.meta.dir, "..", "..", "..");
 
 /** One configuration: what runs and with how many workers. */
 export interface ConfigSpec {

@@ -2,10 +2,11 @@
  * One load sample: wrk against one or more routes of a running configuration, with the share of
  * the machine other processes took meanwhile; a disturbed sample is retaken (bounded).
  */
-import { ROUTES, type RouteName } from "./app.ts";
+
+import type { Processes } from "../../lib/procs.ts";
+import { ROUTES, type RouteName } from "../servers/app.ts";
+import type { Running } from "../servers/index.ts";
 import { markCpu, otherCpuPercent } from "./noise.ts";
-import type { Processes } from "./procs.ts";
-import type { Running } from "./servers.ts";
 import { type Load, runWrk, type WrkResult } from "./wrk.ts";
 
 /** A wrk result with the share of the machine other processes took meanwhile. */

@@ -4,7 +4,7 @@
  * (a stale reusePort server on it would silently take part of the load), and other fleets alive.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { groupMembers } from "./procs.ts";
+import { groupMembers, statFields } from "../../lib/procs.ts";
 
 /** Printed when taskset is not on PATH (the paired measurement pins servers and wrk). */
 export const TASKSET_MISSING =
@@ -28,8 +28,8 @@ export interface Placement {
 export function placementOf(pid: number): Placement | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const fields = statFields(pid);
+    if (!fields) return null;
     const cpus = status.match(/^Cpus_allowed_list:\s*(\S+)/m)?.[1] ?? "?";
     return { pid, cpus, sid: Number(fields[3]) };
   } catch {

@@ -3,8 +3,8 @@
  * is replaced. Runs itself inside a private network namespace (`unshare -n`), so it can set
  * net.ipv4.tcp_migrate_req there without touching the host:
  *
- *   bun scripts/reload-under-load.ts --migrate 1       # kernel moves queued connections
- *   bun scripts/reload-under-load.ts --migrate 0       # kernel resets them
+ *   bun scripts/load/reload-under-load.ts --migrate 1       # kernel moves queued connections
+ *   bun scripts/load/reload-under-load.ts --migrate 0       # kernel resets them
  *
  * Options: --seconds N (load per run, default 8), --reloads N (default 3), --json.
  * Needs root (or unprivileged user namespaces), `ip` (iproute2) and wrk. Load goes to
@@ -13,11 +13,12 @@
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type FreshResult, freshConnectionLoad } from "./bench/fresh-client.ts";
-import { pollUntil } from "./bench/procs.ts";
-import { parseWrk, WRK_MISSING, type WrkResult } from "./bench/wrk.ts";
+import { parseWrk, WRK_MISSING, type WrkResult } from "../bench/measure/wrk.ts";
+import { collect } from "../lib/lines.ts";
+import { pollUntil } from "../lib/procs.ts";
+import { type FreshResult, freshConnectionLoad } from "./fresh-client.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "..", "..");
 const INSIDE = "FLEET_LOAD_NETNS";
 const PORT = 8080;
 const TOKEN = "reload-under-load-token";
@@ -86,19 +87,13 @@ const fleet = Bun.spawn([process.execPath, join(ROOT, "scripts", "start.ts")], {
   },
   stdio: ["ignore", "pipe", "pipe"],
 });
-let stdout = "";
-let stderr = "";
-void (async () => {
-  for await (const chunk of fleet.stdout) stdout += new TextDecoder().decode(chunk);
-})();
-void (async () => {
-  for await (const chunk of fleet.stderr) stderr += new TextDecoder().decode(chunk);
-})();
+const stdout = collect(fleet.stdout);
+const stderr = collect(fleet.stderr);
 
 async function until(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
   if (await pollUntil(done, timeoutMs)) return;
   fleet.kill("SIGKILL");
-  fail(`timed out waiting for ${what}\n${stderr}`);
+  fail(`timed out waiting for ${what}\n${stderr()}`);
 }
 
 const pidsOf = (text: string) =>
@@ -115,8 +110,8 @@ function wrk(connections: number) {
   });
 }
 
-await until("the fleet to be ready", () => stdout.includes("bun-fleet: serving"), 15_000);
-const pidsBefore = pidsOf(stdout);
+await until("the fleet to be ready", () => stdout().includes("bun-fleet: serving"), 15_000);
+const pidsBefore = pidsOf(stdout());
 const loads = Promise.all([
   wrk(32),
   freshConnectionLoad("127.0.0.1", PORT, { concurrency: 8, durationMs: seconds * 1000 }),
@@ -126,18 +121,18 @@ const spacing = ((seconds - 2) * 1000) / reloads;
 for (let i = 1; i <= reloads; i++) {
   await Bun.sleep(i === 1 ? 1000 : spacing / 2);
   fleet.kill("SIGHUP");
-  await until(`reload ${i}`, () => (stderr.match(/complete in/g)?.length ?? 0) >= i, 15_000);
+  await until(`reload ${i}`, () => (stderr().match(/complete in/g)?.length ?? 0) >= i, 15_000);
 }
 const [keepAlive, fresh] = await loads;
 // A retiring worker still answers during its drain window: wait until every one has exited.
-const retired = () => stderr.match(/worker \d+ \(pid \d+\) retired/g)?.length ?? 0;
+const retired = () => stderr().match(/worker \d+ \(pid \d+\) retired/g)?.length ?? 0;
 await until("the old workers to retire", () => retired() >= reloads * WORKERS, 15_000);
 const served = await fetch(`http://127.0.0.1:${PORT}/worker`).then(
   (r) => r.json() as Promise<{ pid: number }>,
 );
 fleet.kill("SIGTERM");
 const exitCode = await fleet.exited;
-const pidsAfter = [...stderr.matchAll(/reload: worker \d \(pid (\d+)\) serves/g)]
+const pidsAfter = [...stderr().matchAll(/reload: worker \d \(pid (\d+)\) serves/g)]
   .map((m) => Number(m[1]))
   .slice(-WORKERS);
 

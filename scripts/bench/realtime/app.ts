@@ -9,7 +9,7 @@
 import type { ServerWebSocket } from "bun";
 import { Hono } from "hono";
 import { upgradeWebSocket, websocket } from "hono/bun";
-import type { FleetWorker } from "../../workers/fleet.ts";
+import type { FleetWorker } from "../../../workers/fleet.ts";
 
 /** The part of FleetWorker the bench app uses. */
 export type Publisher = Pick<FleetWorker, "index" | "publish">;

@@ -2,8 +2,8 @@
  * The pairs `bun run bench` measures: the A/A control (bare vs bare), fleet ×1 vs bare, and on
  * request this checkout's fleet vs another checkout's (`--against`).
  */
-import type { RouteName } from "./app.ts";
-import type { ConfigSpec } from "./servers.ts";
+import type { RouteName } from "../servers/app.ts";
+import type { ConfigSpec } from "../servers/index.ts";
 
 /** Two configurations measured side by side; the ratio reported is B / A. */
 export interface PairSpec {
