@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import {
+  count,
   type Fleet,
   freshFetch,
   NO_EXTRAS,
@@ -153,6 +154,48 @@ describe("bun run dev", () => {
     }
     greet("Fixed by worker");
     await everyWorkerSays(fleet, "Fixed by worker", 3000);
+    fleet.kill("SIGTERM");
+    expect(await fleet.exited).toBe(0);
+  });
+
+  test("a save with syntax errors prints every error once, with its place and code frame", async () => {
+    const fleet = await startDev();
+    const lines = original.split("\n").length; // the appended code starts on the next line
+    const refused = (n: number) => () =>
+      count(fleet.stderr(), /the last good workers keep serving/g) >= n;
+    /** What the worker printed for the save, from its "failed to boot" line to the primary's. */
+    const report = (n: number) => {
+      const text = fleet.stderr().split(/^.* error \[worker \d+ pid \d+\] failed to boot: /m)[n];
+      return `failed to boot: ${text?.split(/^\S+ error \[primary /m)[0]}`;
+    };
+
+    writeFileSync(appFile, `${original}\nexport const broken = ;\n`);
+    await waitFor("the first broken save to be refused", refused(1));
+    const one = report(1);
+    expect(one).toBe(
+      `failed to boot: Unexpected ; (app/index.ts:${lines + 1}:23)\n` +
+        `    ${lines + 1} | export const broken = ;\n` +
+        `    ${" ".repeat(String(lines + 1).length)} |                       ^\n`,
+    );
+
+    const three = ["const a = 1;", "const a = 2;", "let b = 1;", "let b = 3;", "function f() {"];
+    writeFileSync(appFile, `${original}\n${three.join("\n")}\n  await 1;\n}\n`);
+    await waitFor("the second broken save to be refused", refused(2));
+    const frame = (line: number, text: string, caret: number) =>
+      `    ${line} | ${text}\n    ${" ".repeat(String(line).length)} | ${" ".repeat(caret - 1)}^\n`;
+    expect(report(2)).toBe(
+      "failed to boot: 3 errors building app/index.ts\n" +
+        `  "a" has already been declared (app/index.ts:${lines + 2}:7)\n` +
+        frame(lines + 2, "const a = 2;", 7) +
+        `  "b" has already been declared (app/index.ts:${lines + 4}:5)\n` +
+        frame(lines + 4, "let b = 3;", 5) +
+        `  "await" can only be used inside an "async" function (app/index.ts:${lines + 6}:9)\n` +
+        frame(lines + 6, "  await 1;", 9),
+    );
+    // Once: no second line repeating the message (`err=…`), no frame printed twice.
+    expect(fleet.stderr()).not.toContain("err=");
+    expect(count(fleet.stderr(), /\| let b = 3;/g)).toBe(1);
+    expect(count(fleet.stderr(), /\| export const broken = ;/g)).toBe(1);
     fleet.kill("SIGTERM");
     expect(await fleet.exited).toBe(0);
   });

@@ -10,6 +10,8 @@ const slot = (index: number): Slot => ({
   crashes: undefined as never,
   respawnTimer: undefined,
   spawns: 1,
+  restarts: 0,
+  replacements: 0,
 });
 
 /** A pool whose replacements take `replaceMs` and can be told to fail; it records every step. */

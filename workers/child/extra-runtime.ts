@@ -1,6 +1,8 @@
 import { WorkerExitCode } from "../exit-codes.ts";
 import type { ExtraContext, StopReason } from "../fleet.ts";
+import { logFormat } from "../log.ts";
 import type { WorkerInit } from "../worker-init.ts";
+import { headline, sourceErrors, withCodeFrames } from "./build-errors.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 
 type ExtraMain = (extra: ExtraContext) => unknown;
@@ -32,8 +34,10 @@ export class ExtraRuntime extends ChildRuntime {
       }
       main = mod.default as ExtraMain;
     } catch (error) {
-      this.log.error(`failed to boot: ${(error as Error).message}`);
-      this.channel.send({ kind: "boot-failed", error: (error as Error).message });
+      const built = sourceErrors(error);
+      const text = built.length ? headline(built) : (error as Error).message;
+      this.log.error(...withCodeFrames(`failed to boot: ${text}`, built, logFormat()));
+      this.channel.send({ kind: "boot-failed", error: text });
       return this.exit(WorkerExitCode.bootFailure);
     }
     const context: ExtraContext = {

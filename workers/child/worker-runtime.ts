@@ -1,11 +1,12 @@
 import type { Server } from "bun";
 import { WorkerExitCode } from "../exit-codes.ts";
 import type { FleetHooks, FleetWorker, StopReason } from "../fleet.ts";
-import { shown } from "../modules.ts";
+import { logFormat } from "../log.ts";
 import type { Publication } from "../protocol.ts";
 import type { PublishData } from "../pubsub.ts";
 import type { ChildSnapshot } from "../snapshot.ts";
 import type { WorkerInit } from "../worker-init.ts";
+import { headline, sourceErrors, withCodeFrames } from "./build-errors.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 import { stopServer } from "./http/drain.ts";
 import { fleetRoutes } from "./http/fleet-routes.ts";
@@ -153,8 +154,14 @@ export class WorkerRuntime extends ChildRuntime {
 
   #bootFailed(error: unknown): void {
     const text = describeBootError(error, this.init);
-    this.log.error(`failed to boot: ${text}`);
-    if (!(error as { code?: string }).code) console.error(error); // the app's stack, for its author
+    const built = sourceErrors(error);
+    if (built.length) {
+      // A syntax error has no stack worth printing: its places and code frames, once.
+      this.log.error(...withCodeFrames(`failed to boot: ${text}`, built, logFormat()));
+    } else {
+      this.log.error(`failed to boot: ${text}`);
+      if (!(error as { code?: string }).code) console.error(error); // the app's stack, for its author
+    }
     this.channel.send({ kind: "boot-failed", error: text });
     this.#server?.stop(true);
     this.exit(WorkerExitCode.bootFailure);
@@ -170,7 +177,7 @@ export function describeBootError(error: unknown, init: Pick<WorkerInit, "port" 
   if (code === "EACCES") return `no permission to bind port ${init.port} on ${init.host}`;
   if (code === "EADDRNOTAVAIL") return `cannot bind ${init.host}: no such local address`;
   // Bun's syntax errors (BuildMessage) carry where they are in `position`, not in the message.
-  const at = (error as { position?: { file?: string; line?: number; column?: number } }).position;
-  const where = at?.file ? ` (${shown(at.file)}:${at.line}:${at.column})` : "";
-  return `${error instanceof Error ? error.message : String(error)}${where}`;
+  const built = sourceErrors(error);
+  if (built.length) return headline(built);
+  return error instanceof Error ? error.message : String(error);
 }

@@ -9,7 +9,7 @@ import { type FleetConfig, resolveConfig } from "./config/config.ts";
 import { helpText } from "./config/settings.ts";
 import { Primary } from "./primary.ts";
 import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
-import { printBanner } from "./start/banner.ts";
+import { localUrl, printBanner } from "./start/banner.ts";
 import { checkExtras, runSetupHook } from "./start/hooks.ts";
 import { claimPidFile, releasePidFile } from "./start/pid-file.ts";
 import { tcpMigrateNote } from "./start/platform.ts";
@@ -95,7 +95,8 @@ export async function main(argv: string[], { dev = false } = {}): Promise<ExitCo
   let tokenFile: string | null = null;
   if (config.adminTokenGenerated) {
     try {
-      tokenFile = writeTokenFile(config.port, config.adminToken);
+      const url = localUrl(config.host, config.port, config.tls ? "https" : "http");
+      tokenFile = writeTokenFile(config.port, config.adminToken, { pid: process.pid, url });
     } catch (error) {
       log.warn(
         `could not write the admin token file (bun run status needs ADMIN_TOKEN): ${(error as Error).message}`,

@@ -19,9 +19,19 @@ export interface Slot {
   current: WorkerProcess | null;
   crashes: CrashPolicy;
   respawnTimer: Timer | undefined;
-  /** Processes started for this slot (status: restarts = spawns - 1). */
+  /** Processes started for this slot: the first, then restarts + replacements. */
   spawns: number;
+  /** Processes started because the one before exited unasked (a crash, a hang, its own exit). */
+  restarts: number;
+  /** Processes started to replace a live one on purpose (reload, recycle). */
+  replacements: number;
 }
+
+/** Why a slot's process is replaced while it still serves. */
+export type Replacement = "reload" | "recycle";
+
+/** Why a process is spawned: a new slot, a restart after an exit, or a planned replacement. */
+type SpawnCause = "new" | "restart" | Replacement;
 
 /** What the pool needs from the primary. */
 export interface PoolOwner extends WorkerEvents {
@@ -43,7 +53,7 @@ export class Pool {
   /** What the setup hook returned; every child gets it. */
   #setup: Json = null;
   /** Fleet-wide totals for status and metrics (slots removed by scaling keep counting here). */
-  readonly totals = { restarts: 0, crashes: 0 };
+  readonly totals = { restarts: 0, crashes: 0, replacements: { reload: 0, recycle: 0 } };
 
   constructor(
     private readonly config: FleetConfig,
@@ -74,7 +84,7 @@ export class Pool {
       for (let index = 0; index < instances; index++) {
         const slot = this.#slot(index, { name, module });
         this.extras.push(slot);
-        this.#spawnInto(slot);
+        this.#spawnInto(slot, "new");
       }
     }
   }
@@ -84,7 +94,7 @@ export class Pool {
     while (this.http.length < workers) {
       const slot = this.#slot(this.http.length, null);
       this.http.push(slot);
-      this.#spawnInto(slot);
+      this.#spawnInto(slot, "new");
     }
     while (this.http.length > workers) {
       const slot = this.http.pop() as Slot;
@@ -98,15 +108,15 @@ export class Pool {
    * retire the old one (capacity never dips); extras stop first (two consumers never overlap).
    * False, and the old process keeps serving, when the replacement fails to boot.
    */
-  async replace(slot: Slot, reason: StopReason): Promise<boolean> {
+  async replace(slot: Slot, reason: Replacement): Promise<boolean> {
     if (slot.extra) {
       const old = this.#retire(slot, reason);
       if (old) await old.proc.exited;
       if (!this.owner.running) return false;
-      this.#spawnInto(slot);
+      this.#spawnInto(slot, reason);
       return (await (slot.current as WorkerProcess).settled) === "ready";
     }
-    const incoming = this.#spawn(slot);
+    const incoming = this.#spawn(slot, reason);
     if ((await incoming.settled) !== "ready") {
       const why = incoming.bootError ?? "exited before ready";
       this.log.error(`${reason}: replacement for slot ${slot.index} failed to boot (${why})`);
@@ -145,7 +155,7 @@ export class Pool {
       this.owner.bootFailed(worker, exit.bootError ?? describeExit(exit));
     } else if (exit.intended && exit.code === WorkerExitCode.ok && !worker.hung) {
       this.log.info(`${worker.name} drained on its own and exited; respawning its slot`);
-      this.#spawnInto(slot);
+      this.#spawnInto(slot, "restart");
     } else {
       this.#crashed(slot, worker, exit);
     }
@@ -176,7 +186,7 @@ export class Pool {
     slot.respawnTimer = setTimeout(() => {
       // Stops cancel this timer; a scale-down may have removed the slot meanwhile.
       const inPool = this.http.includes(slot) || this.extras.includes(slot);
-      if (inPool && !slot.current) this.#spawnInto(slot);
+      if (inPool && !slot.current) this.#spawnInto(slot, "restart");
     }, verdict.delayMs);
   }
 
@@ -191,17 +201,24 @@ export class Pool {
   #slot(index: number, extra: Slot["extra"]): Slot {
     const { crashLoopLimit, crashLoopWindowMs, respawnBackoffMs } = this.config;
     const crashes = new CrashPolicy(crashLoopLimit, crashLoopWindowMs, respawnBackoffMs);
-    return { index, extra, current: null, crashes, respawnTimer: undefined, spawns: 0 };
+    const counts = { spawns: 0, restarts: 0, replacements: 0 };
+    return { index, extra, current: null, crashes, respawnTimer: undefined, ...counts };
   }
 
-  #spawnInto(slot: Slot): void {
-    slot.current = this.#spawn(slot);
+  #spawnInto(slot: Slot, cause: SpawnCause): void {
+    slot.current = this.#spawn(slot, cause);
   }
 
-  #spawn(slot: Slot): WorkerProcess {
+  #spawn(slot: Slot, cause: SpawnCause): WorkerProcess {
     const { config } = this;
     slot.spawns += 1;
-    if (slot.spawns > 1) this.totals.restarts += 1;
+    if (cause === "restart") {
+      slot.restarts += 1;
+      this.totals.restarts += 1;
+    } else if (cause !== "new") {
+      slot.replacements += 1;
+      this.totals.replacements[cause] += 1;
+    }
     const jitter = Math.floor(Math.random() * (config.maxRequestsJitter + 1));
     const init: WorkerInit = {
       ...childSettings(config),

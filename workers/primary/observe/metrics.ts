@@ -126,7 +126,11 @@ function upMetrics(view: FleetView, samples: Sample[]): MetricJson[] {
 
 /** Fleet-wide counters and sizes kept by the primary. */
 function fleetMetrics(view: FleetView, samples: Sample[]): MetricJson[] {
-  const totals = view.pool?.totals ?? { restarts: 0, crashes: 0 };
+  const totals = view.pool?.totals ?? {
+    restarts: 0,
+    crashes: 0,
+    replacements: { reload: 0, recycle: 0 },
+  };
   const history = view.history;
   const one = (value: number) => [{ value, labels: {} }];
   const ready = samples.filter((s) => !s.worker.init.extra && s.worker.lifecycle.is("ready"));
@@ -135,8 +139,17 @@ function fleetMetrics(view: FleetView, samples: Sample[]): MetricJson[] {
     metric(
       "fleet_restarts_total",
       "counter",
-      "New processes started for a slot.",
+      "Processes restarted after the one before exited unasked (crash, hang, own exit).",
       one(totals.restarts),
+    ),
+    metric(
+      "fleet_replacements_total",
+      "counter",
+      "Processes started to replace live ones on purpose, by reason (reload, recycle).",
+      [
+        { value: totals.replacements.reload, labels: { reason: "reload" } },
+        { value: totals.replacements.recycle, labels: { reason: "recycle" } },
+      ],
     ),
     metric("fleet_crashes_total", "counter", "Unexpected process exits.", one(totals.crashes)),
     metric("fleet_reloads_total", "counter", "Rolling reloads, by outcome.", [
