@@ -11,7 +11,7 @@ import { stopServer } from "./http/drain.ts";
 import { fleetRoutes } from "./http/fleet-routes.ts";
 import { LiveReload } from "./http/live-reload.ts";
 import { loadApp, loadHooks } from "./http/loading.ts";
-import { RequestMeter } from "./http/request-meter.ts";
+import type { RequestMeter } from "./http/request-meter.ts";
 import { serve } from "./http/serve.ts";
 import { OpenSockets } from "./http/websockets.ts";
 import { WorkerPubSub } from "./pubsub.ts";
@@ -56,14 +56,7 @@ export class WorkerRuntime extends ChildRuntime {
     this.connect();
     try {
       this.#hooks = await loadHooks(this.init.hooksModule);
-      let app = await loadApp(this.init.appModule, this.worker);
-      const { metrics, accessLog, maxRequests } = this.init;
-      if (metrics || accessLog || maxRequests > 0) {
-        const access = accessLog ? { name: this.name, bound: this.bound } : null;
-        const recycle = () => this.#askToRecycle(maxRequests);
-        this.#meter = new RequestMeter(metrics, access, maxRequests, recycle);
-        app = this.#meter.wrap(app);
-      }
+      const app = await loadApp(this.init.appModule, this.worker);
       const send = this.channel.send.bind(this.channel);
       const fleet = fleetRoutes({
         adminToken: this.init.adminToken,
@@ -76,27 +69,16 @@ export class WorkerRuntime extends ChildRuntime {
           collect: (what) => this.collect(what),
         },
       });
-      const { index, port, host } = this.init;
-      const isDraining = () => this.#draining;
-      this.#server = serve({
-        index,
-        port,
-        host,
-        app,
+      const { server, meter } = serve(app, this.init, {
         fleet,
-        isDraining,
-        workerIndexHeader: this.init.workerIndexHeader,
+        isDraining: () => this.#draining,
         sockets: this.#sockets,
-        wsLimits: {
-          maxPayloadLength: this.init.wsMaxPayloadBytes,
-          idleTimeout: this.init.wsIdleTimeoutS,
-          backpressureLimit: this.init.wsBackpressureLimitBytes,
-        },
-        tls: this.init.tls,
-        idleTimeoutS: this.init.idleTimeoutS,
-        maxBodyBytes: this.init.maxBodyBytes,
-        ...(this.#liveReload && { liveReload: this.#liveReload }),
+        access: { name: this.name, bound: this.bound },
+        onLimit: () => this.#askToRecycle(this.init.maxRequests),
+        liveReload: this.#liveReload,
       });
+      this.#server = server;
+      this.#meter = meter;
       this.pubsub.attach(this.#server);
       await this.#hooks.onStart?.(this.worker);
     } catch (error) {

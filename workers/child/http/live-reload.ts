@@ -1,6 +1,5 @@
 import type { Server } from "bun";
 import type { FetchApp } from "../../fleet.ts";
-import { withFetch } from "./loading.ts";
 
 /** The live-reload channel (server-sent events), served by every worker in `bun run dev` only. */
 export const LIVERELOAD_PATH = "/__livereload";
@@ -89,12 +88,12 @@ export class LiveReload {
   }
 }
 
-/** Wraps the app so HTML responses carry the live-reload client (dev mode only). */
-export function withLiveReloadClient(app: FetchApp): FetchApp {
-  return withFetch(app, async (request, env) => {
+/** The app's fetch with the live-reload client injected into HTML responses (dev mode only). */
+export function withLiveReloadClient(app: FetchApp): FetchApp["fetch"] {
+  return async (request, env) => {
     const response = await app.fetch(request, env);
     return response && injectClient(response); // undefined: upgraded to a WebSocket
-  });
+  };
 }
 
 /** Adds the client before `</body>` (or at the end) of an uncompressed HTML response. */
