@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
-import { SETTINGS } from "../../workers/primary/config/settings.ts";
 import { localUrl } from "../../workers/primary/start/banner.ts";
 import { readTokenFile, tokenFilePath } from "../../workers/primary/start/token-file.ts";
+import { SETTINGS } from "../../workers/settings.ts";
 
 /**
  * What the admin CLI (`bun run status|reload|stop|scale`) shares: which fleet (PORT, HOST or

@@ -1,12 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import {
-  bool,
-  choice,
-  jsonArray,
-  refine,
-  url,
-  whole,
-} from "../../workers/primary/config/parsers.ts";
+import { bool, choice, jsonArray, refine, url, whole } from "../../workers/parsers.ts";
 import { checkExtras } from "../../workers/primary/start/hooks.ts";
 
 const value = <T>(parsed: { ok: true; value: T } | { ok: false; message: string }) =>

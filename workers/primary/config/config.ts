@@ -1,8 +1,8 @@
 import { dirname, resolve } from "node:path";
 import type { Json } from "../../fleet.ts";
+import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "../../settings.ts";
 import { type ChildSettings, MAX_CONTEXT_BYTES } from "../../worker-init.ts";
 import { ArgvError, type FlagKind, type Flags, parseFlags } from "./argv.ts";
-import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";
 import { resolveTls, type TlsFiles } from "./tls.ts";
 
 /**
