@@ -6,7 +6,7 @@ import {
   flag,
   nonEmpty,
   oneOf,
-  type Parsed,
+  type Result,
   reason,
   text,
 } from "./checks.ts";
@@ -114,7 +114,7 @@ export function message<M extends PrimaryMessage | WorkerMessage>(
   return { fleet: PROTOCOL, ...body } as M;
 }
 
-function parseWith<M extends { kind: string }>(shapes: Shapes<M>, raw: unknown): Parsed<M> {
+function parseWith<M extends { kind: string }>(shapes: Shapes<M>, raw: unknown): Result<M> {
   if (typeof raw !== "object" || raw === null || (raw as { fleet?: unknown }).fleet !== PROTOCOL) {
     return { ok: false, error: "not a fleet message (no protocol tag)" };
   }

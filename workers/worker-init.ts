@@ -6,7 +6,7 @@ import {
   flag,
   nonEmpty,
   oneOf,
-  type Parsed,
+  type Result,
 } from "./checks.ts";
 import type { Json } from "./fleet.ts";
 import type { LevelName, LogFormat } from "./log.ts";
@@ -150,7 +150,7 @@ const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
 };
 
 /** Reads a worker's spawn-time identity; a clear error when run without a primary. */
-export function parseWorkerInit(json: string | undefined): Parsed<WorkerInit> {
+export function parseWorkerInit(json: string | undefined): Result<WorkerInit> {
   if (!json) {
     return {
       ok: false,

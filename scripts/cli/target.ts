@@ -45,7 +45,7 @@ export function resolveTarget(
     const rawPort = values.port ?? (env.PORT || undefined);
     const port =
       rawPort === undefined ? { ok: true as const, value: 3000 } : SETTINGS.port.parse(rawPort);
-    if (!port.ok) throw new CliError(`PORT=${rawPort}: ${port.message}`, 2);
+    if (!port.ok) throw new CliError(`PORT=${rawPort}: ${port.error}`, 2);
     const host = values.host ?? (env.HOST?.trim() || "127.0.0.1");
     url = new URL(localUrl(host, port.value));
   }

@@ -26,9 +26,9 @@ describe("protocol", () => {
       deadline: 123,
       windowMs: 0,
     });
-    expect(parsePrimaryMessage(drain)).toEqual({ ok: true, message: drain });
+    expect(parsePrimaryMessage(drain)).toEqual({ ok: true, value: drain });
     const ready = message<WorkerMessage>({ kind: "ready" });
-    expect(parseWorkerMessage(ready)).toEqual({ ok: true, message: ready });
+    expect(parseWorkerMessage(ready)).toEqual({ ok: true, value: ready });
   });
 
   test.each([
@@ -63,7 +63,7 @@ describe("protocol", () => {
 
   test("livereload carries a whole generation count; anything else is rejected", () => {
     const ok = message<PrimaryMessage>({ kind: "livereload", generation: 2 });
-    expect(parsePrimaryMessage(ok)).toEqual({ ok: true, message: ok });
+    expect(parsePrimaryMessage(ok)).toEqual({ ok: true, value: ok });
     for (const generation of [-1, 1.5, "2", undefined]) {
       const parsed = parsePrimaryMessage({ fleet: PROTOCOL, kind: "livereload", generation });
       expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining("generation") });
@@ -135,6 +135,6 @@ describe("protocol", () => {
       logLevel: "info",
       accessLog: false,
     };
-    expect(parseWorkerInit(JSON.stringify(init))).toEqual({ ok: true, message: init });
+    expect(parseWorkerInit(JSON.stringify(init))).toEqual({ ok: true, value: init });
   });
 });

@@ -40,7 +40,7 @@ export class Channel {
   listen(handlers: Handlers<PrimaryMessage>, drainSelf: (reason: StopReason) => void): void {
     process.on("message", (raw) => {
       const parsed = parsePrimaryMessage(raw);
-      if (parsed.ok) dispatch(handlers, parsed.message);
+      if (parsed.ok) dispatch(handlers, parsed.value);
       else this.log.warn(`ignored IPC message: ${parsed.error}`);
     });
     process.on("disconnect", () => drainSelf("primary-gone"));

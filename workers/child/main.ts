@@ -14,8 +14,5 @@ if (!init.ok) {
   createLog("worker").error(init.error);
   process.exit(WorkerExitCode.usage);
 }
-const { message } = init;
-await (message.extra
-  ? new ExtraRuntime(message, message.extra)
-  : new WorkerRuntime(message)
-).boot();
+const { value } = init;
+await (value.extra ? new ExtraRuntime(value, value.extra) : new WorkerRuntime(value)).boot();

@@ -194,7 +194,7 @@ export class WorkerProcess {
 
   #receive(raw: unknown): void {
     const parsed = parseWorkerMessage(raw);
-    if (parsed.ok) dispatch(this.#handlers, parsed.message);
+    if (parsed.ok) dispatch(this.#handlers, parsed.value);
     else this.log.warn(`${this.name}: ignored IPC message: ${parsed.error}`);
   }
 

@@ -94,7 +94,7 @@ function validate<T>(spec: SettingSpec<T>, raw: string, label: string, echo: boo
   const result = spec.parse(raw);
   if (result.ok) return result.value;
   const shown = echo ? `=${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 57)}...` : raw)}` : "";
-  throw new ConfigError(`${label}${shown}: ${result.message}`);
+  throw new ConfigError(`${label}${shown}: ${result.error}`);
 }
 
 function readContexts(given: GivenSettings, input: ConfigInput): Json[] | null {
