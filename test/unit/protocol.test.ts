@@ -11,6 +11,38 @@ import {
 } from "../../workers/protocol.ts";
 import { parseWorkerInit, type WorkerInit } from "../../workers/worker-init.ts";
 
+/** A spawn env as the primary writes it. */
+const valid = (): WorkerInit => ({
+  role: "http",
+  extra: null,
+  heartbeatMs: 1000,
+  maxRequests: 0,
+  maxMemoryMb: 0,
+  workerIndexHeader: false,
+  wsMaxPayloadBytes: 1024,
+  wsIdleTimeoutS: 120,
+  wsBackpressureLimitBytes: 1024,
+  tls: null,
+  idleTimeoutS: 10,
+  maxBodyBytes: 1024,
+  dev: false,
+  index: 1,
+  context: { a: 1 },
+  setup: null,
+  port: 3000,
+  host: "0.0.0.0",
+  appModule: "/a.ts",
+  hooksModule: "/h.ts",
+  adminToken: "a-token-of-16-chars",
+  shutdownTimeoutMs: 10,
+  metrics: true,
+  metricsPublic: false,
+  collectTimeoutMs: 1000,
+  logFormat: "json",
+  logLevel: "info",
+  accessLog: false,
+});
+
 describe("protocol", () => {
   test("built messages carry the protocol tag and parse back", () => {
     const drain = message<PrimaryMessage>({
@@ -105,36 +137,28 @@ describe("protocol", () => {
       ok: false,
       error: expect.stringContaining("BUN_FLEET_WORKER."),
     });
-    const init: WorkerInit = {
-      role: "http",
-      extra: null,
-      heartbeatMs: 1000,
-      maxRequests: 0,
-      maxMemoryMb: 0,
-      workerIndexHeader: false,
-      wsMaxPayloadBytes: 1024,
-      wsIdleTimeoutS: 120,
-      wsBackpressureLimitBytes: 1024,
-      tls: null,
-      idleTimeoutS: 10,
-      maxBodyBytes: 1024,
-      dev: false,
-      index: 1,
-      context: { a: 1 },
-      setup: null,
-      port: 3000,
-      host: "0.0.0.0",
-      appModule: "/a.ts",
-      hooksModule: "/h.ts",
-      adminToken: "t",
-      shutdownTimeoutMs: 10,
-      metrics: true,
-      metricsPublic: false,
-      collectTimeoutMs: 1000,
-      logFormat: "json",
-      logLevel: "info",
-      accessLog: false,
-    };
+    const init = valid();
     expect(parseWorkerInit(JSON.stringify(init))).toEqual({ ok: true, value: init });
+  });
+
+  test("worker init: each setting is checked by its own parser, naming it", () => {
+    const init = { ...valid(), port: "3000" };
+    expect(parseWorkerInit(JSON.stringify(init))).toEqual({
+      ok: false,
+      error: "BUN_FLEET_WORKER.port: must be a number",
+    });
+    expect(parseWorkerInit(JSON.stringify({ ...valid(), maxMemoryMb: 8 }))).toEqual({
+      ok: false,
+      error: "BUN_FLEET_WORKER.maxMemoryMb: must be 0 (off) or at least 32",
+    });
+    expect(parseWorkerInit(JSON.stringify({ ...valid(), logLevel: "loud" }))).toEqual({
+      ok: false,
+      error: "BUN_FLEET_WORKER.logLevel: must be one of debug, info, warn, error",
+    });
+    const { host: _host, ...noHost } = valid();
+    expect(parseWorkerInit(JSON.stringify(noHost))).toEqual({
+      ok: false,
+      error: "BUN_FLEET_WORKER.host: is missing",
+    });
   });
 });
