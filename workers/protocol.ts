@@ -142,3 +142,21 @@ export function dispatch<M extends { kind: string }>(handlers: Handlers<M>, mess
   const handler = handlers[message.kind as M["kind"]] as (message: M) => void;
   handler(message);
 }
+
+/**
+ * One handler per message kind that also takes who sent it (Node's cluster `methodMessageMapping`,
+ * but checked): a kind without a handler is a compile error.
+ */
+export type Routes<M extends { kind: string }, From> = {
+  [K in M["kind"]]: (from: From, message: Extract<M, { kind: K }>) => void;
+};
+
+/** Calls the route for `message.kind` with its sender. */
+export function route<M extends { kind: string }, From>(
+  routes: Routes<M, From>,
+  from: From,
+  message: M,
+): void {
+  const handler = routes[message.kind as M["kind"]] as (from: From, message: M) => void;
+  handler(from, message);
+}

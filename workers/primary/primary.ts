@@ -2,14 +2,18 @@ import { ExitCode, WorkerExitCode } from "../exit-codes.ts";
 import type { ExtraProcess, Json, StopReason } from "../fleet.ts";
 import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
-import type { Collected, Publication } from "../protocol.ts";
 import type { FleetConfig } from "./config/config.ts";
 import { Collector } from "./observe/collector.ts";
 import { Operations, type ReloadOutcome } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
 import { FleetPubSub } from "./pubsub/index.ts";
 import { Watchdog } from "./watchdog.ts";
-import { describeExit, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
+import {
+  describeExit,
+  type WorkerExit,
+  type WorkerProcess,
+  type WorkerRoutes,
+} from "./worker-process.ts";
 
 /** After the deadline, workers cut their connections and exit; this long later we SIGKILL. */
 export const KILL_GRACE_MS = 1000;
@@ -18,6 +22,12 @@ interface Stop {
   reason: StopReason;
   code: ExitCode;
   startedAt: number;
+}
+
+/** What others (dev mode) can listen for: a worker became ready, a rolling reload ended. */
+export interface PrimaryEvents {
+  ready: (worker: WorkerProcess) => void;
+  reloaded: (outcome: ReloadOutcome) => void;
 }
 
 /**
@@ -40,11 +50,12 @@ export class Primary implements PoolOwner {
   #killTimer: Timer | undefined;
   /** Fleet-wide pub/sub: the relay between workers, and Redis when PUBSUB_URL is set. */
   readonly pubsub: FleetPubSub;
-  /** Dev mode listens here (live reload, the watcher's messages); no-ops otherwise. */
-  readonly listeners = {
-    ready: (_worker: WorkerProcess) => {},
-    reloaded: (_outcome: ReloadOutcome) => {},
+  readonly #listeners: { [E in keyof PrimaryEvents]: PrimaryEvents[E][] } = {
+    ready: [],
+    reloaded: [],
   };
+  /** What each message a worker sends the supervisor does: one typed table, built once here. */
+  readonly routes: WorkerRoutes;
 
   constructor(
     private readonly config: FleetConfig,
@@ -52,13 +63,30 @@ export class Primary implements PoolOwner {
     private readonly onRunning: (primary: Primary, bootMs: number) => void,
   ) {
     this.pubsub = new FleetPubSub(config, log);
+    const hub = this.pubsub.hub;
+    this.routes = {
+      "stop-requested": (worker, { reason }) => {
+        this.log.info(`${worker.name} asks the fleet to stop (${reason})`);
+        this.requestStop(reason);
+      },
+      "reload-requested": (worker) => this.reload(`requested by ${worker.name}`),
+      "scale-requested": (worker, m) => this.scale(m.workers, `requested by ${worker.name}`),
+      recycle: (worker, m) => this.#recycle(worker, m.reason),
+      "collect-request": (worker, { id, what }) =>
+        void this.#collector.collect(what).then(({ ok, body }) => worker.reply(id, ok, body)),
+      // Its app called `worker.publish` (delivered to its own subscribers already).
+      publish: (worker, { topic, data, binary }) => hub.fromWorker(worker, { topic, data, binary }),
+      "pubsub-ack": (worker, m) => hub.ack(worker, m.bytes),
+    };
     this.#pool = new Pool(config, this, log);
     this.#operations = new Operations(
       this.#pool,
       log,
       () => this.running,
       this.#opened.promise,
-      (outcome) => this.listeners.reloaded(outcome),
+      (outcome) => {
+        for (const listener of this.#listeners.reloaded) listener(outcome);
+      },
     );
     const view = () => ({
       pid: process.pid,
@@ -70,6 +98,11 @@ export class Primary implements PoolOwner {
       pubsub: this.pubsub.stats(),
     });
     this.#collector = new Collector(view, this.log, config.collectTimeoutMs);
+  }
+
+  /** Calls `listener` on every `event` from now on (dev mode: live reload, its log lines). */
+  on<E extends keyof PrimaryEvents>(event: E, listener: PrimaryEvents[E]): void {
+    this.#listeners[event].push(listener);
   }
 
   /** Spawns every worker and extra; resolves with the exit code once the fleet has stopped. */
@@ -177,7 +210,7 @@ export class Primary implements PoolOwner {
   }
 
   ready(worker: WorkerProcess): void {
-    this.listeners.ready(worker);
+    for (const listener of this.#listeners.ready) listener(worker);
     const pool = this.#pool;
     if (!this.starting) return;
     const slots = [...pool.http, ...pool.extras];
@@ -188,38 +221,13 @@ export class Primary implements PoolOwner {
     }
   }
 
-  stopRequested(worker: WorkerProcess, reason: StopReason): void {
-    this.log.info(`${worker.name} asks the fleet to stop (${reason})`);
-    this.requestStop(reason);
-  }
-
-  reloadRequested(worker: WorkerProcess): void {
-    this.reload(`requested by ${worker.name}`);
-  }
-
-  scaleRequested(worker: WorkerProcess, workers: number): void {
-    this.scale(workers, `requested by ${worker.name}`);
-  }
-
-  collectRequested(worker: WorkerProcess, id: number, what: Collected): void {
-    void this.#collector.collect(what).then(({ ok, body }) => worker.reply(id, ok, body));
-  }
-
-  recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void {
+  #recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void {
     const slot = this.#pool.http.find((s) => s.current === worker);
     if (slot && !this.stopping) this.#operations.recycle(slot, `${worker.name} reached ${reason}`);
   }
 
   spawned(worker: WorkerProcess): void {
     if (worker.init.role === "http") this.pubsub.hub.add(worker);
-  }
-
-  published(worker: WorkerProcess, publication: Publication): void {
-    this.pubsub.hub.fromWorker(worker, publication);
-  }
-
-  pubsubAck(worker: WorkerProcess, bytes: number): void {
-    this.pubsub.hub.ack(worker, bytes);
   }
 
   bootFailed(worker: WorkerProcess, why: string): void {

@@ -5,12 +5,13 @@ import { Lifecycle, WORKER_TRANSITIONS } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
 import { Pending } from "../pending.ts";
 import {
-  type Collected,
   dispatch,
   type Handlers,
   message,
   type Publication,
   parseWorkerMessage,
+  type Routes,
+  route,
   type WorkerMessage,
 } from "../protocol.ts";
 import type { ChildSnapshot } from "../snapshot.ts";
@@ -30,20 +31,24 @@ export interface WorkerExit {
   bootError: string | null;
 }
 
-/** What the supervisor hears from one worker. */
+/** The messages a process object handles itself: its lifecycle, heartbeat and snapshots. */
+type OwnMessage = Extract<
+  WorkerMessage,
+  { kind: "ready" | "boot-failed" | "draining" | "heartbeat" | "snapshot" }
+>;
+
+/**
+ * What the supervisor does with every other message a worker sends (stop, reload, scale,
+ * recycle, pub/sub, collect): one typed table, built once by the primary; a new message kind
+ * without a route is a compile error.
+ */
+export type WorkerRoutes = Routes<Exclude<WorkerMessage, OwnMessage>, WorkerProcess>;
+
+/** What the supervisor hears from one worker: its routed messages, and when it is ready or gone. */
 export interface WorkerEvents {
+  readonly routes: WorkerRoutes;
   ready(worker: WorkerProcess): void;
-  stopRequested(worker: WorkerProcess, reason: StopReason): void;
   exited(worker: WorkerProcess, exit: WorkerExit): void;
-  recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void;
-  reloadRequested(worker: WorkerProcess): void;
-  scaleRequested(worker: WorkerProcess, workers: number): void;
-  /** Its app called `worker.publish` (delivered to its own subscribers already). */
-  published(worker: WorkerProcess, publication: Publication): void;
-  /** Running total of pub/sub bytes it has received. */
-  pubsubAck(worker: WorkerProcess, bytes: number): void;
-  /** GET /admin/status or /metrics reached this worker: answer with `worker.reply(id, …)`. */
-  collectRequested(worker: WorkerProcess, id: number, what: Collected): void;
 }
 
 /** One worker child, seen from the primary: spawn, messages, drain, kill, exit. */
@@ -161,7 +166,7 @@ export class WorkerProcess {
     if (this.alive) this.proc.kill(signal);
   }
 
-  readonly #handlers: Handlers<WorkerMessage> = {
+  readonly #own: Handlers<OwnMessage> = {
     ready: () => {
       if (!this.lifecycle.can("ready")) return; // a drain overtook the boot
       clearTimeout(this.#bootTimer);
@@ -174,7 +179,6 @@ export class WorkerProcess {
     "boot-failed": (m) => {
       this.#bootError = m.error;
     },
-    "stop-requested": (m) => this.events.stopRequested(this, m.reason),
     draining: (m) => {
       this.#intended = true;
       if (this.lifecycle.can("draining")) this.lifecycle.to("draining");
@@ -183,19 +187,22 @@ export class WorkerProcess {
     heartbeat: () => {
       this.lastSeen = performance.now();
     },
-    recycle: (m) => this.events.recycle(this, m.reason),
-    "reload-requested": () => this.events.reloadRequested(this),
-    "scale-requested": (m) => this.events.scaleRequested(this, m.workers),
-    publish: ({ topic, data, binary }) => this.events.published(this, { topic, data, binary }),
-    "pubsub-ack": (m) => this.events.pubsubAck(this, m.bytes),
     snapshot: (m) => void this.#snapshots.settle(m.id, m.snapshot),
-    "collect-request": (m) => this.events.collectRequested(this, m.id, m.what),
   };
 
   #receive(raw: unknown): void {
     const parsed = parseWorkerMessage(raw);
-    if (parsed.ok) dispatch(this.#handlers, parsed.value);
-    else this.log.warn(`${this.name}: ignored IPC message: ${parsed.error}`);
+    if (!parsed.ok) {
+      this.log.warn(`${this.name}: ignored IPC message: ${parsed.error}`);
+      return;
+    }
+    const m = parsed.value;
+    if (this.#isOwn(m)) dispatch(this.#own, m);
+    else route(this.events.routes, this, m);
+  }
+
+  #isOwn(m: WorkerMessage): m is OwnMessage {
+    return Object.hasOwn(this.#own, m.kind);
   }
 
   #exited(code: number | null, signal: string | null): void {
