@@ -7,6 +7,8 @@ import {
   type PrimaryMessage,
   parsePrimaryMessage,
   parseWorkerMessage,
+  type Routes,
+  route,
   type WorkerMessage,
 } from "../../workers/protocol.ts";
 import { parseWorkerInit, type WorkerInit } from "../../workers/worker-init.ts";
@@ -100,6 +102,18 @@ describe("protocol", () => {
       const parsed = parsePrimaryMessage({ fleet: PROTOCOL, kind: "livereload", generation });
       expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining("generation") });
     }
+  });
+
+  test("route calls the route for the message's kind with its sender", () => {
+    type Ask = Extract<WorkerMessage, { kind: "reload-requested" | "scale-requested" }>;
+    const seen: string[] = [];
+    const routes: Routes<Ask, string> = {
+      "reload-requested": (from) => seen.push(`${from} reload`),
+      "scale-requested": (from, m) => seen.push(`${from} scale:${m.workers}`),
+    };
+    route(routes, "worker 0", message<Ask>({ kind: "scale-requested", workers: 2 }));
+    route(routes, "worker 1", message<Ask>({ kind: "reload-requested" }));
+    expect(seen).toEqual(["worker 0 scale:2", "worker 1 reload"]);
   });
 
   test("dispatch calls the handler for the message's kind", () => {
