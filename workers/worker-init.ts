@@ -1,3 +1,5 @@
+/** A child's identity and settings, handed over at spawn in one env variable (JSON). */
+
 import {
   anything,
   type Check,
@@ -15,8 +17,6 @@ import {
   childSettingChecks,
   type Settings,
 } from "./settings.ts";
-
-/** A worker's identity and settings, handed over at spawn in one env variable (JSON). */
 
 /** Env variable that carries a worker's identity and settings at spawn. */
 export const WORKER_ENV = "BUN_FLEET_WORKER";

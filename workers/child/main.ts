@@ -1,5 +1,5 @@
 /**
- * A child process: spawned by the primary (workers/primary.ts), never run by hand. It reads its
+ * A child process: spawned by the primary (workers/primary/), never run by hand. It reads its
  * identity from env, then serves the app (an HTTP worker) or runs an extra process, and drains
  * when told or when orphaned.
  */

@@ -140,7 +140,6 @@ export class RequestMeter {
     );
   }
 
-  /** This worker's numbers now. */
   /** The request numbers (the runtime adds what it knows: open WebSockets). */
   snapshot(): Omit<ChildSnapshot, "websockets"> {
     const counts: StatusCount[] = [...this.#counts].map(([key, n]) => [
