@@ -40,7 +40,7 @@ export type PrimaryMessage =
   /** The answer to this worker's `collect-request`: JSON (status) or Prometheus text. */
   | Tagged<"collect-reply", { id: number; ok: boolean; body: string }>
   /** `bun run dev`: the number of rolling reloads completed so far (live reload tells pages). */
-  | Tagged<"livereload", { generation: number }>;
+  | Tagged<"live-reload", { generation: number }>;
 
 /** Worker -> primary. */
 export type WorkerMessage =
@@ -89,7 +89,7 @@ const PRIMARY_SHAPES: Shapes<PrimaryMessage> = {
   publish: { topic: nonEmpty, data: text, binary: flag },
   "snapshot-request": { id: count(0) },
   "collect-reply": { id: count(0), ok: flag, body: text },
-  livereload: { generation: count(0) },
+  "live-reload": { generation: count(0) },
 };
 
 const WORKER_SHAPES: Shapes<WorkerMessage> = {

@@ -95,11 +95,11 @@ describe("protocol", () => {
     expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining("deadline") });
   });
 
-  test("livereload carries a whole generation count; anything else is rejected", () => {
-    const ok = message<PrimaryMessage>({ kind: "livereload", generation: 2 });
+  test("live-reload carries a whole generation count; anything else is rejected", () => {
+    const ok = message<PrimaryMessage>({ kind: "live-reload", generation: 2 });
     expect(parsePrimaryMessage(ok)).toEqual({ ok: true, value: ok });
     for (const generation of [-1, 1.5, "2", undefined]) {
-      const parsed = parsePrimaryMessage({ fleet: PROTOCOL, kind: "livereload", generation });
+      const parsed = parsePrimaryMessage({ fleet: PROTOCOL, kind: "live-reload", generation });
       expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining("generation") });
     }
   });

@@ -69,7 +69,7 @@ export abstract class ChildRuntime {
       "snapshot-request": (m) =>
         this.channel.send({ kind: "snapshot", id: m.id, snapshot: this.snapshot() }),
       "collect-reply": (m) => void this.#collects.settle(m.id, { ok: m.ok, body: m.body }),
-      livereload: (m) => this.liveReload(m.generation),
+      "live-reload": (m) => this.liveReload(m.generation),
     };
     this.channel.listen(handlers, (reason) => this.drainSelf(reason));
     this.channel.heartbeat(this.init);

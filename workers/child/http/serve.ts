@@ -3,7 +3,7 @@ import type { FetchApp } from "../../fleet.ts";
 import type { WorkerInit } from "../../worker-init.ts";
 import { bunBodyBackstop, limitBody } from "./body-limit.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
-import { LIVERELOAD_PATH, type LiveReload, withLiveReloadClient } from "./live-reload.ts";
+import { LIVE_RELOAD_PATH, type LiveReload, withLiveReloadClient } from "./live-reload.ts";
 import { type AccessLog, RequestMeter } from "./request-meter.ts";
 import type { OpenSockets } from "./websockets.ts";
 
@@ -138,7 +138,10 @@ export function serve(app: FetchApp, settings: ServeSettings, parts: ServeParts)
   const fleetHandler = limited(parts.fleet);
   const routes: [string, Handler][] = FLEET_PATHS.map((path) => [path, fleetHandler]);
   if (liveReload) {
-    routes.push([LIVERELOAD_PATH, (request, server) => stamp(liveReload.connect(request, server))]);
+    routes.push([
+      LIVE_RELOAD_PATH,
+      (request, server) => stamp(liveReload.connect(request, server)),
+    ]);
   }
   // Only an app that exports `websocket` gets one: Bun then answers upgrades on its behalf.
   const websocket =

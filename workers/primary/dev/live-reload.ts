@@ -30,10 +30,10 @@ export class LiveReloadHub {
     if (!worker.alive) return;
     try {
       worker.proc.send(
-        message<PrimaryMessage>({ kind: "livereload", generation: this.#generation }),
+        message<PrimaryMessage>({ kind: "live-reload", generation: this.#generation }),
       );
     } catch (error) {
-      this.log.warn(`${worker.name}: could not send livereload (${(error as Error).message})`);
+      this.log.warn(`${worker.name}: could not send live-reload (${(error as Error).message})`);
     }
   }
 }
