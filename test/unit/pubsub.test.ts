@@ -21,7 +21,7 @@ function target(name: string): RelayTarget & { got: string[] } {
 function recordingLog() {
   const lines: string[] = [];
   const line = (m: string) => lines.push(m);
-  return { lines, log: { info: line, warn: line, error: line } };
+  return { lines, log: { debug: line, info: line, warn: line, error: line } };
 }
 
 const pub = (data: string, topic = "t"): Publication => ({ topic, data, binary: false });

@@ -17,7 +17,7 @@ export type CollectAnswer = { ok: boolean; body: string } | null;
  */
 export abstract class ChildRuntime {
   readonly lifecycle = new Lifecycle<WorkerState>("booting", WORKER_TRANSITIONS);
-  protected readonly log: Required<Log>;
+  protected readonly log: Log;
   protected readonly channel: Channel;
   readonly #collects = new Pending<{ ok: boolean; body: string }>();
 
