@@ -26,7 +26,7 @@ type Tagged<K extends string, Body = unknown> = { fleet: typeof PROTOCOL; kind: 
 /** What a worker can ask the primary to collect from the whole fleet. */
 export type Collected = "status" | "metrics";
 
-/** Primary -> worker. */
+/** Primary -> child. */
 export type PrimaryMessage =
   /**
    * Begin draining; finish by `deadline` (epoch ms), then force. A worker retiring while
@@ -42,8 +42,8 @@ export type PrimaryMessage =
   /** `bun run dev`: the number of rolling reloads completed so far (live reload tells pages). */
   | Tagged<"live-reload", { generation: number }>;
 
-/** Worker -> primary. */
-export type WorkerMessage =
+/** Child (HTTP worker or extra) -> primary. */
+export type ChildMessage =
   /** Listening, onStart done: this worker serves. */
   | Tagged<"ready">
   /** Could not start (app threw, port taken); the worker exits right after. */
@@ -92,7 +92,7 @@ const PRIMARY_SHAPES: Shapes<PrimaryMessage> = {
   "live-reload": { generation: count(0) },
 };
 
-const WORKER_SHAPES: Shapes<WorkerMessage> = {
+const CHILD_SHAPES: Shapes<ChildMessage> = {
   ready: {},
   "boot-failed": { error: text },
   "stop-requested": { reason },
@@ -107,8 +107,8 @@ const WORKER_SHAPES: Shapes<WorkerMessage> = {
   "collect-request": { id: count(0), what: oneOf("status", "metrics") },
 };
 
-/** Builds a tagged message: `message<WorkerMessage>({ kind: "ready" })`. */
-export function message<M extends PrimaryMessage | WorkerMessage>(
+/** Builds a tagged message: `message<ChildMessage>({ kind: "ready" })`. */
+export function message<M extends PrimaryMessage | ChildMessage>(
   body: M extends unknown ? Omit<M, "fleet"> : never,
 ): M {
   return { fleet: PROTOCOL, ...body } as M;
@@ -127,10 +127,10 @@ function parseWith<M extends { kind: string }>(shapes: Shapes<M>, raw: unknown):
   return checkShape<M>(raw as Record<string, unknown>, shape, "malformed: ");
 }
 
-/** Validates a message that arrived at a worker. */
+/** Validates a message that arrived at a child. */
 export const parsePrimaryMessage = (raw: unknown) => parseWith(PRIMARY_SHAPES, raw);
 /** Validates a message that arrived at the primary. */
-export const parseWorkerMessage = (raw: unknown) => parseWith(WORKER_SHAPES, raw);
+export const parseChildMessage = (raw: unknown) => parseWith(CHILD_SHAPES, raw);
 
 /** One handler per message kind: a kind without a handler is a compile error. */
 export type Handlers<M extends { kind: string }> = {

@@ -18,8 +18,8 @@ import {
   type Settings,
 } from "./settings.ts";
 
-/** Env variable that carries a worker's identity and settings at spawn. */
-export const WORKER_ENV = "BUN_FLEET_WORKER";
+/** Env variable that carries a child's identity and settings at spawn. */
+export const CHILD_ENV = "BUN_FLEET_WORKER";
 
 /** Contexts and the setup value travel in env; Linux caps one env string at 128 KiB. */
 export const MAX_CONTEXT_BYTES = 64 * 1024;
@@ -44,8 +44,8 @@ export function childSettings(config: ChildSettings): ChildSettings {
   return picked as ChildSettings; // tls, dev and every key of CHILD_SETTING_KEYS
 }
 
-/** What a worker learns at spawn (env `BUN_FLEET_WORKER`, JSON): its place, plus the settings. */
-export interface WorkerInit extends ChildSettings {
+/** What a child (HTTP worker or extra) learns at spawn (env `BUN_FLEET_WORKER`, JSON). */
+export interface ChildInit extends ChildSettings {
   /** "http" serves the app; "extra" runs `extra.module` (a non-HTTP process). */
   role: "http" | "extra";
   extra: { name: string; module: string } | null;
@@ -58,7 +58,7 @@ export interface WorkerInit extends ChildSettings {
   maxRequests: number;
 }
 
-const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
+const INIT_SHAPE: { [F in keyof ChildInit]-?: Check } = {
   ...childSettingChecks(),
   tls: (v) => {
     if (v === null) return null;
@@ -79,21 +79,21 @@ const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
   maxRequests: count(0),
 };
 
-/** Reads a worker's spawn-time identity; a clear error when run without a primary. */
-export function parseWorkerInit(json: string | undefined): Result<WorkerInit> {
+/** Reads a child's spawn-time identity; a clear error when run without a primary. */
+export function parseChildInit(json: string | undefined): Result<ChildInit> {
   if (!json) {
     return {
       ok: false,
-      error: `${WORKER_ENV} is not set: workers are started by the primary (bun run start)`,
+      error: `${CHILD_ENV} is not set: workers are started by the primary (bun run start)`,
     };
   }
   let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch (error) {
-    return { ok: false, error: `${WORKER_ENV} is not JSON: ${(error as Error).message}` };
+    return { ok: false, error: `${CHILD_ENV} is not JSON: ${(error as Error).message}` };
   }
   if (typeof raw !== "object" || raw === null)
-    return { ok: false, error: `${WORKER_ENV} is not an object` };
-  return checkShape<WorkerInit>(raw as Record<string, unknown>, INIT_SHAPE, `${WORKER_ENV}.`);
+    return { ok: false, error: `${CHILD_ENV} is not an object` };
+  return checkShape<ChildInit>(raw as Record<string, unknown>, INIT_SHAPE, `${CHILD_ENV}.`);
 }

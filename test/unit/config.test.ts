@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { type ConfigInput, resolveConfig } from "../../workers/primary/config/config.ts";
 import {
+  type ChildInit,
   childSettings,
   MAX_CONTEXT_BYTES,
-  parseWorkerInit,
-  type WorkerInit,
+  parseChildInit,
 } from "../../workers/worker-init.ts";
 
 const files: Record<string, string> = {
@@ -199,7 +199,7 @@ describe("the settings children take", () => {
 
   test("pass the check a child makes at spawn, as the primary resolved them", () => {
     const { config } = ok({ env: { ADMIN_TOKEN: undefined } });
-    const init: WorkerInit = {
+    const init: ChildInit = {
       ...childSettings(config),
       role: "http",
       extra: null,
@@ -209,6 +209,6 @@ describe("the settings children take", () => {
       heartbeatMs: 1000,
       maxRequests: 0,
     };
-    expect(parseWorkerInit(JSON.stringify(init))).toEqual({ ok: true, value: init });
+    expect(parseChildInit(JSON.stringify(init))).toEqual({ ok: true, value: init });
   });
 });

@@ -2,9 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { injectClient, LIVE_RELOAD_CLIENT } from "../../workers/child/http/live-reload.ts";
 import { createLog } from "../../workers/log.ts";
 import { LiveReloadHub } from "../../workers/primary/dev/live-reload.ts";
-import type { WorkerProcess } from "../../workers/primary/worker-process.ts";
+import type { ChildProcess } from "../../workers/primary/worker-process.ts";
 
-/** Enough of a WorkerProcess for the hub: what it was sent, and an exit the test controls. */
+/** Enough of a ChildProcess for the hub: what it was sent, and an exit the test controls. */
 function fakeWorker(extra = false) {
   const sent: unknown[] = [];
   const exit = Promise.withResolvers<number>();
@@ -13,7 +13,7 @@ function fakeWorker(extra = false) {
     name: "worker (fake)",
     init: { extra: extra ? { name: "job", module: "x" } : null },
     proc: { send: (m: unknown) => sent.push(m), exited: exit.promise },
-  } as unknown as WorkerProcess;
+  } as unknown as ChildProcess;
   return { worker, sent, exit };
 }
 

@@ -1,20 +1,20 @@
 import { describe, expect, test } from "bun:test";
 import {
+  type ChildMessage,
   dispatch,
   type Handlers,
   message,
   PROTOCOL,
   type PrimaryMessage,
+  parseChildMessage,
   parsePrimaryMessage,
-  parseWorkerMessage,
   type Routes,
   route,
-  type WorkerMessage,
 } from "../../workers/protocol.ts";
-import { parseWorkerInit, type WorkerInit } from "../../workers/worker-init.ts";
+import { type ChildInit, parseChildInit } from "../../workers/worker-init.ts";
 
 /** A spawn env as the primary writes it. */
-const valid = (): WorkerInit => ({
+const valid = (): ChildInit => ({
   role: "http",
   extra: null,
   heartbeatMs: 1000,
@@ -61,8 +61,8 @@ describe("protocol", () => {
       windowMs: 0,
     });
     expect(parsePrimaryMessage(drain)).toEqual({ ok: true, value: drain });
-    const ready = message<WorkerMessage>({ kind: "ready" });
-    expect(parseWorkerMessage(ready)).toEqual({ ok: true, value: ready });
+    const ready = message<ChildMessage>({ kind: "ready" });
+    expect(parseChildMessage(ready)).toEqual({ ok: true, value: ready });
   });
 
   test.each([
@@ -80,7 +80,7 @@ describe("protocol", () => {
     [{ fleet: PROTOCOL, kind: "snapshot", id: 1, snapshot: { rss: 1 } }, "malformed: snapshot"],
     [{ fleet: PROTOCOL, kind: "snapshot", id: 1 }, "malformed: snapshot: must be an object"],
   ])("worker message %j is rejected (%s)", (raw, why) => {
-    const parsed = parseWorkerMessage(raw);
+    const parsed = parseChildMessage(raw);
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.error).toContain(why);
   });
@@ -105,7 +105,7 @@ describe("protocol", () => {
   });
 
   test("route calls the route for the message's kind with its sender", () => {
-    type Ask = Extract<WorkerMessage, { kind: "reload-requested" | "scale-requested" }>;
+    type Ask = Extract<ChildMessage, { kind: "reload-requested" | "scale-requested" }>;
     const seen: string[] = [];
     const routes: Routes<Ask, string> = {
       "reload-requested": (from) => seen.push(`${from} reload`),
@@ -118,7 +118,7 @@ describe("protocol", () => {
 
   test("dispatch calls the handler for the message's kind", () => {
     const seen: string[] = [];
-    const handlers: Handlers<WorkerMessage> = {
+    const handlers: Handlers<ChildMessage> = {
       ready: () => seen.push("ready"),
       "boot-failed": (m) => seen.push(`boot-failed:${m.error}`),
       "stop-requested": (m) => seen.push(`stop:${m.reason}`),
@@ -132,45 +132,45 @@ describe("protocol", () => {
       snapshot: (m) => seen.push(`snapshot:${m.id}`),
       "collect-request": (m) => seen.push(`collect:${m.what}`),
     };
-    dispatch(handlers, message<WorkerMessage>({ kind: "stop-requested", reason: "admin-stop" }));
-    dispatch(handlers, message<WorkerMessage>({ kind: "boot-failed", error: "port" }));
-    dispatch(handlers, message<WorkerMessage>({ kind: "scale-requested", workers: 3 }));
+    dispatch(handlers, message<ChildMessage>({ kind: "stop-requested", reason: "admin-stop" }));
+    dispatch(handlers, message<ChildMessage>({ kind: "boot-failed", error: "port" }));
+    dispatch(handlers, message<ChildMessage>({ kind: "scale-requested", workers: 3 }));
     expect(seen).toEqual(["stop:admin-stop", "boot-failed:port", "scale:3"]);
   });
 
   test("worker init: explains a missing, broken or incomplete env", () => {
-    expect(parseWorkerInit(undefined)).toMatchObject({
+    expect(parseChildInit(undefined)).toMatchObject({
       ok: false,
       error: expect.stringContaining("started by the primary"),
     });
-    expect(parseWorkerInit("{")).toMatchObject({
+    expect(parseChildInit("{")).toMatchObject({
       ok: false,
       error: expect.stringContaining("is not JSON"),
     });
-    expect(parseWorkerInit('{"index":0}')).toMatchObject({
+    expect(parseChildInit('{"index":0}')).toMatchObject({
       ok: false,
       error: expect.stringContaining("BUN_FLEET_WORKER."),
     });
     const init = valid();
-    expect(parseWorkerInit(JSON.stringify(init))).toEqual({ ok: true, value: init });
+    expect(parseChildInit(JSON.stringify(init))).toEqual({ ok: true, value: init });
   });
 
   test("worker init: each setting is checked by its own parser, naming it", () => {
     const init = { ...valid(), port: "3000" };
-    expect(parseWorkerInit(JSON.stringify(init))).toEqual({
+    expect(parseChildInit(JSON.stringify(init))).toEqual({
       ok: false,
       error: "BUN_FLEET_WORKER.port: must be a number",
     });
-    expect(parseWorkerInit(JSON.stringify({ ...valid(), maxMemoryMb: 8 }))).toEqual({
+    expect(parseChildInit(JSON.stringify({ ...valid(), maxMemoryMb: 8 }))).toEqual({
       ok: false,
       error: "BUN_FLEET_WORKER.maxMemoryMb: must be 0 (off) or at least 32",
     });
-    expect(parseWorkerInit(JSON.stringify({ ...valid(), logLevel: "loud" }))).toEqual({
+    expect(parseChildInit(JSON.stringify({ ...valid(), logLevel: "loud" }))).toEqual({
       ok: false,
       error: "BUN_FLEET_WORKER.logLevel: must be one of debug, info, warn, error",
     });
     const { host: _host, ...noHost } = valid();
-    expect(parseWorkerInit(JSON.stringify(noHost))).toEqual({
+    expect(parseChildInit(JSON.stringify(noHost))).toEqual({
       ok: false,
       error: "BUN_FLEET_WORKER.host: is missing",
     });

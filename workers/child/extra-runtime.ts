@@ -1,6 +1,6 @@
-import { WorkerExitCode } from "../exit-codes.ts";
+import { ChildExitCode } from "../exit-codes.ts";
 import type { ExtraContext, StopReason } from "../fleet.ts";
-import type { WorkerInit } from "../worker-init.ts";
+import type { ChildInit } from "../worker-init.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 
 type ExtraMain = (extra: ExtraContext) => unknown;
@@ -14,7 +14,7 @@ export class ExtraRuntime extends ChildRuntime {
   #running: Promise<unknown> = Promise.resolve();
 
   constructor(
-    init: WorkerInit,
+    init: ChildInit,
     private readonly extra: { name: string; module: string },
   ) {
     super(init, `extra ${extra.name}#${init.index}`, { extra: extra.name, index: init.index });
@@ -34,7 +34,7 @@ export class ExtraRuntime extends ChildRuntime {
     } catch (error) {
       this.log.error(`failed to boot: ${(error as Error).message}`);
       this.channel.send({ kind: "boot-failed", error: (error as Error).message });
-      return this.exit(WorkerExitCode.bootFailure);
+      return this.exit(ChildExitCode.bootFailure);
     }
     const context: ExtraContext = {
       name: this.extra.name,
@@ -49,7 +49,7 @@ export class ExtraRuntime extends ChildRuntime {
     this.channel.send({ kind: "ready" });
     this.#running.then(
       () => {
-        if (this.lifecycle.is("ready")) this.exit(WorkerExitCode.ok); // returned unasked: respawned
+        if (this.lifecycle.is("ready")) this.exit(ChildExitCode.ok); // returned unasked: respawned
       },
       (error: unknown) => {
         this.log.error(`threw: ${(error as Error).stack ?? error}`);
@@ -70,6 +70,6 @@ export class ExtraRuntime extends ChildRuntime {
     const timeout = Bun.sleep(Math.max(0, deadline - Date.now())).then(() => false);
     const finished = await Promise.race([settled, timeout]);
     if (!finished) this.log.warn("did not return by the deadline after its signal was aborted");
-    this.exit(finished ? WorkerExitCode.ok : WorkerExitCode.forced);
+    this.exit(finished ? ChildExitCode.ok : ChildExitCode.forced);
   }
 }

@@ -1,11 +1,11 @@
 import type { Server } from "bun";
-import { WorkerExitCode } from "../exit-codes.ts";
+import { ChildExitCode } from "../exit-codes.ts";
 import type { FleetHooks, FleetWorker, StopReason } from "../fleet.ts";
 import { shown } from "../modules.ts";
 import type { Publication } from "../protocol.ts";
 import type { PublishData } from "../pubsub.ts";
 import type { ChildSnapshot } from "../snapshot.ts";
-import type { WorkerInit } from "../worker-init.ts";
+import type { ChildInit } from "../worker-init.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 import { stopServer } from "./http/drain.ts";
 import { fleetRoutes } from "./http/fleet-routes.ts";
@@ -32,7 +32,7 @@ export class WorkerRuntime extends ChildRuntime {
   /** Live-reload streams; dev mode only. */
   readonly #liveReload: LiveReload | null;
 
-  constructor(init: WorkerInit) {
+  constructor(init: ChildInit) {
     super(init, `worker ${init.index}`, { worker: init.index });
     this.#liveReload = init.dev ? new LiveReload() : null;
     const runtime = this;
@@ -102,7 +102,7 @@ export class WorkerRuntime extends ChildRuntime {
     this.#draining = true;
     this.#abort.abort(reason);
     this.#liveReload?.close(); // open event streams would hold the server open until the deadline
-    if (booting) return this.exit(WorkerExitCode.ok); // never served: nothing to drain or hook
+    if (booting) return this.exit(ChildExitCode.ok); // never served: nothing to drain or hook
     const server = this.#server;
     const forced = server
       ? await stopServer(server, this.#sockets, deadline, windowMs, this.log)
@@ -112,7 +112,7 @@ export class WorkerRuntime extends ChildRuntime {
     } catch (error) {
       this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
-    this.exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
+    this.exit(forced ? ChildExitCode.forced : ChildExitCode.ok);
   }
 
   protected override received(publication: Publication): void {
@@ -139,12 +139,12 @@ export class WorkerRuntime extends ChildRuntime {
     if (!(error as { code?: string }).code) console.error(error); // the app's stack, for its author
     this.channel.send({ kind: "boot-failed", error: text });
     this.#server?.stop(true);
-    this.exit(WorkerExitCode.bootFailure);
+    this.exit(ChildExitCode.bootFailure);
   }
 }
 
 /** A boot error in words an operator can act on. */
-export function describeBootError(error: unknown, init: Pick<WorkerInit, "port" | "host">): string {
+export function describeBootError(error: unknown, init: Pick<ChildInit, "port" | "host">): string {
   const code = (error as { code?: string }).code;
   if (code === "EADDRINUSE") {
     return `port ${init.port} on ${init.host} is already in use by a process that did not set SO_REUSEPORT (another server?)`;

@@ -1,4 +1,4 @@
-import { ExitCode, WorkerExitCode } from "../exit-codes.ts";
+import { ChildExitCode, ExitCode } from "../exit-codes.ts";
 import type { ExtraProcess, Json, StopReason } from "../fleet.ts";
 import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
@@ -9,10 +9,10 @@ import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
 import { FleetPubSub } from "./pubsub/index.ts";
 import { Watchdog } from "./watchdog.ts";
 import {
+  type ChildExit,
+  type ChildProcess,
+  type ChildRoutes,
   describeExit,
-  type WorkerExit,
-  type WorkerProcess,
-  type WorkerRoutes,
 } from "./worker-process.ts";
 
 /** After the deadline, workers cut their connections and exit; this long later we SIGKILL. */
@@ -26,7 +26,7 @@ interface Stop {
 
 /** What others (dev mode) can listen for: a worker became ready, a rolling reload ended. */
 export interface PrimaryEvents {
-  ready: (worker: WorkerProcess) => void;
+  ready: (worker: ChildProcess) => void;
   reloaded: (outcome: ReloadOutcome) => void;
 }
 
@@ -55,7 +55,7 @@ export class Primary implements PoolOwner {
     reloaded: [],
   };
   /** What each message a worker sends the supervisor does: one typed table, built once here. */
-  readonly routes: WorkerRoutes;
+  readonly routes: ChildRoutes;
 
   constructor(
     private readonly config: FleetConfig,
@@ -121,12 +121,12 @@ export class Primary implements PoolOwner {
   }
 
   /** HTTP workers currently serving, in slot order. */
-  get workers(): WorkerProcess[] {
+  get workers(): ChildProcess[] {
     return this.#pool.serving;
   }
 
   /** Extra processes currently running, in declaration order. */
-  get extras(): WorkerProcess[] {
+  get extras(): ChildProcess[] {
     return this.#pool.extras.flatMap((slot) => (slot.current ? [slot.current] : []));
   }
 
@@ -205,11 +205,11 @@ export class Primary implements PoolOwner {
   }
 
   /** Processes told to drain while the fleet runs on: retiring after a reload, recycle or scale. */
-  get retiring(): WorkerProcess[] {
+  get retiring(): ChildProcess[] {
     return this.#live().filter((worker) => worker.lifecycle.is("draining"));
   }
 
-  ready(worker: WorkerProcess): void {
+  ready(worker: ChildProcess): void {
     for (const listener of this.#listeners.ready) listener(worker);
     const pool = this.#pool;
     if (!this.starting) return;
@@ -221,40 +221,40 @@ export class Primary implements PoolOwner {
     }
   }
 
-  #recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void {
+  #recycle(worker: ChildProcess, reason: "max-requests" | "max-memory"): void {
     const slot = this.#pool.http.find((s) => s.current === worker);
     if (slot && !this.stopping) this.#operations.recycle(slot, `${worker.name} reached ${reason}`);
   }
 
-  spawned(worker: WorkerProcess): void {
+  spawned(worker: ChildProcess): void {
     if (worker.init.role === "http") this.pubsub.hub.add(worker);
   }
 
-  bootFailed(worker: WorkerProcess, why: string): void {
+  bootFailed(worker: ChildProcess, why: string): void {
     this.log.error(`${worker.name} failed to boot: ${why}`);
     this.requestStop("boot-failure", ExitCode.bootFailure);
   }
 
-  crashLooped(_worker: WorkerProcess, why: string): void {
+  crashLooped(_worker: ChildProcess, why: string): void {
     this.log.error(`${why}, stopping the fleet (exit ${ExitCode.crashLoop})`);
     this.requestStop("crash-loop", ExitCode.crashLoop);
   }
 
-  exited(worker: WorkerProcess, exit: WorkerExit): void {
+  exited(worker: ChildProcess, exit: ChildExit): void {
     this.pubsub.hub.remove(worker);
     this.#pool.exited(worker, exit);
     const stop = this.#stop;
     if (!stop) return;
-    if (exit.code === WorkerExitCode.forced && stop.code === ExitCode.ok)
+    if (exit.code === ChildExitCode.forced && stop.code === ExitCode.ok)
       stop.code = ExitCode.deadline;
-    const clean = exit.code === WorkerExitCode.ok;
+    const clean = exit.code === ChildExitCode.ok;
     const line = `${worker.name} ${clean ? "drained and exited" : describeExit(exit)}`;
     if (clean || stop.code === ExitCode.forced) this.log.info(line);
     else this.log.warn(line);
     this.#finishIfDone();
   }
 
-  #live(): WorkerProcess[] {
+  #live(): ChildProcess[] {
     return this.#pool.live;
   }
 

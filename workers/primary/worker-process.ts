@@ -1,26 +1,26 @@
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { StopReason } from "../fleet.ts";
-import { Lifecycle, WORKER_TRANSITIONS } from "../lifecycle.ts";
+import { CHILD_TRANSITIONS, Lifecycle } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
 import { Pending } from "../pending.ts";
 import {
+  type ChildMessage,
   dispatch,
   type Handlers,
   message,
   type Publication,
-  parseWorkerMessage,
+  parseChildMessage,
   type Routes,
   route,
-  type WorkerMessage,
 } from "../protocol.ts";
 import type { ChildSnapshot } from "../snapshot.ts";
-import { WORKER_ENV, type WorkerInit } from "../worker-init.ts";
+import { CHILD_ENV, type ChildInit } from "../worker-init.ts";
 
 const WORKER_ENTRY = join(import.meta.dir, "..", "child", "main.ts");
 
-/** How a worker process ended. */
-export interface WorkerExit {
+/** How a child process ended. */
+export interface ChildExit {
   code: number | null;
   signal: string | null;
   /** It had reported ready before it exited. */
@@ -33,27 +33,27 @@ export interface WorkerExit {
 
 /** The messages a process object handles itself: its lifecycle, heartbeat and snapshots. */
 type OwnMessage = Extract<
-  WorkerMessage,
+  ChildMessage,
   { kind: "ready" | "boot-failed" | "draining" | "heartbeat" | "snapshot" }
 >;
 
 /**
- * What the supervisor does with every other message a worker sends (stop, reload, scale,
+ * What the supervisor does with every other message a child sends (stop, reload, scale,
  * recycle, pub/sub, collect): one typed table, built once by the primary; a new message kind
  * without a route is a compile error.
  */
-export type WorkerRoutes = Routes<Exclude<WorkerMessage, OwnMessage>, WorkerProcess>;
+export type ChildRoutes = Routes<Exclude<ChildMessage, OwnMessage>, ChildProcess>;
 
-/** What the supervisor hears from one worker: its routed messages, and when it is ready or gone. */
-export interface WorkerEvents {
-  readonly routes: WorkerRoutes;
-  ready(worker: WorkerProcess): void;
-  exited(worker: WorkerProcess, exit: WorkerExit): void;
+/** What the supervisor hears from one child: its routed messages, and when it is ready or gone. */
+export interface ChildEvents {
+  readonly routes: ChildRoutes;
+  ready(worker: ChildProcess): void;
+  exited(worker: ChildProcess, exit: ChildExit): void;
 }
 
-/** One worker child, seen from the primary: spawn, messages, drain, kill, exit. */
-export class WorkerProcess {
-  readonly lifecycle = new Lifecycle("booting", WORKER_TRANSITIONS);
+/** One child (HTTP worker or extra), seen from the primary: spawn, messages, drain, kill, exit. */
+export class ChildProcess {
+  readonly lifecycle = new Lifecycle("booting", CHILD_TRANSITIONS);
   readonly proc: Subprocess;
   /** Resolves once: "ready" when it reports ready, "exited" if it dies first. */
   readonly settled: Promise<"ready" | "exited">;
@@ -71,16 +71,16 @@ export class WorkerProcess {
   #settle: (outcome: "ready" | "exited") => void = () => {};
 
   constructor(
-    readonly init: WorkerInit,
+    readonly init: ChildInit,
     bootTimeoutMs: number,
-    private readonly events: WorkerEvents,
+    private readonly events: ChildEvents,
     private readonly log: Log,
   ) {
     this.settled = new Promise((resolve) => {
       this.#settle = resolve;
     });
     this.proc = Bun.spawn([process.execPath, WORKER_ENTRY], {
-      env: { ...process.env, [WORKER_ENV]: JSON.stringify(init) },
+      env: { ...process.env, [CHILD_ENV]: JSON.stringify(init) },
       stdio: ["ignore", "inherit", "inherit"],
       // Every message is plain JSON; JSON relays 2.4x the messages/s of the default ("advanced").
       serialization: "json",
@@ -191,7 +191,7 @@ export class WorkerProcess {
   };
 
   #receive(raw: unknown): void {
-    const parsed = parseWorkerMessage(raw);
+    const parsed = parseChildMessage(raw);
     if (!parsed.ok) {
       this.log.warn(`${this.name}: ignored IPC message: ${parsed.error}`);
       return;
@@ -201,7 +201,7 @@ export class WorkerProcess {
     else route(this.events.routes, this, m);
   }
 
-  #isOwn(m: WorkerMessage): m is OwnMessage {
+  #isOwn(m: ChildMessage): m is OwnMessage {
     return Object.hasOwn(this.#own, m.kind);
   }
 
@@ -222,7 +222,7 @@ export class WorkerProcess {
 }
 
 /** "exited with code 1", "killed by SIGKILL (out of memory?)", "hung: ...". */
-export function describeExit(exit: Pick<WorkerExit, "code" | "signal">, hung = false): string {
+export function describeExit(exit: Pick<ChildExit, "code" | "signal">, hung = false): string {
   if (hung) return `hung (no heartbeat) and was killed by ${exit.signal ?? "its own exit"}`;
   if (exit.signal) {
     const hint = exit.signal === "SIGKILL" ? " (out of memory, or killed by hand?)" : "";

@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import type { FetchApp } from "../../fleet.ts";
-import type { WorkerInit } from "../../worker-init.ts";
+import type { ChildInit } from "../../worker-init.ts";
 import { bunBodyBackstop, limitBody } from "./body-limit.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
 import { LIVE_RELOAD_PATH, type LiveReload, withLiveReloadClient } from "./live-reload.ts";
@@ -12,7 +12,7 @@ export const WORKER_INDEX_HEADER = "x-worker-index";
 
 /** The settings the request path takes as the primary handed them over (no copying). */
 export type ServeSettings = Pick<
-  WorkerInit,
+  ChildInit,
   | "index"
   | "port"
   | "host"
