@@ -1,15 +1,6 @@
 /** A child's identity and settings, handed over at spawn in one env variable (JSON). */
 
-import {
-  anything,
-  type Check,
-  checkShape,
-  count,
-  flag,
-  nonEmpty,
-  oneOf,
-  type Result,
-} from "./checks.ts";
+import { anything, type Check, checkShape, count, flag, nonEmpty, type Result } from "./checks.ts";
 import type { Json } from "./fleet.ts";
 import {
   CHILD_SETTING_KEYS,
@@ -46,8 +37,7 @@ export function childSettings(config: ChildSettings): ChildSettings {
 
 /** What a child (HTTP worker or extra) learns at spawn (env `BUN_FLEET_WORKER`, JSON). */
 export interface ChildInit extends ChildSettings {
-  /** "http" serves the app; "extra" runs `extra.module` (a non-HTTP process). */
-  role: "http" | "extra";
+  /** null for an HTTP worker (serves the app); an extra runs `extra.module` (no HTTP). */
   extra: { name: string; module: string } | null;
   index: number;
   context: Json;
@@ -66,7 +56,6 @@ const INIT_SHAPE: { [F in keyof ChildInit]-?: Check } = {
     return nonEmpty(certFile) || nonEmpty(keyFile) ? "must be null or { certFile, keyFile }" : null;
   },
   dev: flag,
-  role: oneOf("http", "extra"),
   extra: (v) => {
     if (v === null) return null;
     const { name, module } = (typeof v === "object" ? v : {}) as Record<string, unknown>;

@@ -201,7 +201,6 @@ describe("the settings children take", () => {
     const { config } = ok({ env: { ADMIN_TOKEN: undefined } });
     const init: ChildInit = {
       ...childSettings(config),
-      role: "http",
       extra: null,
       index: 0,
       context: null,

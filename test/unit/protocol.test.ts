@@ -15,7 +15,6 @@ import { type ChildInit, parseChildInit } from "../../workers/worker-init.ts";
 
 /** A spawn env as the primary writes it. */
 const valid = (): ChildInit => ({
-  role: "http",
   extra: null,
   heartbeatMs: 1000,
   maxRequests: 0,

@@ -200,7 +200,6 @@ export class Pool {
     const jitter = Math.floor(Math.random() * (config.maxRequestsJitter + 1));
     const init: ChildInit = {
       ...childSettings(config),
-      role: slot.extra ? "extra" : "http",
       extra: slot.extra,
       index: slot.index,
       context: slot.extra ? null : (config.contexts?.[slot.index] ?? null),

@@ -227,7 +227,7 @@ export class Primary implements PoolOwner {
   }
 
   spawned(worker: ChildProcess): void {
-    if (worker.init.role === "http") this.pubsub.hub.add(worker);
+    if (!worker.init.extra) this.pubsub.hub.add(worker);
   }
 
   bootFailed(worker: ChildProcess, why: string): void {
