@@ -4,7 +4,14 @@ import type { Log } from "../log.ts";
 import { type ChildInit, childSettings } from "../worker-init.ts";
 import type { FleetConfig } from "./config/config.ts";
 import { CrashPolicy } from "./crash-policy.ts";
-import { type ChildEvents, type ChildExit, ChildProcess, describeExit } from "./worker-process.ts";
+import {
+  type ChildEvents,
+  type ChildExit,
+  ChildProcess,
+  describeExit,
+  type SpawnChild,
+  spawnChild,
+} from "./worker-process.ts";
 
 /** One place in the fleet: an HTTP worker index, or one instance of an extra process. */
 export interface Slot {
@@ -44,6 +51,8 @@ export class Pool {
     private readonly config: FleetConfig,
     private readonly owner: PoolOwner,
     private readonly log: Log,
+    /** How a child's process starts: a real one, or a test's (the seam for unit tests). */
+    private readonly spawn: SpawnChild = spawnChild,
   ) {}
 
   /** The slot `worker` was spawned for, while it lives. */
@@ -207,7 +216,7 @@ export class Pool {
       heartbeatMs: heartbeatPeriod(config.workerTimeoutMs),
       maxRequests: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
     };
-    const worker = new ChildProcess(init, config.bootTimeoutMs, this.owner, this.log);
+    const worker = new ChildProcess(init, config.bootTimeoutMs, this.owner, this.log, this.spawn);
     this.#slotOf.set(worker, slot);
     this.owner.spawned(worker);
     return worker;

@@ -13,6 +13,8 @@ import {
   type ChildProcess,
   type ChildRoutes,
   describeExit,
+  type SpawnChild,
+  spawnChild,
 } from "./worker-process.ts";
 
 /** After the deadline, workers cut their connections and exit; this long later we SIGKILL. */
@@ -61,6 +63,7 @@ export class Primary implements PoolOwner {
     private readonly config: FleetConfig,
     private readonly log: Log,
     private readonly onRunning: (primary: Primary, bootMs: number) => void,
+    spawn: SpawnChild = spawnChild,
   ) {
     this.pubsub = new FleetPubSub(config, log);
     const hub = this.pubsub.hub;
@@ -78,7 +81,7 @@ export class Primary implements PoolOwner {
       publish: (worker, { topic, data, binary }) => hub.fromWorker(worker, { topic, data, binary }),
       "pubsub-ack": (worker, m) => hub.ack(worker, m.bytes),
     };
-    this.#pool = new Pool(config, this, log);
+    this.#pool = new Pool(config, this, log, spawn);
     this.#operations = new Operations(
       this.#pool,
       log,

@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import type { StopReason } from "../fleet.ts";
 import { CHILD_TRANSITIONS, Lifecycle } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
@@ -18,6 +17,35 @@ import type { ChildSnapshot } from "../snapshot.ts";
 import { CHILD_ENV, type ChildInit } from "../worker-init.ts";
 
 const WORKER_ENTRY = join(import.meta.dir, "..", "child", "main.ts");
+
+/** What the supervisor needs of a child's OS process (Bun's Subprocess has it). */
+export interface ChildHandle {
+  readonly pid: number;
+  readonly exited: Promise<unknown>;
+  send(message: unknown): void;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Starts a child's process with `init` in its env: `receive` gets each IPC message, `onExit` how
+ * it ended. The seam where unit tests put processes of their own (test/unit/primary.test.ts).
+ */
+export type SpawnChild = (
+  init: ChildInit,
+  receive: (raw: unknown) => void,
+  onExit: (code: number | null, signal: string | null) => void,
+) => ChildHandle;
+
+/** A real child: `bun workers/child/main.ts`, IPC on. */
+export const spawnChild: SpawnChild = (init, receive, onExit) =>
+  Bun.spawn([process.execPath, WORKER_ENTRY], {
+    env: { ...process.env, [CHILD_ENV]: JSON.stringify(init) },
+    stdio: ["ignore", "inherit", "inherit"],
+    // Every message is plain JSON; JSON relays 2.4x the messages/s of the default ("advanced").
+    serialization: "json",
+    ipc: (raw) => receive(raw),
+    onExit: (_proc, code, signal) => onExit(code, signal === null ? null : String(signal)),
+  });
 
 /** How a child process ended. */
 export interface ChildExit {
@@ -54,7 +82,7 @@ export interface ChildEvents {
 /** One child (HTTP worker or extra), seen from the primary: spawn, messages, drain, kill, exit. */
 export class ChildProcess {
   readonly lifecycle = new Lifecycle("booting", CHILD_TRANSITIONS);
-  readonly proc: Subprocess;
+  readonly proc: ChildHandle;
   /** Resolves once: "ready" when it reports ready, "exited" if it dies first. */
   readonly settled: Promise<"ready" | "exited">;
   /** performance.now() of its last sign of life (spawn, ready, heartbeat). */
@@ -75,18 +103,16 @@ export class ChildProcess {
     bootTimeoutMs: number,
     private readonly events: ChildEvents,
     private readonly log: Log,
+    spawn: SpawnChild = spawnChild,
   ) {
     this.settled = new Promise((resolve) => {
       this.#settle = resolve;
     });
-    this.proc = Bun.spawn([process.execPath, WORKER_ENTRY], {
-      env: { ...process.env, [CHILD_ENV]: JSON.stringify(init) },
-      stdio: ["ignore", "inherit", "inherit"],
-      // Every message is plain JSON; JSON relays 2.4x the messages/s of the default ("advanced").
-      serialization: "json",
-      ipc: (raw) => this.#receive(raw),
-      onExit: (_proc, code, signal) => this.#exited(code, signal === null ? null : String(signal)),
-    });
+    this.proc = spawn(
+      init,
+      (raw) => this.#receive(raw),
+      (code, signal) => this.#exited(code, signal),
+    );
     this.#bootTimer = setTimeout(() => {
       this.#bootError = `not ready within ${bootTimeoutMs} ms`;
       this.kill("SIGKILL");
