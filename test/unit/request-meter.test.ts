@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { LiveReload } from "../../workers/child/http/live-reload.ts";
+import { LIVE_RELOAD_CLIENT, LiveReload } from "../../workers/child/http/live-reload.ts";
 import { RequestMeter } from "../../workers/child/http/request-meter.ts";
 import { pipeline } from "../../workers/child/http/serve.ts";
 
@@ -68,5 +68,22 @@ describe("app wrappers", () => {
     expect(
       "websocket" in pipeline({ fetch: () => new Response() }, settings, parts(null)).app,
     ).toBe(false);
+  });
+
+  test("in dev mode with metrics on, a page gets the client injected and is counted once", async () => {
+    const page = {
+      fetch: () => new Response("<p>hi</p>", { headers: { "content-type": "text/html" } }),
+    };
+    const { app, meter } = pipeline(page, settings, parts(new LiveReload()));
+    const res = await app.fetch(new Request("http://x/"));
+    expect(await res?.text()).toBe(`<p>hi</p>${LIVE_RELOAD_CLIENT}`);
+    expect(meter?.snapshot().requests).toBe(1);
+  });
+
+  test("with nothing to count and no dev mode, the app is served as is", () => {
+    const off = { metrics: false, accessLog: false, maxRequests: 0 };
+    const served = pipeline(app, off, parts(null));
+    expect(served.app).toBe(app);
+    expect(served.meter).toBeNull();
   });
 });

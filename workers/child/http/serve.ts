@@ -66,8 +66,8 @@ function withHeader(response: Response, name: string, value: string): Response {
 }
 
 /**
- * `app` with its `fetch` replaced by `fetch` and its `websocket` handlers kept: the stages
- * below wrap only `fetch`, and this is the one place the app's handlers are carried over.
+ * `app` with its `fetch` replaced by `fetch` and its `websocket` handlers kept: the pipeline's
+ * stages wrap only `fetch`, and this is the one place the app's handlers are carried over.
  */
 export function withFetch(app: FetchApp, fetch: FetchApp["fetch"]): FetchApp {
   return app.websocket ? { fetch, websocket: app.websocket } : { fetch };
