@@ -1,4 +1,4 @@
 /** Prints the README's configuration table from the settings declarations (`bun scripts/config-table.ts`). */
-import { markdownTable } from "../workers/primary/config/settings.ts";
+import { markdownTable } from "../workers/settings.ts";
 
 console.log(markdownTable());

@@ -7,17 +7,13 @@
  */
 
 import { writeSync } from "node:fs";
+import type { FleetLog } from "./fleet.ts";
 
 /** Log fields beside the message (pino's merging object). */
 export type Fields = Record<string, unknown>;
 
-/** A named line logger. `debug` and `fields` are optional so older call sites keep compiling. */
-export interface Log {
-  debug?(message: string, fields?: Fields): void;
-  info(message: string, fields?: Fields): void;
-  warn(message: string, fields?: Fields): void;
-  error(message: string, fields?: Fields): void;
-}
+/** A named line logger: the one logger interface, the same the app gets (`FleetLog`). */
+export type Log = FleetLog;
 
 /** pino's numeric levels. */
 export const LEVELS = { debug: 20, info: 30, warn: 40, error: 50 } as const;
@@ -182,7 +178,7 @@ export function writeLine(
  * A logger named `name` (`primary`, `worker 0`, `extra ticker#0`); `bound` fields go on every
  * json line (pino's child bindings, e.g. `{ worker: 0 }`).
  */
-export function createLog(name: string, bound: Fields = {}): Required<Log> {
+export function createLog(name: string, bound: Fields = {}): Log {
   const at =
     (level: number) =>
     (message: string, fields?: Fields): void =>

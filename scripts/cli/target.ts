@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
-import { SETTINGS } from "../../workers/primary/config/settings.ts";
 import { localUrl } from "../../workers/primary/start/banner.ts";
 import {
   readTokenFile,
   runningFleets,
   tokenFilePath,
 } from "../../workers/primary/start/token-file.ts";
+import { SETTINGS } from "../../workers/settings.ts";
 
 /**
  * What the admin CLI (`bun run status|reload|stop|scale`) shares: which fleet (PORT, HOST or
@@ -65,7 +65,7 @@ export function resolveTarget(
     const rawPort = values.port ?? (env.PORT || undefined);
     const port =
       rawPort === undefined ? { ok: true as const, value: 3000 } : SETTINGS.port.parse(rawPort);
-    if (!port.ok) throw new CliError(`PORT=${rawPort}: ${port.message}`, 2);
+    if (!port.ok) throw new CliError(`PORT=${rawPort}: ${port.error}`, 2);
     const host = values.host ?? (env.HOST?.trim() || "127.0.0.1");
     url = new URL(localUrl(host, port.value));
   }

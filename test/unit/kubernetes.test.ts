@@ -7,8 +7,8 @@ import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisrup
 import type { IProbe } from "kubernetes-models/v1/Probe";
 import type { ISecret } from "kubernetes-models/v1/Secret";
 import type { IService } from "kubernetes-models/v1/Service";
-import { SETTINGS } from "../../workers/primary/config/settings.ts";
 import { KILL_GRACE_MS } from "../../workers/primary/primary.ts";
+import { SETTINGS } from "../../workers/settings.ts";
 import { isFleetPath, projectFile } from "../helpers/deploy.ts";
 import { parseDockerfile } from "../helpers/dockerfile.ts";
 import {

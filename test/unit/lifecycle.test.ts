@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import {
+  CHILD_TRANSITIONS,
+  type ChildState,
   Lifecycle,
   PRIMARY_TRANSITIONS,
   type PrimaryState,
-  WORKER_TRANSITIONS,
-  type WorkerState,
 } from "../../workers/lifecycle.ts";
 import { CrashPolicy } from "../../workers/primary/crash-policy.ts";
 import { interpretSignal, SIGINT_COALESCE_MS } from "../../workers/primary/signals.ts";
@@ -26,7 +26,7 @@ describe("lifecycles", () => {
   });
 
   test("a worker drains at most once and never becomes ready again", () => {
-    const life = new Lifecycle<WorkerState>("booting", WORKER_TRANSITIONS);
+    const life = new Lifecycle<ChildState>("booting", CHILD_TRANSITIONS);
     life.to("ready");
     life.to("draining");
     expect(life.can("draining")).toBe(false);

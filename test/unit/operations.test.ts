@@ -38,6 +38,7 @@ function fakePool(workers: number, replaceMs = 5) {
 
 const lines: string[] = [];
 const log: Log = {
+  debug: (m) => lines.push(m),
   info: (m) => lines.push(m),
   warn: (m) => lines.push(m),
   error: (m) => lines.push(m),

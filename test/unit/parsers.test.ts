@@ -1,16 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import {
-  bool,
-  choice,
-  jsonArray,
-  refine,
-  url,
-  whole,
-} from "../../workers/primary/config/parsers.ts";
+import { bool, choice, jsonArray, refine, url, whole } from "../../workers/parsers.ts";
 import { checkExtras } from "../../workers/primary/start/hooks.ts";
 
-const value = <T>(parsed: { ok: true; value: T } | { ok: false; message: string }) =>
-  parsed.ok ? parsed.value : `error: ${parsed.message}`;
+const value = <T>(parsed: { ok: true; value: T } | { ok: false; error: string }) =>
+  parsed.ok ? parsed.value : `error: ${parsed.error}`;
 
 describe("setting parsers", () => {
   test("whole numbers: bounds, blanks, and no fractions or signs", () => {

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { helpText, markdownTable, SETTINGS } from "../../workers/primary/config/settings.ts";
 import { jsonProblem } from "../../workers/primary/start/hooks.ts";
+import { helpText, markdownTable, SETTINGS } from "../../workers/settings.ts";
 
 describe("settings", () => {
   test("the README's configuration table is the one derived from the declarations", () => {

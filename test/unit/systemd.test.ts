@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SETTINGS } from "../../workers/primary/config/settings.ts";
 import { KILL_GRACE_MS } from "../../workers/primary/primary.ts";
+import { SETTINGS } from "../../workers/settings.ts";
 import { projectFile, seconds } from "../helpers/deploy.ts";
 import { ROOT } from "../helpers/fleet.ts";
 

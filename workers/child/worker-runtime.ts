@@ -1,18 +1,18 @@
 import type { Server } from "bun";
-import { WorkerExitCode } from "../exit-codes.ts";
+import { ChildExitCode } from "../exit-codes.ts";
 import type { FleetHooks, FleetWorker, StopReason } from "../fleet.ts";
 import { logFormat } from "../log.ts";
 import type { Publication } from "../protocol.ts";
 import type { PublishData } from "../pubsub.ts";
 import type { ChildSnapshot } from "../snapshot.ts";
-import type { WorkerInit } from "../worker-init.ts";
+import type { ChildInit } from "../worker-init.ts";
 import { headline, sourceErrors, withCodeFrames } from "./build-errors.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 import { stopServer } from "./http/drain.ts";
 import { fleetRoutes } from "./http/fleet-routes.ts";
 import { LiveReload } from "./http/live-reload.ts";
 import { loadApp, loadHooks } from "./http/loading.ts";
-import { RequestMeter } from "./http/request-meter.ts";
+import type { RequestMeter } from "./http/request-meter.ts";
 import { serve } from "./http/serve.ts";
 import { OpenSockets } from "./http/websockets.ts";
 import { WorkerPubSub } from "./pubsub.ts";
@@ -33,7 +33,7 @@ export class WorkerRuntime extends ChildRuntime {
   /** Live-reload streams; dev mode only. */
   readonly #liveReload: LiveReload | null;
 
-  constructor(init: WorkerInit) {
+  constructor(init: ChildInit) {
     super(init, `worker ${init.index}`, { worker: init.index });
     this.#liveReload = init.dev ? new LiveReload() : null;
     const runtime = this;
@@ -57,14 +57,7 @@ export class WorkerRuntime extends ChildRuntime {
     this.connect();
     try {
       this.#hooks = await loadHooks(this.init.hooksModule);
-      let app = await loadApp(this.init.appModule, this.worker);
-      const { metrics, accessLog, maxRequests } = this.init;
-      if (metrics || accessLog || maxRequests > 0) {
-        const access = accessLog ? { name: this.name, bound: this.bound } : null;
-        const recycle = () => this.#askToRecycle(maxRequests);
-        this.#meter = new RequestMeter(metrics, access, maxRequests, recycle);
-        app = this.#meter.wrap(app);
-      }
+      const app = await loadApp(this.init.appModule, this.worker);
       const send = this.channel.send.bind(this.channel);
       const fleet = fleetRoutes({
         adminToken: this.init.adminToken,
@@ -77,27 +70,16 @@ export class WorkerRuntime extends ChildRuntime {
           collect: (what) => this.collect(what),
         },
       });
-      const { index, port, host } = this.init;
-      const isDraining = () => this.#draining;
-      this.#server = serve({
-        index,
-        port,
-        host,
-        app,
+      const { server, meter } = serve(app, this.init, {
         fleet,
-        isDraining,
-        workerIndexHeader: this.init.workerIndexHeader,
+        isDraining: () => this.#draining,
         sockets: this.#sockets,
-        wsLimits: {
-          maxPayloadLength: this.init.wsMaxPayloadBytes,
-          idleTimeout: this.init.wsIdleTimeoutS,
-          backpressureLimit: this.init.wsBackpressureLimitBytes,
-        },
-        tls: this.init.tls,
-        idleTimeoutS: this.init.idleTimeoutS,
-        maxBodyBytes: this.init.maxBodyBytes,
-        ...(this.#liveReload && { liveReload: this.#liveReload }),
+        access: { name: this.name, bound: this.bound },
+        onLimit: () => this.#askToRecycle(this.init.maxRequests),
+        liveReload: this.#liveReload,
       });
+      this.#server = server;
+      this.#meter = meter;
       this.pubsub.attach(this.#server);
       await this.#hooks.onStart?.(this.worker);
     } catch (error) {
@@ -121,7 +103,7 @@ export class WorkerRuntime extends ChildRuntime {
     this.#draining = true;
     this.#abort.abort(reason);
     this.#liveReload?.close(); // open event streams would hold the server open until the deadline
-    if (booting) return this.exit(WorkerExitCode.ok); // never served: nothing to drain or hook
+    if (booting) return this.exit(ChildExitCode.ok); // never served: nothing to drain or hook
     const server = this.#server;
     const forced = server
       ? await stopServer(server, this.#sockets, deadline, windowMs, this.log)
@@ -131,7 +113,7 @@ export class WorkerRuntime extends ChildRuntime {
     } catch (error) {
       this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
-    this.exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
+    this.exit(forced ? ChildExitCode.forced : ChildExitCode.ok);
   }
 
   protected override received(publication: Publication): void {
@@ -164,12 +146,12 @@ export class WorkerRuntime extends ChildRuntime {
     }
     this.channel.send({ kind: "boot-failed", error: text });
     this.#server?.stop(true);
-    this.exit(WorkerExitCode.bootFailure);
+    this.exit(ChildExitCode.bootFailure);
   }
 }
 
 /** A boot error in words an operator can act on. */
-export function describeBootError(error: unknown, init: Pick<WorkerInit, "port" | "host">): string {
+export function describeBootError(error: unknown, init: Pick<ChildInit, "port" | "host">): string {
   const code = (error as { code?: string }).code;
   if (code === "EADDRINUSE") {
     return `port ${init.port} on ${init.host} is already in use by a process that did not set SO_REUSEPORT (another server?)`;

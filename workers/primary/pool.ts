@@ -1,14 +1,16 @@
-import { WorkerExitCode } from "../exit-codes.ts";
+import { ChildExitCode } from "../exit-codes.ts";
 import type { Json, StopReason } from "../fleet.ts";
 import type { Log } from "../log.ts";
-import { childSettings, type WorkerInit } from "../worker-init.ts";
+import { type ChildInit, childSettings } from "../worker-init.ts";
 import type { FleetConfig } from "./config/config.ts";
 import { CrashPolicy } from "./crash-policy.ts";
 import {
+  type ChildEvents,
+  type ChildExit,
+  ChildProcess,
   describeExit,
-  type WorkerEvents,
-  type WorkerExit,
-  WorkerProcess,
+  type SpawnChild,
+  spawnChild,
 } from "./worker-process.ts";
 
 /** One place in the fleet: an HTTP worker index, or one instance of an extra process. */
@@ -16,7 +18,7 @@ export interface Slot {
   index: number;
   extra: { name: string; module: string } | null;
   /** The process serving this slot; a replacement becomes current only once ready. */
-  current: WorkerProcess | null;
+  current: ChildProcess | null;
   crashes: CrashPolicy;
   respawnTimer: Timer | undefined;
   /** Processes started for this slot: the first, then restarts + replacements. */
@@ -34,22 +36,22 @@ export type Replacement = "reload" | "recycle";
 type SpawnCause = "new" | "restart" | Replacement;
 
 /** What the pool needs from the primary. */
-export interface PoolOwner extends WorkerEvents {
+export interface PoolOwner extends ChildEvents {
   readonly starting: boolean;
   readonly running: boolean;
   /** A slot died before the fleet was ever ready. */
-  bootFailed(worker: WorkerProcess, why: string): void;
+  bootFailed(worker: ChildProcess, why: string): void;
   /** A slot crashed too often. */
-  crashLooped(worker: WorkerProcess, why: string): void;
+  crashLooped(worker: ChildProcess, why: string): void;
   /** A process was just spawned (before it is ready). */
-  spawned(worker: WorkerProcess): void;
+  spawned(worker: ChildProcess): void;
 }
 
 /** The slots and their processes: spawn, respawn with backoff, replace the rolling way, resize. */
 export class Pool {
   readonly http: Slot[] = [];
   readonly extras: Slot[] = [];
-  readonly #slotOf = new Map<WorkerProcess, Slot>();
+  readonly #slotOf = new Map<ChildProcess, Slot>();
   /** What the setup hook returned; every child gets it. */
   #setup: Json = null;
   /** Fleet-wide totals for status and metrics (slots removed by scaling keep counting here). */
@@ -59,20 +61,22 @@ export class Pool {
     private readonly config: FleetConfig,
     private readonly owner: PoolOwner,
     private readonly log: Log,
+    /** How a child's process starts: a real one, or a test's (the seam for unit tests). */
+    private readonly spawn: SpawnChild = spawnChild,
   ) {}
 
   /** The slot `worker` was spawned for, while it lives. */
-  slotOf(worker: WorkerProcess): Slot | undefined {
+  slotOf(worker: ChildProcess): Slot | undefined {
     return this.#slotOf.get(worker);
   }
 
   /** Every live process: current, replacements still booting, retiring ones, extras. */
-  get live(): WorkerProcess[] {
+  get live(): ChildProcess[] {
     return [...this.#slotOf.keys()].filter((w) => w.alive);
   }
 
   /** The processes currently serving HTTP, in slot order. */
-  get serving(): WorkerProcess[] {
+  get serving(): ChildProcess[] {
     return this.http.flatMap((slot) => (slot.current ? [slot.current] : []));
   }
 
@@ -114,7 +118,7 @@ export class Pool {
       if (old) await old.proc.exited;
       if (!this.owner.running) return false;
       this.#spawnInto(slot, reason);
-      return (await (slot.current as WorkerProcess).settled) === "ready";
+      return (await (slot.current as ChildProcess).settled) === "ready";
     }
     const incoming = this.#spawn(slot, reason);
     if ((await incoming.settled) !== "ready") {
@@ -136,15 +140,15 @@ export class Pool {
   }
 
   /** Forgets an exited process; outside a stop, respawns or retires its slot as the exit says. */
-  exited(worker: WorkerProcess, exit: WorkerExit): void {
+  exited(worker: ChildProcess, exit: ChildExit): void {
     const slot = this.#slotOf.get(worker);
     this.#slotOf.delete(worker);
     if (!this.owner.running && !this.owner.starting) return; // stopping: the primary logs it
     if (!slot || slot.current !== worker) {
       const how =
-        exit.code === WorkerExitCode.ok
+        exit.code === ChildExitCode.ok
           ? "drained"
-          : exit.code === WorkerExitCode.forced
+          : exit.code === ChildExitCode.forced
             ? "cut at its deadline"
             : describeExit(exit);
       if (exit.wasReady) this.log.info(`${worker.name} retired (${how})`);
@@ -153,7 +157,7 @@ export class Pool {
     slot.current = null;
     if (!exit.wasReady && this.owner.starting) {
       this.owner.bootFailed(worker, exit.bootError ?? describeExit(exit));
-    } else if (exit.intended && exit.code === WorkerExitCode.ok && !worker.hung) {
+    } else if (exit.intended && exit.code === ChildExitCode.ok && !worker.hung) {
       this.log.info(`${worker.name} drained on its own and exited; respawning its slot`);
       this.#spawnInto(slot, "restart");
     } else {
@@ -166,7 +170,7 @@ export class Pool {
     for (const slot of [...this.http, ...this.extras]) clearTimeout(slot.respawnTimer);
   }
 
-  #crashed(slot: Slot, worker: WorkerProcess, exit: WorkerExit): void {
+  #crashed(slot: Slot, worker: ChildProcess, exit: ChildExit): void {
     const { crashLoopLimit: limit, crashLoopWindowMs: windowMs } = this.config;
     const cause = exit.bootError
       ? `failed to boot: ${exit.bootError}`
@@ -190,7 +194,7 @@ export class Pool {
     }, verdict.delayMs);
   }
 
-  #retire(slot: Slot, reason: StopReason): WorkerProcess | null {
+  #retire(slot: Slot, reason: StopReason): ChildProcess | null {
     const old = slot.current;
     slot.current = null;
     const windowMs = slot.extra ? 0 : this.config.drainWindowMs;
@@ -209,7 +213,7 @@ export class Pool {
     slot.current = this.#spawn(slot, cause);
   }
 
-  #spawn(slot: Slot, cause: SpawnCause): WorkerProcess {
+  #spawn(slot: Slot, cause: SpawnCause): ChildProcess {
     const { config } = this;
     slot.spawns += 1;
     if (cause === "restart") {
@@ -220,9 +224,8 @@ export class Pool {
       this.totals.replacements[cause] += 1;
     }
     const jitter = Math.floor(Math.random() * (config.maxRequestsJitter + 1));
-    const init: WorkerInit = {
+    const init: ChildInit = {
       ...childSettings(config),
-      role: slot.extra ? "extra" : "http",
       extra: slot.extra,
       index: slot.index,
       context: slot.extra ? null : (config.contexts?.[slot.index] ?? null),
@@ -230,7 +233,7 @@ export class Pool {
       heartbeatMs: heartbeatPeriod(config.workerTimeoutMs),
       maxRequests: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
     };
-    const worker = new WorkerProcess(init, config.bootTimeoutMs, this.owner, this.log);
+    const worker = new ChildProcess(init, config.bootTimeoutMs, this.owner, this.log, this.spawn);
     this.#slotOf.set(worker, slot);
     this.owner.spawned(worker);
     return worker;

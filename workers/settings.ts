@@ -1,3 +1,4 @@
+import type { Check } from "./checks.ts";
 import {
   bool,
   choice,
@@ -12,8 +13,10 @@ import {
 } from "./parsers.ts";
 
 /**
- * Every setting, declared once. Parsing (flags + env), validation, `--help` and the README
- * table are all derived from this table; add a setting here and nowhere else.
+ * Every setting, declared once. Parsing (flags + env), validation, `--help`, the README table,
+ * the configuration's type, and what children take (`child: true`: its type, the key list the
+ * primary hands over, the check the child makes at spawn) are all derived from this table; add
+ * a setting here and nowhere else.
  */
 
 /** A setting's declaration: where it comes from, what it accepts, and what it means. */
@@ -31,6 +34,8 @@ export interface SettingSpec<T> {
   description: string;
   /** Parses the raw string (from a flag or env) into the value. */
   parse: Parser<T>;
+  /** Children (workers and extras) take it as resolved (ChildSettings, worker-init.ts). */
+  child?: true;
 }
 
 /** Characters RFC 6750 allows in a bearer token (what Hono's bearerAuth accepts). */
@@ -39,6 +44,7 @@ const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/;
 export const SETTINGS = {
   port: {
     env: "PORT",
+    child: true,
     flag: "port",
     default: 3000,
     description: "shared port (1-65535; 0 is refused: workers must agree on one port)",
@@ -46,6 +52,7 @@ export const SETTINGS = {
   },
   host: {
     env: "HOST",
+    child: true,
     flag: "host",
     default: "0.0.0.0",
     description: "bind address",
@@ -74,6 +81,7 @@ export const SETTINGS = {
   },
   adminToken: {
     env: "ADMIN_TOKEN",
+    child: true,
     defaultText: "random, printed once in the banner",
     description: "bearer token for /admin/* (16+ characters of A-Z a-z 0-9 . _ ~ + / -)",
     parse: matching(
@@ -85,6 +93,7 @@ export const SETTINGS = {
   },
   shutdownTimeoutMs: {
     env: "SHUTDOWN_TIMEOUT_MS",
+    child: true,
     flag: "shutdown-timeout",
     default: 10_000,
     description: "one deadline for a graceful stop, then force (exit 4)",
@@ -100,6 +109,7 @@ export const SETTINGS = {
   },
   appModule: {
     env: "APP_MODULE",
+    child: true,
     flag: "app",
     default: "app/index.ts",
     description:
@@ -108,6 +118,7 @@ export const SETTINGS = {
   },
   hooksModule: {
     env: "HOOKS_MODULE",
+    child: true,
     flag: "hooks",
     default: "app/hooks.ts",
     description: "module exporting optional setup / onStart / onShutdown hooks",
@@ -173,6 +184,7 @@ export const SETTINGS = {
   },
   maxMemoryMb: {
     env: "MAX_MEMORY_MB",
+    child: true,
     flag: "max-memory",
     default: 0,
     description: "recycle a worker whose RSS exceeds this many MB (0 = never; else 32 or more)",
@@ -185,6 +197,7 @@ export const SETTINGS = {
   },
   workerIndexHeader: {
     env: "WORKER_INDEX_HEADER",
+    child: true,
     flag: "worker-index-header",
     boolean: true,
     default: false,
@@ -194,6 +207,7 @@ export const SETTINGS = {
   },
   wsMaxPayloadBytes: {
     env: "WS_MAX_PAYLOAD_BYTES",
+    child: true,
     flag: "ws-max-payload",
     default: 1024 * 1024,
     description:
@@ -202,6 +216,7 @@ export const SETTINGS = {
   },
   wsIdleTimeoutS: {
     env: "WS_IDLE_TIMEOUT_S",
+    child: true,
     flag: "ws-idle-timeout",
     default: 120,
     description:
@@ -210,6 +225,7 @@ export const SETTINGS = {
   },
   wsBackpressureLimitBytes: {
     env: "WS_BACKPRESSURE_LIMIT_BYTES",
+    child: true,
     flag: "ws-backpressure-limit",
     default: 1024 * 1024,
     description:
@@ -234,6 +250,7 @@ export const SETTINGS = {
   },
   metrics: {
     env: "METRICS",
+    child: true,
     default: true,
     description:
       "count app requests per worker for GET /metrics and /admin/status (0 = off; process and fleet metrics stay)",
@@ -241,6 +258,7 @@ export const SETTINGS = {
   },
   metricsPublic: {
     env: "METRICS_PUBLIC",
+    child: true,
     flag: "metrics-public",
     boolean: true,
     default: false,
@@ -249,6 +267,7 @@ export const SETTINGS = {
   },
   collectTimeoutMs: {
     env: "COLLECT_TIMEOUT_MS",
+    child: true,
     flag: "collect-timeout",
     default: 1000,
     description:
@@ -257,6 +276,7 @@ export const SETTINGS = {
   },
   logFormat: {
     env: "LOG_FORMAT",
+    child: true,
     flag: "log-format",
     default: "text",
     description:
@@ -265,6 +285,7 @@ export const SETTINGS = {
   },
   logLevel: {
     env: "LOG_LEVEL",
+    child: true,
     flag: "log-level",
     default: "info",
     description: "lowest level written: debug, info, warn or error",
@@ -272,6 +293,7 @@ export const SETTINGS = {
   },
   accessLog: {
     env: "ACCESS_LOG",
+    child: true,
     flag: "access-log",
     boolean: true,
     default: false,
@@ -295,6 +317,7 @@ export const SETTINGS = {
   },
   idleTimeoutS: {
     env: "IDLE_TIMEOUT_S",
+    child: true,
     flag: "idle-timeout",
     default: 10,
     description:
@@ -303,6 +326,7 @@ export const SETTINGS = {
   },
   maxBodyBytes: {
     env: "MAX_BODY_BYTES",
+    child: true,
     flag: "max-body",
     default: 1_048_576,
     description:
@@ -313,15 +337,68 @@ export const SETTINGS = {
 } satisfies Record<string, SettingSpec<unknown>>;
 
 export type SettingKey = keyof typeof SETTINGS;
+type Spec<K extends SettingKey> = (typeof SETTINGS)[K];
+
+/** Every setting's value, typed by its parser. */
+export type Settings = {
+  [K in SettingKey]: Spec<K> extends { parse: Parser<infer T> } ? T : never;
+};
 
 /** Parsed values of the settings that were given (flag or env). */
-export type GivenSettings = {
-  [K in SettingKey]?: (typeof SETTINGS)[K] extends SettingSpec<infer T> ? T : never;
-};
+export type GivenSettings = Partial<Settings>;
+
+/** The settings that declare a default, with it. */
+export type Defaults = Pick<
+  Settings,
+  { [K in SettingKey]: Spec<K> extends { default: unknown } ? K : never }[SettingKey]
+>;
+
+/** The settings children take (declared `child: true`). */
+export type ChildSettingKey = {
+  [K in SettingKey]: Spec<K> extends { child: true } ? K : never;
+}[SettingKey];
 
 /** Every declaration with its key, for code that walks them all. */
 export const settingEntries = (): [SettingKey, SettingSpec<unknown>][] =>
   Object.entries(SETTINGS) as [SettingKey, SettingSpec<unknown>][];
+
+/** Every declared default, keyed like the settings. */
+export function settingDefaults(): Defaults {
+  const values: Partial<Record<SettingKey, unknown>> = {};
+  for (const [key, spec] of settingEntries()) if ("default" in spec) values[key] = spec.default;
+  return values as Defaults; // exactly the keys whose declaration has a default (the type's)
+}
+
+const isChildKey = (key: SettingKey): key is ChildSettingKey =>
+  (SETTINGS[key] as SettingSpec<unknown>).child === true;
+
+/** The keys of the settings children take, in declaration order. */
+export const CHILD_SETTING_KEYS: readonly ChildSettingKey[] = Object.keys(SETTINGS).filter(
+  isChildKey as (key: string) => key is ChildSettingKey,
+);
+
+/**
+ * The check a child makes of a setting it received, derived from the setting's own parser: the
+ * value must parse back to itself, as every value the primary resolved does. So a child accepts
+ * what the primary can send and nothing else, with the parser's words for what is wrong.
+ */
+export function settingCheck(spec: SettingSpec<unknown>): Check {
+  return (value) => {
+    if (value === undefined) return "is missing";
+    const parsed = spec.parse(typeof value === "string" ? value : JSON.stringify(value));
+    if (!parsed.ok) return parsed.error;
+    if (typeof parsed.value !== typeof value) return `must be a ${typeof parsed.value}`;
+    const same = JSON.stringify(parsed.value) === JSON.stringify(value);
+    return same ? null : `must read as ${JSON.stringify(parsed.value)}`;
+  };
+}
+
+/** The checks of every child setting, keyed like them. */
+export function childSettingChecks(): Record<ChildSettingKey, Check> {
+  const checks: Partial<Record<ChildSettingKey, Check>> = {};
+  for (const key of CHILD_SETTING_KEYS) checks[key] = settingCheck(SETTINGS[key]);
+  return checks as Record<ChildSettingKey, Check>; // one per key of CHILD_SETTING_KEYS
+}
 
 const shownDefault = (s: SettingSpec<unknown>) => s.defaultText ?? String(s.default);
 

@@ -5,14 +5,13 @@
  * for a bare `bun` importing it, median of 6) and ~40 ms of start-up.
  */
 
-/** The outcome of parsing one raw value. */
-export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+import type { Result } from "./checks.ts";
 
 /** Parses one raw string (from a flag or env) into a setting's value. */
-export type Parser<T> = (raw: string) => Parsed<T>;
+export type Parser<T> = (raw: string) => Result<T>;
 
-export const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-export const fail = (message: string): Parsed<never> => ({ ok: false, message });
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = (error: string): Result<never> => ({ ok: false, error });
 
 /** A whole number in `min..max` (surrounding blanks allowed). */
 export function whole(min: number, max: number): Parser<number> {
@@ -70,7 +69,7 @@ export function url(...protocols: string[]): Parser<string> {
 
 /** A string that matches `pattern` and has at least `minLength` characters. */
 export function matching(pattern: RegExp, message: string, minLength: number, short: string) {
-  return (raw: string): Parsed<string> => {
+  return (raw: string): Result<string> => {
     if (!pattern.test(raw)) return fail(message);
     return raw.length >= minLength ? ok(raw) : fail(short);
   };
@@ -78,7 +77,7 @@ export function matching(pattern: RegExp, message: string, minLength: number, sh
 
 /** `parser`, then a further check on its value. */
 export function refine<T>(parser: Parser<T>, check: (value: T) => boolean, message: string) {
-  return (raw: string): Parsed<T> => {
+  return (raw: string): Result<T> => {
     const parsed = parser(raw);
     return !parsed.ok || check(parsed.value) ? parsed : fail(message);
   };

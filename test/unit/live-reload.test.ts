@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { injectClient, LIVERELOAD_CLIENT } from "../../workers/child/http/live-reload.ts";
+import { injectClient, LIVE_RELOAD_CLIENT } from "../../workers/child/http/live-reload.ts";
 import { createLog } from "../../workers/log.ts";
 import { LiveReloadHub } from "../../workers/primary/dev/live-reload.ts";
-import type { WorkerProcess } from "../../workers/primary/worker-process.ts";
+import type { ChildProcess } from "../../workers/primary/worker-process.ts";
 
-/** Enough of a WorkerProcess for the hub: what it was sent, and an exit the test controls. */
+/** Enough of a ChildProcess for the hub: what it was sent, and an exit the test controls. */
 function fakeWorker(extra = false) {
   const sent: unknown[] = [];
   const exit = Promise.withResolvers<number>();
@@ -13,7 +13,7 @@ function fakeWorker(extra = false) {
     name: "worker (fake)",
     init: { extra: extra ? { name: "job", module: "x" } : null },
     proc: { send: (m: unknown) => sent.push(m), exited: exit.promise },
-  } as unknown as WorkerProcess;
+  } as unknown as ChildProcess;
   return { worker, sent, exit };
 }
 
@@ -26,7 +26,7 @@ describe("live reload, primary side", () => {
     const extra = fakeWorker(true);
     hub.ready(http.worker);
     hub.ready(extra.worker);
-    expect(http.sent).toEqual([{ fleet: "bun-fleet/1", kind: "livereload", generation: 0 }]);
+    expect(http.sent).toEqual([{ fleet: "bun-fleet/1", kind: "live-reload", generation: 0 }]);
     expect(extra.sent).toEqual([]);
   });
 
@@ -49,7 +49,7 @@ describe("live reload client injection", () => {
 
   test("goes before </body>, and drops the now wrong length and etag", async () => {
     const res = await injectClient(html("<html><body><p>hi</p></body></html>", { etag: '"x"' }));
-    expect(await res.text()).toBe(`<html><body><p>hi</p>${LIVERELOAD_CLIENT}</body></html>`);
+    expect(await res.text()).toBe(`<html><body><p>hi</p>${LIVE_RELOAD_CLIENT}</body></html>`);
     expect(res.headers.has("etag")).toBe(false);
     expect(res.headers.get("content-type")).toStartWith("text/html");
   });
@@ -59,7 +59,7 @@ describe("live reload client injection", () => {
       new Response("<p>x</p>", { status: 404, headers: { "content-type": "text/html" } }),
     );
     expect(res.status).toBe(404);
-    expect(await res.text()).toBe(`<p>x</p>${LIVERELOAD_CLIENT}`);
+    expect(await res.text()).toBe(`<p>x</p>${LIVE_RELOAD_CLIENT}`);
   });
 
   test("leaves other types and compressed HTML alone", async () => {
