@@ -1,6 +1,10 @@
 import { expect, test } from "bun:test";
+import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
-import { NO_EXTRAS, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+import { NO_EXTRAS, ROOT, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+
+/** The template's app (fleet tests serve their own test app unless told otherwise). */
+const TEMPLATE = { ...NO_EXTRAS, APP_MODULE: join(ROOT, "app", "index.ts") };
 
 /** Debian's chromium (the one `.ci/run` installs), found on PATH. */
 const CHROMIUM = Bun.which("chromium");
@@ -14,7 +18,7 @@ async function workerOf(page: Page): Promise<number> {
 test.skipIf(!CHROMIUM)(
   "two browser tabs of the chat on different workers see each other's messages",
   async () => {
-    const fleet = await startReadyFleet({ env: NO_EXTRAS });
+    const fleet = await startReadyFleet({ env: TEMPLATE });
     const browser = await chromium.launch({
       executablePath: CHROMIUM ?? "",
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
