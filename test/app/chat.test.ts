@@ -1,10 +1,25 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
+import { createApp } from "../../app/index.ts";
 import { NO_EXTRAS, ROOT, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+import { fakeWorker } from "../helpers/worker.ts";
 
-/** The template's app (fleet tests serve their own test app unless told otherwise). */
+/**
+ * The template's chat (app/routes/chat.ts, app/public/chat.html). The fleet below serves the
+ * template's app/index.ts: fleet tests serve the runtime's own test app unless told otherwise.
+ */
 const TEMPLATE = { ...NO_EXTRAS, APP_MODULE: join(ROOT, "app", "index.ts") };
+
+test("GET /chat is the chat page; a bad room is 400 before the upgrade", async () => {
+  const app = createApp(fakeWorker());
+  const page = await app.request("/chat?room=lobby");
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain("/chat/ws?room=");
+  const bad = await app.request("/chat/ws?room=no%20spaces");
+  expect(bad.status).toBe(400);
+  expect(await bad.json()).toEqual({ error: "room: use 1-32 of A-Z a-z 0-9 _ -" });
+});
 
 /** Debian's chromium (the one `.ci/run` installs), found on PATH. */
 const CHROMIUM = Bun.which("chromium");
