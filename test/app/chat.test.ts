@@ -1,15 +1,13 @@
 import { expect, test } from "bun:test";
-import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
 import { createApp } from "../../app/index.ts";
-import { NO_EXTRAS, ROOT, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+import { PROJECT_APP, startReadyFleet, waitFor } from "../helpers/fleet.ts";
 import { fakeWorker } from "../helpers/worker.ts";
 
 /**
  * The template's chat (app/routes/chat.ts, app/public/chat.html). The fleet below serves the
- * template's app/index.ts: fleet tests serve the runtime's own test app unless told otherwise.
+ * project's app/ (PROJECT_APP): fleet tests serve the runtime's own test app unless told otherwise.
  */
-const TEMPLATE = { ...NO_EXTRAS, APP_MODULE: join(ROOT, "app", "index.ts") };
 
 test("GET /chat is the chat page; a bad room is 400 before the upgrade", async () => {
   const app = createApp(fakeWorker());
@@ -33,7 +31,7 @@ async function workerOf(page: Page): Promise<number> {
 test.skipIf(!CHROMIUM)(
   "two browser tabs of the chat on different workers see each other's messages",
   async () => {
-    const fleet = await startReadyFleet({ env: TEMPLATE });
+    const fleet = await startReadyFleet({ env: PROJECT_APP });
     const browser = await chromium.launch({
       executablePath: CHROMIUM ?? "",
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],

@@ -17,6 +17,11 @@ export const TEST_APP = {
   APP_MODULE: join(FIXTURES, "base-app", "index.ts"),
   HOOKS_MODULE: join(FIXTURES, "base-app", "hooks.ts"),
 };
+/** The project's own app (app/index.ts, app/hooks.ts): what tests in test/app/ serve. */
+export const PROJECT_APP = {
+  APP_MODULE: join(ROOT, "app", "index.ts"),
+  HOOKS_MODULE: join(ROOT, "app", "hooks.ts"),
+};
 export const TOKEN = "test-admin-token-0123456789";
 
 /** A free TCP port on this machine (bound once, released, then handed to the fleet). */
