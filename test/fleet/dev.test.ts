@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import {
   count,
+  FIXTURES,
   type Fleet,
   freshFetch,
   NO_EXTRAS,
@@ -18,23 +19,20 @@ import {
 /** Debian's chromium, driven by playwright-core. */
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
-/** A copy of the project, so the test can edit app/ the way a developer would. */
+/**
+ * A copy of the project, so the test can edit app/ the way a developer would. Its app/ is the
+ * test's own (test/fixtures/dev-app/), not the template's, which is the user's to replace.
+ */
 let project = "";
 let appFile = "";
 let original = "";
 
 beforeAll(() => {
   project = mkdtempSync(join(tmpdir(), "fleet-dev-"));
-  for (const entry of [
-    "app",
-    "workers",
-    "scripts",
-    "package.json",
-    "tsconfig.json",
-    "bunfig.toml",
-  ]) {
+  for (const entry of ["workers", "scripts", "package.json", "tsconfig.json", "bunfig.toml"]) {
     cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
   }
+  cpSync(join(FIXTURES, "dev-app"), join(project, "app"), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(project, "node_modules"));
   appFile = join(project, "app", "index.ts");
   original = readFileSync(appFile, "utf8");
@@ -42,13 +40,21 @@ beforeAll(() => {
 
 afterAll(() => rmSync(project, { recursive: true, force: true }));
 
+/** Env for `bun run dev` in the copy: its own app/, no extras, the dev defaults left to it. */
+const devEnv = () => ({
+  ...NO_EXTRAS,
+  APP_MODULE: appFile,
+  WORKERS: "",
+  WORKER_INDEX_HEADER: "",
+});
+
 /** `bun run dev` in the copy, with the dev defaults (WORKERS, WORKER_INDEX_HEADER) left to it. */
 function startDev(env: Record<string, string> = {}): Promise<Fleet> {
   writeFileSync(appFile, original);
   return startReadyFleet({
     script: join(project, "scripts", "dev.ts"),
     cwd: project,
-    env: { ...NO_EXTRAS, WORKERS: "", WORKER_INDEX_HEADER: "", ...env },
+    env: { ...devEnv(), ...env },
   });
 }
 
@@ -210,7 +216,7 @@ describe("bun run dev after a failed start", () => {
     return startFleet({
       script: join(project, "scripts", "dev.ts"),
       cwd: project,
-      env: { ...NO_EXTRAS, WORKERS: "", WORKER_INDEX_HEADER: "" },
+      env: devEnv(),
     });
   }
 

@@ -136,7 +136,7 @@ describe("status and metrics", () => {
   });
 
   test("pub/sub and WebSocket numbers: messages, relays and drops in /metrics and status, open sockets per worker", async () => {
-    const fleet = await startReadyFleet({ env: NO_EXTRAS }); // the template's chat room
+    const fleet = await startReadyFleet({ env: NO_EXTRAS }); // the test app's room
     const clients = await joinAcross(fleet.port, "metrics", 2, 2);
     const scrape = async () => {
       const res = await fetch(fleet.url("/metrics"), { headers: auth });

@@ -9,6 +9,19 @@ export const ROOT = join(import.meta.dir, "..", "..");
 export const START = join(ROOT, "scripts", "start.ts");
 const TETHER = join(ROOT, "test", "helpers", "tether.ts");
 export const FIXTURES = join(ROOT, "test", "fixtures");
+/**
+ * What fleet tests serve unless they say otherwise: the runtime's own test app and its hooks
+ * (test/fixtures/base-app/), never the template's app/, which is the user's to replace.
+ */
+export const TEST_APP = {
+  APP_MODULE: join(FIXTURES, "base-app", "index.ts"),
+  HOOKS_MODULE: join(FIXTURES, "base-app", "hooks.ts"),
+};
+/** The project's own app (app/index.ts, app/hooks.ts): what tests in test/app/ serve. */
+export const PROJECT_APP = {
+  APP_MODULE: join(ROOT, "app", "index.ts"),
+  HOOKS_MODULE: join(ROOT, "app", "hooks.ts"),
+};
 export const TOKEN = "test-admin-token-0123456789";
 
 /** A free port and the poller with a deadline, from the process kit the bench shares. */
@@ -60,8 +73,8 @@ export { collect };
 const TETHER_LINE = /^\[tether\] pid (\d+)\n/m;
 
 /**
- * Starts `bun scripts/start.ts` with 2 workers on a free port (env and args override; `script`
- * and `cwd` run another entry, e.g. `scripts/dev.ts` in a copy of the project).
+ * Starts `bun scripts/start.ts` with 2 workers on a free port, serving TEST_APP (env and args
+ * override; `script` and `cwd` run another entry, e.g. `scripts/dev.ts` in a copy of the project).
  */
 export async function startFleet(
   options: {
@@ -89,6 +102,7 @@ export async function startFleet(
         SHUTDOWN_TIMEOUT_MS: "5000",
         // Tests learn which worker answered from this header; the default (off) is tested on its own.
         WORKER_INDEX_HEADER: "1",
+        ...TEST_APP,
         ...options.env,
       },
       stdin: "pipe",
@@ -146,7 +160,7 @@ export async function timed<T>(promise: Promise<T>): Promise<{ ms: number; value
   return { ms: performance.now() - start, value };
 }
 
-/** What the template's `GET /worker` answers. */
+/** What the test app's `GET /worker` answers. */
 export type WorkerInfo = { index: number; pid: number; context: unknown };
 
 /** Asks /worker on fresh connections until every index in `want` has answered. */
@@ -184,5 +198,5 @@ export const admin = (url: string, body?: unknown) =>
 /** How many times `pattern` (with the g flag) occurs in `text`. */
 export const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0;
 
-/** Env for a fleet of HTTP workers only (the template's hooks add a ticker extra). */
+/** Env for a fleet of HTTP workers only (the test app's hooks add a ticker extra). */
 export const NO_EXTRAS = { HOOKS_MODULE: join(FIXTURES, "no-extras-hooks.ts") };

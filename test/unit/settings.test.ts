@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { jsonProblem } from "../../workers/primary/start/hooks.ts";
 import { helpText, markdownTable, SETTINGS } from "../../workers/settings.ts";
 
 describe("settings", () => {
@@ -27,23 +26,5 @@ describe("settings", () => {
         });
       }
     }
-  });
-});
-
-describe("jsonProblem", () => {
-  test("plain JSON passes", () => {
-    expect(jsonProblem({ a: [1, "x", null, true, { b: 2 }] })).toBeNull();
-    expect(jsonProblem(Object.create(null))).toBeNull();
-  });
-
-  test.each([
-    [{ when: new Date(0) }, "result.when is a Date"],
-    [{ list: [1, () => 2] }, "result.list[1] is function"],
-    [{ n: Number.NaN }, "result.n is NaN"],
-    [undefined, "result is undefined"],
-    [new Map(), "result is a Map"],
-    [{ big: 1n }, "result.big is bigint"],
-  ])("%p is refused: %s", (value, problem) => {
-    expect(jsonProblem(value)).toBe(problem);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { ReloadLoadResult } from "../../scripts/load/reload-under-load.ts";
-import { ROOT } from "../helpers/fleet.ts";
+import { ROOT, TEST_APP } from "../helpers/fleet.ts";
 
 const SCRIPT = join(ROOT, "scripts", "load", "reload-under-load.ts");
 const TETHER = join(ROOT, "test", "helpers", "tether.ts");
@@ -40,7 +40,13 @@ async function run(migrate: 0 | 1): Promise<ReloadLoadResult> {
       "2",
       "--json",
     ],
-    { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"], detached: true },
+    // The fleet the script starts serves the runtime's test app, not the template's app/.
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...TEST_APP },
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    },
   );
   const killGroup = () => {
     try {

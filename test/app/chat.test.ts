@@ -1,6 +1,23 @@
 import { expect, test } from "bun:test";
 import { chromium, type Page } from "playwright-core";
-import { NO_EXTRAS, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+import { createApp } from "../../app/index.ts";
+import { PROJECT_APP, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+import { fakeWorker } from "../helpers/worker.ts";
+
+/**
+ * The template's chat (app/routes/chat.ts, app/public/chat.html). The fleet below serves the
+ * project's app/ (PROJECT_APP): fleet tests serve the runtime's own test app unless told otherwise.
+ */
+
+test("GET /chat is the chat page; a bad room is 400 before the upgrade", async () => {
+  const app = createApp(fakeWorker());
+  const page = await app.request("/chat?room=lobby");
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain("/chat/ws?room=");
+  const bad = await app.request("/chat/ws?room=no%20spaces");
+  expect(bad.status).toBe(400);
+  expect(await bad.json()).toEqual({ error: "room: use 1-32 of A-Z a-z 0-9 _ -" });
+});
 
 /** Debian's chromium (the one `.ci/run` installs), found on PATH. */
 const CHROMIUM = Bun.which("chromium");
@@ -14,7 +31,7 @@ async function workerOf(page: Page): Promise<number> {
 test.skipIf(!CHROMIUM)(
   "two browser tabs of the chat on different workers see each other's messages",
   async () => {
-    const fleet = await startReadyFleet({ env: NO_EXTRAS });
+    const fleet = await startReadyFleet({ env: PROJECT_APP });
     const browser = await chromium.launch({
       executablePath: CHROMIUM ?? "",
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
