@@ -2,6 +2,7 @@ import type { Server } from "bun";
 import type { FetchApp } from "../../fleet.ts";
 import { bunBodyBackstop, limitBody } from "./body-limit.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
+import { withTargetUrl } from "./host.ts";
 import { LIVERELOAD_PATH, type LiveReload, withLiveReloadClient } from "./live-reload.ts";
 import type { OpenSockets, WebSocketLimits } from "./websockets.ts";
 
@@ -71,6 +72,7 @@ export function serve(options: ServeOptions): Server<never> {
       return res instanceof Promise ? res.then(stamp) : stamp(res);
     };
     return (request, server) => {
+      withTargetUrl(request, server); // a request without Host: absolute URL, as Hono needs
       const limited = limitBody(request, maxBodyBytes);
       if (limited === request) return run(request, server);
       if (limited instanceof Response) return stamp(limited);
