@@ -1,0 +1,159 @@
+/**
+ * `bun run build` → `dist/bun-fleet`, run the way it ships: copied alone into an empty directory,
+ * with no `bun` on PATH. Builds are cached by source hash (test/helpers/binary.ts).
+ */
+import { describe, expect, test } from "bun:test";
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { builtBinary, replaceIn } from "../helpers/binary.ts";
+import { admin, count, freshFetch, ROOT, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+import { parseRaw, rawRequest } from "../helpers/raw-http.ts";
+import { requestLoop } from "../helpers/request-loop.ts";
+
+/** A PATH that holds no bun (the directory of the binary itself, and nothing else). */
+const noBunPath = (dir: string) => {
+  expect(Bun.which("bun", { PATH: dir })).toBeNull();
+  return dir;
+};
+
+/** The binary copied alone into an empty temp directory (removed when the test ends). */
+async function shipped(binary: string): Promise<{ dir: string; file: string; done: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), "bun-fleet-binary-"));
+  const file = join(dir, "bun-fleet");
+  copyFileSync(binary, file);
+  return { dir, file, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const exeOf = (pid: number) => readlinkSync(`/proc/${pid}/exe`);
+
+/** The template has /api/todos once the database lands; the checks below follow it. */
+const HAS_TODOS = readdirSync(join(ROOT, "app"), { recursive: true, encoding: "utf8" }).some(
+  (file) => file.endsWith(".ts") && readFileSync(join(ROOT, "app", file), "utf8").includes("todos"),
+);
+
+describe("dist/bun-fleet", () => {
+  test("copied alone, without bun on PATH: --help, a bad setting, SIGTERM, like bun run start", async () => {
+    const { dir, file, done } = await shipped(await builtBinary());
+    try {
+      const env = { PATH: noBunPath(dir), HOME: dir };
+      const help = Bun.spawnSync([file, "--help"], { cwd: dir, env });
+      expect(help.exitCode).toBe(0);
+      expect(help.stdout.toString()).toContain("Usage: bun-fleet");
+      expect(help.stdout.toString()).toContain("--workers <value>");
+      const bad = Bun.spawnSync([file, "--workers", "lots"], { cwd: dir, env });
+      expect(bad.exitCode).toBe(2);
+      expect(bad.stderr.toString()).toContain("invalid configuration");
+
+      const fleet = await startReadyFleet({ command: [file], cwd: dir, env });
+      expect(fleet.stdout()).toContain(
+        "app app/index.ts (embedded); hooks app/hooks.ts (embedded)",
+      );
+      fleet.kill("SIGTERM");
+      expect(await fleet.exited).toBe(0);
+      expect(fleet.pids()).toEqual([]);
+    } finally {
+      done();
+    }
+  });
+
+  test("two workers serve the app, every process is the binary, an upgrade by rename + SIGHUP loses nothing", async () => {
+    const [v1, v2] = await Promise.all([
+      builtBinary(),
+      builtBinary({
+        name: "v2",
+        edit: (root) =>
+          replaceIn(root, "app/index.ts", "Hello from worker", "Hello again from worker"),
+      }),
+    ]);
+    const { dir, file, done } = await shipped(v1);
+    try {
+      const fleet = await startReadyFleet({
+        command: [file],
+        cwd: dir,
+        env: { PATH: noBunPath(dir), HOME: dir, DRAIN_WINDOW_MS: "200" },
+      });
+      // Both workers answer /hello; / is app/public/index.html; the dashboard page is embedded.
+      const seen = new Set<string>();
+      await waitFor("both workers to answer /hello", async () => {
+        const res = await freshFetch(fleet.url("/hello"));
+        seen.add(await res.text());
+        return seen.size === 2;
+      });
+      expect([...seen].sort()).toEqual(["Hello from worker 0\n", "Hello from worker 1\n"]);
+      const index = await freshFetch(fleet.url("/"));
+      expect(index.status).toBe(200);
+      expect(await index.text()).toBe(
+        readFileSync(join(ROOT, "app", "public", "index.html"), "utf8"),
+      );
+      expect((await freshFetch(fleet.url("/chat"))).status).toBe(200);
+      expect((await freshFetch(fleet.url("/admin"))).status).toBe(200);
+      const ready = parseRaw(await rawRequest(fleet.port, "GET /readyz HTTP/1.0\r\n\r\n"));
+      expect(ready.status).toBe(200);
+      if (HAS_TODOS) {
+        const created = await fetch(fleet.url("/api/todos"), {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ title: "from the binary" }),
+        });
+        expect(created.status).toBe(201);
+        expect((await fetch(fleet.url("/api/todos"))).status).toBe(200);
+        expect(existsSync(join(dir, "data"))).toBe(true); // SQLite under ./data of the cwd
+      }
+
+      // The primary, both workers and the template's extra all run the file in the directory.
+      const pids = fleet.pids();
+      expect(pids).toHaveLength(4);
+      for (const pid of pids) expect(exeOf(pid)).toBe(file);
+
+      // Upgrade in place: the new build is renamed over the file, then a rolling reload.
+      const loop = requestLoop(fleet.url("/hello"), { keepAlive: 2, fresh: 2 });
+      await waitFor("the loop to get going", () => loop.result.ok > 20);
+      copyFileSync(v2, `${file}.new`);
+      renameSync(`${file}.new`, file);
+      fleet.kill("SIGHUP");
+      await waitFor(
+        "the reload to complete",
+        () => fleet.stderr().includes("reload (SIGHUP) complete"),
+        15_000,
+      );
+      await waitFor(
+        "the old workers to retire",
+        () => count(fleet.stderr(), /worker \d \(pid \d+\) retired/g) === 2,
+      );
+      const afterReload = loop.result.ok;
+      await waitFor("requests after the reload", () => loop.result.ok > afterReload + 20);
+      const result = await loop.stop();
+      expect(result.ok).toBeGreaterThan(50);
+      expect(result.failures).toEqual([]);
+      expect(result.failed).toBe(0);
+      expect(result.bodies.get("Hello again from worker 0\n")).toBeGreaterThan(0);
+      expect(result.bodies.get("Hello again from worker 1\n")).toBeGreaterThan(0);
+      for (let i = 0; i < 10; i++) {
+        const text = await (await freshFetch(fleet.url("/hello"))).text();
+        expect(text).toStartWith("Hello again");
+      }
+      // New workers run the new file; the primary still runs the old one, now unlinked.
+      const workers = fleet.pids().filter((pid) => pid !== fleet.pid);
+      expect(workers).toHaveLength(3);
+      for (const pid of workers) expect(exeOf(pid)).toBe(file);
+      expect(exeOf(fleet.pid)).toBe(`${file} (deleted)`);
+
+      const stop = await admin(fleet.url("/admin/stop"));
+      expect(stop.status).toBe(202);
+      expect(await fleet.exited).toBe(0);
+      expect(fleet.pids()).toEqual([]);
+    } finally {
+      done();
+    }
+  });
+});
