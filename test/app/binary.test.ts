@@ -4,19 +4,35 @@
  */
 import { describe, expect, test } from "bun:test";
 import {
+  chmodSync,
+  chownSync,
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   renameSync,
   rmSync,
+  symlinkSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { builtBinary, replaceIn } from "../helpers/binary.ts";
-import { admin, count, freshFetch, ROOT, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+import { projectFile } from "../helpers/deploy.ts";
+import { execForm, healthcheckCommand, parseDockerfile } from "../helpers/dockerfile.ts";
+import {
+  admin,
+  count,
+  freePort,
+  freshFetch,
+  ROOT,
+  startReadyFleet,
+  TOKEN,
+  waitFor,
+} from "../helpers/fleet.ts";
+import { startInPidNamespace } from "../helpers/pid-namespace.ts";
 import { parseRaw, rawRequest } from "../helpers/raw-http.ts";
 import { requestLoop } from "../helpers/request-loop.ts";
 
@@ -152,6 +168,75 @@ describe("dist/bun-fleet", () => {
       expect(stop.status).toBe(202);
       expect(await fleet.exited).toBe(0);
       expect(fleet.pids()).toEqual([]);
+    } finally {
+      done();
+    }
+  });
+
+  test("the binary image's runtime stage, emulated: tini + the executable as PID 1, uid 10001, no Bun", async () => {
+    const dockerfile = parseDockerfile(await projectFile("deploy/binary/Dockerfile"));
+    const runtime = dockerfile.slice(dockerfile.findLastIndex((i) => i.keyword === "FROM"));
+    const arg = (keyword: string) => runtime.findLast((i) => i.keyword === keyword)?.args ?? "";
+    const { dir, file, done } = await shipped(await builtBinary());
+    try {
+      // The image's /app: the executable and a data/ folder the user owns.
+      const inImage = (args: string[]) => args.map((a) => (a === "/app/bun-fleet" ? file : a));
+      const [uid, gid] = arg("USER").split(":").map(Number) as [number, number];
+      chmodSync(dir, 0o755);
+      mkdirSync(join(dir, "data"));
+      if (process.getuid?.() === 0) chownSync(join(dir, "data"), uid, gid);
+      const command = inImage([
+        ...(execForm(arg("ENTRYPOINT")) ?? []),
+        ...(execForm(arg("CMD")) ?? []),
+      ]);
+      expect(command).toEqual(["/usr/bin/tini", "--", file]);
+      // The namespace is made with unshare and setpriv, found on PATH: links to them alone.
+      const tools = join(dir, "tools");
+      mkdirSync(tools);
+      for (const tool of ["unshare", "setpriv"]) {
+        const path = Bun.which(tool);
+        if (path) symlinkSync(path, join(tools, tool));
+      }
+      const port = await freePort();
+      const ns = await startInPidNamespace(command, {
+        cwd: dir,
+        user: { uid, gid },
+        env: {
+          PATH: noBunPath(tools),
+          HOME: "/",
+          NODE_ENV: "production",
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          WORKERS: "2",
+          ADMIN_TOKEN: TOKEN,
+        },
+      });
+      await waitFor(
+        () => `the banner\n${ns.stdout()}\n${ns.stderr()}`,
+        () => ns.stdout().includes("bun-fleet: serving"),
+        10_000,
+      );
+      expect(await (await fetch(`http://127.0.0.1:${port}/hello`)).text()).toMatch(
+        /^Hello from worker [01]\n$/,
+      );
+      if (process.getuid?.() === 0) {
+        const uidOf = (pid: number) =>
+          Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+        const processes = ns.processes();
+        expect(processes.length).toBe(5); // tini, the primary, two workers, the ticker extra
+        for (const p of processes)
+          expect({ comm: p.comm, uid: uidOf(p.pid) }).toEqual({ comm: p.comm, uid });
+      }
+      // The HEALTHCHECK command, as the image has it.
+      const health = inImage(execForm(healthcheckCommand(arg("HEALTHCHECK"))) ?? []);
+      const check = Bun.spawnSync(health, {
+        env: { PATH: `${dir}:/usr/bin:/bin`, PORT: String(port) },
+      });
+      expect(check.exitCode).toBe(0);
+      // docker stop: SIGTERM to PID 1 (tini), forwarded to the primary, which drains.
+      process.kill(ns.init, "SIGTERM");
+      expect(await ns.exited).toBe(0);
+      expect(ns.processes()).toEqual([]);
     } finally {
       done();
     }
