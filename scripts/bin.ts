@@ -10,7 +10,9 @@
 import { join } from "node:path";
 import { WORKER_ENV } from "../workers/worker-init.ts";
 
-const argv = process.argv.slice(2);
+// `--` is accepted and dropped, so `./bun-fleet -- [options]` (the usage --help prints, shared with
+// `bun run start -- [options]`) works as written.
+const argv = process.argv.slice(process.argv[2] === "--" ? 3 : 2);
 const ROOT = join(import.meta.dir, "..");
 
 if (process.env[WORKER_ENV] !== undefined) {
