@@ -60,7 +60,8 @@ export async function entrypoints(root = ROOT): Promise<string[]> {
 
 /**
  * Rewrites `import.meta.dir|dirname|path|filename|url` and `import.meta.resolve("./relative")`
- * in the project's own modules (not node_modules) to their place under `/$bunfs/root/`.
+ * in the project's own modules (not node_modules) to their place under `/$bunfs/root/`. The
+ * rewrite is textual: those words inside a string or comment of a module are rewritten too.
  */
 export function mirrorImportMeta(root = ROOT): BunPlugin {
   const escaped = root.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -101,18 +102,18 @@ export async function build(outfile = DEFAULT_OUTFILE, root = ROOT): Promise<Bui
   // Bun embeds an asset folder under its own name (`app/public` would land at `public/`), so the
   // assets are staged in their tree and each top folder is embedded: `app/public/...`.
   const stage = join(scratch, "assets");
-  for (const asset of assets) cpSync(join(root, asset), join(stage, asset), { recursive: true });
   const tops = [...new Set(assets.map((asset) => asset.split("/")[0] as string))];
-  const result = await Bun.build({
-    entrypoints: entries,
-    root,
-    target: "bun",
-    splitting: true,
-    sourcemap: "inline",
-    plugins: [mirrorImportMeta(root)],
-    compile: { outfile: partial, assets: tops.map((top) => join(stage, top)) },
-  });
   try {
+    for (const asset of assets) cpSync(join(root, asset), join(stage, asset), { recursive: true });
+    const result = await Bun.build({
+      entrypoints: entries,
+      root,
+      target: "bun",
+      splitting: true,
+      sourcemap: "inline",
+      plugins: [mirrorImportMeta(root)],
+      compile: { outfile: partial, assets: tops.map((top) => join(stage, top)) },
+    });
     if (!result.success) {
       throw new AggregateError(
         result.logs,
