@@ -70,6 +70,16 @@ describe("dist/bun-fleet", () => {
       expect(bad.exitCode).toBe(2);
       expect(bad.stderr.toString()).toContain("invalid configuration");
 
+      // `migrate` is scripts/migrate.ts's main when the build had one, else a clear exit 2.
+      const migrate = Bun.spawnSync([file, "migrate"], { cwd: dir, env });
+      if (existsSync(join(ROOT, "scripts", "migrate.ts"))) expect(migrate.exitCode).toBe(0);
+      else {
+        expect(migrate.exitCode).toBe(2);
+        expect(migrate.stderr.toString()).toStartWith(
+          "bun-fleet migrate: no migrations in this build",
+        );
+      }
+
       const fleet = await startReadyFleet({ command: [file], cwd: dir, env });
       expect(fleet.stdout()).toContain(
         "app app/index.ts (embedded); hooks app/hooks.ts (embedded)",
@@ -132,7 +142,12 @@ describe("dist/bun-fleet", () => {
       for (const pid of pids) expect(exeOf(pid)).toBe(file);
 
       // Upgrade in place: the new build is renamed over the file, then a rolling reload.
-      const loop = requestLoop(fleet.url("/hello"), { keepAlive: 2, fresh: 2 });
+      // Keep-alive clients (each reconnects when a retiring worker answers Connection: close).
+      // Not a new connection per request: with net.ipv4.tcp_migrate_req=0 (this machine's, and
+      // the kernel's default) a connection queued on a retiring worker's listener as it closes is
+      // reset by the kernel, whatever the executable (2 of 12 runs here); the several-hosts test
+      // covers new connections through HAProxy, and the reload-under-load test with the sysctl.
+      const loop = requestLoop(fleet.url("/hello"), { keepAlive: 4, fresh: 0 });
       await waitFor("the loop to get going", () => loop.result.ok > 20);
       copyFileSync(v2, `${file}.new`);
       renameSync(`${file}.new`, file);
@@ -152,8 +167,17 @@ describe("dist/bun-fleet", () => {
       expect(result.ok).toBeGreaterThan(50);
       expect(result.failures).toEqual([]);
       expect(result.failed).toBe(0);
-      expect(result.bodies.get("Hello again from worker 0\n")).toBeGreaterThan(0);
-      expect(result.bodies.get("Hello again from worker 1\n")).toBeGreaterThan(0);
+      expect([...result.bodies.keys()].some((body) => body.startsWith("Hello again"))).toBe(true);
+      // Both new workers serve the new code, and no old one is left.
+      const again = new Set<string>();
+      await waitFor("both new workers to answer", async () => {
+        again.add(await (await freshFetch(fleet.url("/hello"))).text());
+        return again.size === 2;
+      });
+      expect([...again].sort()).toEqual([
+        "Hello again from worker 0\n",
+        "Hello again from worker 1\n",
+      ]);
       for (let i = 0; i < 10; i++) {
         const text = await (await freshFetch(fleet.url("/hello"))).text();
         expect(text).toStartWith("Hello again");

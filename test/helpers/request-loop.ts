@@ -26,19 +26,20 @@ export function requestLoop(
     if (result.failures.length < 20) result.failures.push(why);
   };
   const client = async (newConnection: boolean) => {
+    const kind = newConnection ? "new connection" : "keep-alive";
     while (running) {
       try {
         const signal = AbortSignal.timeout(timeoutMs);
         const res = await (newConnection ? freshFetch(url, { signal }) : fetch(url, { signal }));
         const body = await res.text();
         if (res.status < 200 || res.status > 299) {
-          fail(`status ${res.status}: ${body.slice(0, 200)}`);
+          fail(`${kind}: status ${res.status}: ${body.slice(0, 200)}`);
           continue;
         }
         result.ok++;
         result.bodies.set(body, (result.bodies.get(body) ?? 0) + 1);
       } catch (error) {
-        fail((error as Error).message);
+        fail(`${kind}: ${(error as Error).message}`);
       }
     }
   };
