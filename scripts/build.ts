@@ -141,7 +141,7 @@ if (import.meta.main) {
     const built = await build(outfile);
     const mb = (built.bytes / 1024 / 1024).toFixed(1);
     console.log(
-      `built ${relative(process.cwd(), built.outfile)} (${mb} MB) in ${Math.round(built.ms)} ms\n` +
+      `built ${relative(process.cwd(), built.outfile)} (${mb} MiB) in ${Math.round(built.ms)} ms\n` +
         `  entry points: ${built.entrypoints.join(", ")}\n  assets: ${built.assets.join(", ")}`,
     );
   } catch (error) {

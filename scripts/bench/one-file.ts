@@ -152,7 +152,7 @@ try {
   for (let i = 0; i < 3; i++) builds.push(await build(join(outdir, `bun-fleet-${i}`)));
   const binary = (builds[0] as { outfile: string }).outfile;
   console.log(
-    `build: ${builds.map((b) => Math.round(b.ms)).join(", ")} ms; size ${(builds[0]?.bytes ?? 0) / 1024 / 1024} MiB (${builds[0]?.bytes} bytes)`,
+    `build: ${builds.map((b) => Math.round(b.ms)).join(", ")} ms; size ${((builds[0]?.bytes ?? 0) / 1024 / 1024).toFixed(1)} MiB (${builds[0]?.bytes} bytes)`,
   );
   const start: Side = { name: "bun run start", cmd: [process.execPath, "scripts/start.ts"] };
   const file: Side = { name: "dist/bun-fleet", cmd: [binary] };
