@@ -16,6 +16,7 @@ import {
   renameSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +29,7 @@ import {
   freePort,
   freshFetch,
   ROOT,
+  startFleet,
   startReadyFleet,
   TOKEN,
   waitFor,
@@ -87,6 +89,38 @@ describe("dist/bun-fleet", () => {
       fleet.kill("SIGTERM");
       expect(await fleet.exited).toBe(0);
       expect(fleet.pids()).toEqual([]);
+    } finally {
+      done();
+    }
+  });
+
+  test("APP_MODULE given at run time is read from the disk: served alone, its bare imports need node_modules", async () => {
+    const { dir, file, done } = await shipped(await builtBinary());
+    try {
+      const env = { PATH: noBunPath(dir), HOME: dir, WORKERS: "1" };
+      writeFileSync(
+        join(dir, "plain.ts"),
+        'export default { fetch: () => new Response("plain\\n") };\n',
+      );
+      writeFileSync(
+        join(dir, "with-hono.ts"),
+        'import { Hono } from "hono";\nexport default new Hono();\n',
+      );
+      const plain = await startReadyFleet({
+        command: [file],
+        cwd: dir,
+        env: { ...env, APP_MODULE: "plain.ts" },
+      });
+      expect(await (await freshFetch(plain.url("/"))).text()).toBe("plain\n");
+      plain.kill("SIGTERM");
+      expect(await plain.exited).toBe(0);
+      const hono = await startFleet({
+        command: [file],
+        cwd: dir,
+        env: { ...env, APP_MODULE: "with-hono.ts" },
+      });
+      expect(await hono.exited).toBe(3); // a boot failure, as with bun run start
+      expect(hono.stderr()).toContain("Cannot find package 'hono'");
     } finally {
       done();
     }
