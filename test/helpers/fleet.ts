@@ -83,13 +83,20 @@ export async function startFleet(
     port?: number;
     script?: string;
     cwd?: string;
+    /** The fleet's command instead of `bun <script>` (e.g. a built `bun-fleet`). */
+    command?: string[];
   } = {},
 ): Promise<Fleet> {
   const port = options.port ?? (await freePort());
   const script = options.script ?? START;
   // The tether leads the group and kills it if this test run dies before the test can.
   const proc = Bun.spawn(
-    [process.execPath, TETHER, process.execPath, script, ...(options.args ?? [])],
+    [
+      process.execPath,
+      TETHER,
+      ...(options.command ?? [process.execPath, script]),
+      ...(options.args ?? []),
+    ],
     {
       cwd: options.cwd ?? ROOT,
       env: {

@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { bridgeConsole, logUncaught } from "../console.ts";
 import { ExitCode } from "../exit-codes.ts";
 import type { ExtraProcess, FleetHooks, Json } from "../fleet.ts";
 import { configureLogs, createLog, writeOut } from "../log.ts";
-import { checkHooks, shown } from "../modules.ts";
+import { checkHooks, pathExists, shown } from "../modules.ts";
 import { helpText } from "../settings.ts";
 import { type FleetConfig, resolveConfig } from "./config/config.ts";
 import { Primary } from "./primary.ts";
@@ -59,9 +59,12 @@ function installSignals(primary: Primary): () => void {
 
 /**
  * The primary from argv to exit code: config, setup hook, fleet, stop. `dev` is set by
- * `bun run dev` (watch app/, live reload), never by a setting.
+ * `bun run dev` (watch app/, live reload), never by a setting; `command` is how --help names it.
  */
-export async function main(argv: string[], { dev = false } = {}): Promise<ExitCode> {
+export async function main(
+  argv: string[],
+  { dev = false, command }: { dev?: boolean; command?: string } = {},
+): Promise<ExitCode> {
   const result = resolveConfig({
     argv,
     env: process.env,
@@ -70,11 +73,11 @@ export async function main(argv: string[], { dev = false } = {}): Promise<ExitCo
     cwd: process.cwd(),
     root: ROOT,
     readFile: (path) => readFileSync(path, "utf8"),
-    exists: existsSync,
+    exists: pathExists,
     dev,
   });
   if (result.kind === "help") {
-    writeOut("stdout", `${helpText(dev ? "bun run dev" : "bun run start")}\n`);
+    writeOut("stdout", `${helpText(command ?? (dev ? "bun run dev" : "bun run start"))}\n`);
     return ExitCode.ok;
   }
   if (result.kind === "error") {

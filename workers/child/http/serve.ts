@@ -3,6 +3,7 @@ import type { FetchApp } from "../../fleet.ts";
 import type { ChildInit } from "../../worker-init.ts";
 import { bunBodyBackstop, limitBody } from "./body-limit.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
+import { withTargetUrl } from "./host.ts";
 import { LIVE_RELOAD_PATH, type LiveReload, withLiveReloadClient } from "./live-reload.ts";
 import { type AccessLog, RequestMeter } from "./request-meter.ts";
 import type { OpenSockets } from "./websockets.ts";
@@ -127,6 +128,7 @@ export function serve(app: FetchApp, settings: ServeSettings, parts: ServeParts)
       return res instanceof Promise ? res.then(stamp) : stamp(res);
     };
     return (request, server) => {
+      withTargetUrl(request, server); // a request without Host: absolute URL, as Hono needs
       const checked = limitBody(request, maxBodyBytes);
       if (checked === request) return run(request, server);
       if (checked instanceof Response) return stamp(checked);

@@ -25,9 +25,9 @@ type Aggregator = typeof import("prom-client").AggregatorRegistry;
 let aggregator: Promise<Aggregator> | null = null;
 
 async function loadAggregator(): Promise<Aggregator> {
-  // A string specifier: the package ships no types for this path; they are the package's own.
-  const path = "prom-client/lib/cluster.js";
-  const mod = (await import(path)) as { default: Aggregator };
+  // A literal specifier, so `bun run build` bundles it; the types are the package's own.
+  // @ts-expect-error the package ships no types for this path
+  const mod = (await import("prom-client/lib/cluster.js")) as { default: Aggregator };
   return mod.default;
 }
 

@@ -1,8 +1,7 @@
-import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ExtraProcess, FleetHooks, Json } from "../../fleet.ts";
-import { shown } from "../../modules.ts";
+import { pathExists, shown } from "../../modules.ts";
 import { MAX_CONTEXT_BYTES } from "../../worker-init.ts";
 
 /** The primary's use of the hooks module: the `setup` hook and the `extras` declarations. */
@@ -82,7 +81,7 @@ export function checkExtras(
     names.add(extra.name);
     const path = extra.module.startsWith("file:") ? fileURLToPath(extra.module) : extra.module;
     const module = isAbsolute(path) ? path : resolve(dirname(hooksModule), path);
-    if (!existsSync(module)) {
+    if (!pathExists(module)) {
       throw new Error(`HOOKS_MODULE: extra "${extra.name}": no such module ${shown(module)}`);
     }
     return { ...extra, module };
