@@ -109,7 +109,8 @@ export async function startFleet(
         SHUTDOWN_TIMEOUT_MS: "5000",
         // Tests learn which worker answered from this header; the default (off) is tested on its own.
         WORKER_INDEX_HEADER: "1",
-        ...TEST_APP,
+        // A built executable (`command`) serves the app embedded in it.
+        ...(options.command ? {} : TEST_APP),
         ...options.env,
       },
       stdin: "pipe",
