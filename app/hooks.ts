@@ -5,6 +5,9 @@
  */
 import type { ExtraProcess, FleetWorker, StopReason } from "../workers/fleet.ts";
 
+/** The app's settings (app/config.ts): read and checked by the primary, `worker.config`. */
+export { settings } from "./config.ts";
+
 /** Extra processes: started with the fleet, respawned on crash, stopped in the same drain. */
 export const extras: ExtraProcess[] = [
   { name: "ticker", module: import.meta.resolve("./jobs/ticker.ts"), instances: 1 },

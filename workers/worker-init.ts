@@ -104,6 +104,8 @@ export interface WorkerInit extends ChildSettings {
   index: number;
   context: Json;
   setup: Json;
+  /** The app's settings (`worker.config`), checked by the primary. */
+  config: { [env: string]: Json };
   /** Heartbeat period; 0 disables heartbeats. */
   heartbeatMs: number;
   /** Ask to be recycled after this many app requests (MAX_REQUESTS + jitter); 0 = never. */
@@ -120,6 +122,8 @@ const INIT_SHAPE: { [F in keyof WorkerInit]-?: Check } = {
   index: count(0),
   context: anything,
   setup: anything,
+  config: (v) =>
+    typeof v === "object" && v !== null && !Array.isArray(v) ? null : "must be an object",
   port: (v) => count(1)(v) ?? ((v as number) <= 65535 ? null : "must be <= 65535"),
   host: nonEmpty,
   appModule: nonEmpty,

@@ -122,6 +122,7 @@ describe("protocol", () => {
       index: 1,
       context: { a: 1 },
       setup: null,
+      config: { DATABASE_URL: "sqlite://x.db" },
       port: 3000,
       host: "0.0.0.0",
       appModule: "/a.ts",

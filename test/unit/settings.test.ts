@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { settings as templateAppSettings } from "../../app/config.ts";
+import { appMarkdownTable, appSettingRows } from "../../workers/primary/config/app-settings.ts";
 import { helpText, markdownTable, SETTINGS } from "../../workers/primary/config/settings.ts";
 import { jsonProblem } from "../../workers/primary/start/hooks.ts";
 
@@ -11,6 +13,14 @@ describe("settings", () => {
     const end = readme.indexOf("\n\n", start);
     // On failure: paste the output of `bun scripts/config-table.ts` into the README.
     expect(readme.slice(start, end)).toBe(markdownTable());
+  });
+
+  test("the README's app settings table is the one derived from app/config.ts", () => {
+    const readme = readFileSync(join(import.meta.dir, "..", "..", "README.md"), "utf8");
+    const start = readme.indexOf("| app setting (env) | default | meaning |");
+    const end = readme.indexOf("\n\n", start);
+    // On failure: paste the second table `bun scripts/config-table.ts` prints into the README.
+    expect(readme.slice(start, end)).toBe(appMarkdownTable(appSettingRows(templateAppSettings)));
   });
 
   test("--help lists every setting's env name", () => {

@@ -41,6 +41,7 @@ export class WorkerRuntime extends ChildRuntime {
       pid: process.pid,
       context: init.context,
       setup: init.setup,
+      config: init.config,
       get draining() {
         return runtime.#draining;
       },
@@ -126,7 +127,7 @@ export class WorkerRuntime extends ChildRuntime {
       ? await stopServer(server, this.#sockets, deadline, windowMs, this.log)
       : false;
     try {
-      await this.#hooks.onShutdown?.(reason, this.worker);
+      await this.#hooks.onShutdown?.(reason, this.worker, deadline);
     } catch (error) {
       this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
