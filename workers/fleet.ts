@@ -129,6 +129,8 @@ export type AppExport = FetchApp | ((worker: FleetWorker) => FetchApp | Promise<
 export interface SetupContext<Config extends object = AppSettings> {
   /** The app's settings, already checked. */
   readonly config: Config;
+  /** HTTP workers the fleet starts with (WORKERS); a reload adds one more at a time. */
+  readonly workers: number;
   readonly log: FleetLog;
   /** Stop the start as a configuration error: exit 2 with this one line. */
   invalid(message: string): never;

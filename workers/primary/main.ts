@@ -179,7 +179,11 @@ async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode
     return ExitCode.config;
   }
   try {
-    setup = await runSetupHook(hooks, { config: appConfig, log: createLog("setup") });
+    setup = await runSetupHook(hooks, {
+      config: appConfig,
+      workers: config.workers,
+      log: createLog("setup"),
+    });
   } catch (error) {
     if (error instanceof SetupInvalid) {
       log.error(`invalid configuration: ${error.message}`);

@@ -58,7 +58,7 @@ export class SetupInvalid extends Error {}
 /** Runs the hooks module's `setup` once (in the primary) and checks its result can reach workers. */
 export async function runSetupHook(
   hooks: FleetHooks,
-  fleet: Omit<SetupContext, "invalid"> = { config: {}, log: console },
+  fleet: Omit<SetupContext, "invalid"> = { config: {}, workers: 1, log: console },
 ): Promise<Json> {
   const invalid = (message: string): never => {
     throw new SetupInvalid(message);
