@@ -67,6 +67,8 @@ export interface OpenOptions {
   applicationName: string;
   /** SQLite: off only for the test that shows what the guard prevents. */
   guard?: boolean;
+  /** Where an outage is reported: once when it begins, once when it ends. */
+  log?: { warn(message: string): void; info(message: string): void };
 }
 
 export interface DbStats {
@@ -81,13 +83,22 @@ export class Db {
   /** Bun.SQL on SQLite is one connection: a query issued while another request's transaction
    * is open would run inside it (and be rolled back with it). Everything waits its turn. */
   readonly #guard: Mutex | null;
+  #openError: unknown = null;
+  /** In an outage: the database was unreachable at the last query (logged once). */
+  #down = false;
+  readonly #log: OpenOptions["log"];
 
   constructor(
     readonly target: Target,
     options: OpenOptions,
   ) {
+    this.#log = options.log;
     if (target.dialect === "sqlite") {
-      mkdirSync(dirname(target.file), { recursive: true });
+      try {
+        mkdirSync(dirname(target.file), { recursive: true });
+      } catch (error) {
+        this.#openError = error; // reported by check(), in the one line that names the file
+      }
       this.sql = new SQL({ adapter: "sqlite", filename: target.file });
       this.#guard = options.guard === false ? null : new Mutex();
     } else {
@@ -108,7 +119,8 @@ export class Db {
   /** Opens and checks the connection (`select 1`); SQLite gets its pragmas. Throws naming it. */
   async check(): Promise<void> {
     try {
-      if (this.dialect === "sqlite") {
+      if (this.#openError) throw this.#openError;
+      if (this.target.dialect === "sqlite") {
         for (const pragma of SQLITE_PRAGMAS) await this.sql.unsafe(`PRAGMA ${pragma}`);
       }
       await this.sql`select 1`;
@@ -141,13 +153,21 @@ export class Db {
   async #run<T>(fn: () => Promise<T>): Promise<T> {
     this.stats.queries += 1;
     try {
-      return await (this.#guard ? this.#guard.run(fn) : fn());
+      const result = await (this.#guard ? this.#guard.run(fn) : fn());
+      if (this.#down) {
+        this.#down = false;
+        this.#log?.info(`database ${this.dialect} ${this.target.shown} is reachable again`);
+      }
+      return result;
     } catch (error) {
       this.stats.errors += 1;
       if (unreachable(error)) {
-        throw new DatabaseUnavailable(
-          `database ${this.dialect} ${this.target.shown} is not reachable: ${describe(error, this.target)}`,
-        );
+        const message = `database ${this.dialect} ${this.target.shown} is not reachable: ${describe(error, this.target)}`;
+        if (!this.#down) {
+          this.#down = true;
+          this.#log?.warn(`${message}; answering 503 until it is back`);
+        }
+        throw new DatabaseUnavailable(message);
       }
       throw error;
     }
