@@ -147,6 +147,14 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
     await server.exited;
     running.delete(killGroup);
     proc = null;
+    // The tether is gone; wait for every postgres process of the group too (SIGKILL lands a
+    // moment later on a busy machine, and a backend could still answer meanwhile).
+    await waitFor(`postgres on port ${port} to be gone`, () => {
+      const left = Bun.spawnSync(["pgrep", "-g", String(server.pid)])
+        .stdout.toString()
+        .trim();
+      return left === "";
+    });
   };
 
   return {
