@@ -5,7 +5,7 @@
  */
 import type { ExtraProcess, FleetWorker, SetupContext, StopReason } from "../workers/fleet.ts";
 import type { AppConfig } from "./config.ts";
-import { closeDb, databaseTarget, openDb } from "./db/index.ts";
+import { closeDb, databaseTarget, dbIfOpen, openDb } from "./db/index.ts";
 import { migrate } from "./db/migrate.ts";
 
 /** The app's settings (app/config.ts): read and checked by the primary, `worker.config`. */
@@ -83,4 +83,18 @@ export async function onShutdown(
   deadline: number,
 ): Promise<void> {
   if (!(await closeDb(deadline))) worker.log.warn("database client did not close by the deadline");
+}
+
+/**
+ * This worker's own numbers for /admin/status (`app`) and /metrics (`app_*{worker}`): which
+ * database (the dialect, never the URL) and its queries and errors so far.
+ */
+export function stats(): Record<string, number | string> {
+  const db = dbIfOpen();
+  if (!db) return {};
+  return {
+    database: db.dialect,
+    db_queries_total: db.stats.queries,
+    db_errors_total: db.stats.errors,
+  };
 }

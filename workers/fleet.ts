@@ -136,6 +136,13 @@ export interface SetupContext<Config extends object = AppSettings> {
   invalid(message: string): never;
 }
 
+/**
+ * The app's own numbers for one worker (the hooks module's `stats`): in `/admin/status` under
+ * `app`, and in `/metrics` as `app_<name>{worker}` (a counter when the name ends in `_total`,
+ * else a gauge), string values as labels of `app_info{worker}`. Names: a-z, 0-9, _.
+ */
+export type AppStats = { [name: string]: number | string };
+
 /** The hooks module's named exports; all optional. */
 export interface FleetHooks {
   /**
@@ -158,4 +165,6 @@ export interface FleetHooks {
   onShutdown?: (reason: StopReason, worker: FleetWorker, deadline: number) => void | Promise<void>;
   /** Non-HTTP processes the primary runs, respawns and stops with the fleet. */
   extras?: ExtraProcess[];
+  /** Called in each worker when the primary collects status or metrics: keep it cheap. */
+  stats?: (worker: FleetWorker) => AppStats;
 }

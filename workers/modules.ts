@@ -3,7 +3,7 @@ import type { FleetHooks } from "./fleet.ts";
 
 /** What both processes know of the user's modules: how to name them and what hooks look like. */
 
-const HOOK_NAMES = ["setup", "onStart", "onShutdown"] as const;
+const HOOK_NAMES = ["setup", "onStart", "onShutdown", "stats"] as const;
 
 /** A path as the user would write it: relative to the working directory. */
 export const shown = (path: string) => relative(process.cwd(), path) || path;

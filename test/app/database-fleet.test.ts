@@ -10,6 +10,7 @@ import {
   freshFetch,
   startFleet,
   startReadyFleet,
+  TOKEN,
   waitFor,
 } from "../helpers/fleet.ts";
 import { type Postgres, startPostgres } from "../helpers/postgres.ts";
@@ -62,6 +63,22 @@ test("SQLite: concurrent writes from every worker: 0 failed, rows = successes", 
   const [row] = await sqlite`select count(*) as n from todos`;
   await sqlite.close();
   expect(row.n).toBe(statuses.length);
+
+  // Seen from outside: the dialect (never the URL) and each worker's queries and errors.
+  const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
+  const status = (await (await fetch(fleet.url("/admin/status"), auth)).json()) as {
+    workers: { app: { database: string; db_queries_total: number; db_errors_total: number } }[];
+  };
+  expect(status.workers.map((w) => w.app.database)).toEqual(["sqlite", "sqlite"]);
+  const queries = status.workers.map((w) => w.app.db_queries_total);
+  expect(queries.every((n) => n > 0)).toBe(true);
+  expect(queries.reduce((a, b) => a + b)).toBe(statuses.length);
+  expect(status.workers.map((w) => w.app.db_errors_total)).toEqual([0, 0]);
+  const metrics = await (await fetch(fleet.url("/metrics"), auth)).text();
+  expect(metrics).toMatch(/^app_db_queries_total\{worker="0"\} \d+$/m);
+  expect(metrics).toMatch(/^app_db_errors_total\{worker="1"\} 0$/m);
+  expect(metrics).toContain('app_info{worker="0",database="sqlite"} 1');
+  expect(metrics).not.toContain(file);
   fleet.kill("SIGTERM");
   expect(await fleet.exited).toBe(0);
 }, 30_000);
@@ -165,6 +182,10 @@ describe("PostgreSQL", () => {
       env: { DATABASE_URL: await pg.url("outage"), DB_MAX_CONNECTIONS: "6" },
     });
     expect((await post(fleet.url("/api/todos"), "before")).status).toBe(201);
+    const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
+    const before = await (await fetch(fleet.url("/admin/status"), auth)).text();
+    expect(before).toContain('"database":"postgres"');
+    expect(before).not.toContain(":pw@");
     const pids = fleet.pids().sort();
     await pg.kill();
     for (let i = 0; i < 10; i++) {
@@ -186,6 +207,9 @@ describe("PostgreSQL", () => {
       100,
     );
     expect(fleet.pids().sort()).toEqual(pids);
+    const metrics = await (await fetch(fleet.url("/metrics"), auth)).text();
+    const errors = [...metrics.matchAll(/^app_db_errors_total\{worker="\d"\} (\d+)$/gm)];
+    expect(errors.reduce((sum, m) => sum + Number(m[1]), 0)).toBeGreaterThanOrEqual(10);
     fleet.kill("SIGTERM");
     expect(await fleet.exited).toBe(0);
   }, 60_000);
