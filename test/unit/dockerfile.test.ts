@@ -88,7 +88,25 @@ describe("compose.yaml", () => {
     expect(deploy.replicas).toBe(2);
     expect(env.PUBSUB_URL).toBe("redis://redis:6379");
     expect(String(compose.services.redis?.image)).toStartWith("redis:");
-    expect(app.depends_on).toEqual({ redis: { condition: "service_healthy" } });
+    expect(app.depends_on).toEqual({
+      redis: { condition: "service_healthy" },
+      postgres: { condition: "service_healthy" },
+    });
+  });
+
+  test("the replicas share PostgreSQL (SQLite is one host), within its default max_connections", () => {
+    const pg = compose.services.postgres ?? {};
+    expect(String(pg.image)).toStartWith("postgres:");
+    const pgEnv = pg.environment ?? {};
+    const url = new URL(String(env.DATABASE_URL).replace(/\$\{[^}]+\}/, "pw"));
+    expect(url.protocol).toBe("postgres:");
+    expect([url.username, url.hostname, url.pathname]).toEqual([
+      pgEnv.POSTGRES_USER as string,
+      "postgres",
+      `/${pgEnv.POSTGRES_DB}`,
+    ]);
+    expect(env.DATABASE_URL).toContain("${POSTGRES_PASSWORD:?"); // required, never a default
+    expect(deploy.replicas * Number(env.DB_MAX_CONNECTIONS)).toBeLessThan(100);
   });
 
   test("gives the fleet time to drain and one worker per CPU", () => {

@@ -7,6 +7,8 @@ import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisrup
 import type { IProbe } from "kubernetes-models/v1/Probe";
 import type { ISecret } from "kubernetes-models/v1/Secret";
 import type { IService } from "kubernetes-models/v1/Service";
+import { settings } from "../../app/config.ts";
+import { readAppSettings } from "../../workers/primary/config/app-settings.ts";
 import { SETTINGS } from "../../workers/primary/config/settings.ts";
 import { KILL_GRACE_MS } from "../../workers/primary/primary.ts";
 import { isFleetPath, projectFile } from "../helpers/deploy.ts";
@@ -137,6 +139,34 @@ describe("deploy/kubernetes manifests", () => {
     expect(container?.securityContext?.allowPrivilegeEscalation).toBe(false);
     const tmp = container?.volumeMounts?.find((v) => v.mountPath === "/tmp");
     expect(pod?.volumes?.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
+  });
+
+  test("DATABASE_URL comes from the Secret; an init container runs bun run migrate with it", async () => {
+    const ref = env.get("DATABASE_URL")?.valueFrom?.secretKeyRef;
+    expect(ref?.name).toBe(secret.metadata?.name as string);
+    expect(Object.keys({ ...secret.data, ...secret.stringData })).toContain(ref?.key as string);
+    const init = pod?.initContainers?.find((c) => c.name === "migrate");
+    expect(init?.image).toBe(container?.image as string);
+    expect(init?.command).toEqual(["bun", "scripts/migrate.ts"]);
+    const initRef = init?.env?.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef;
+    expect(initRef).toEqual(ref as NonNullable<typeof ref>);
+    const copies = parseDockerfile(await projectFile("Dockerfile"))
+      .filter((i) => i.keyword === "COPY")
+      .map((i) => i.args);
+    expect(copies.some((args) => args.includes("scripts/migrate.ts"))).toBe(true);
+  });
+
+  test("DB_MAX_CONNECTIONS per pod x (maxReplicas + surge) fits PostgreSQL's default 100", () => {
+    const perPod = Number(envValue("DB_MAX_CONNECTIONS"));
+    const check = readAppSettings(settings, {
+      DB_MAX_CONNECTIONS: envValue("DB_MAX_CONNECTIONS"),
+      DATABASE_URL: secret.stringData?.DATABASE_URL,
+    });
+    expect(check.ok).toBe(true);
+    const surge = Number(deployment.spec?.strategy?.rollingUpdate?.maxSurge ?? 1);
+    expect(perPod * ((hpa.spec?.maxReplicas ?? 1) + surge)).toBeLessThanOrEqual(100);
+    // And each pod's share still gives every worker (+1 for reloads) a connection.
+    expect(perPod).toBeGreaterThanOrEqual(Number(envValue("WORKERS")) + 1);
   });
 
   test("sets net.ipv4.tcp_migrate_req=1 as a pod sysctl", () => {
