@@ -120,3 +120,26 @@ test("PostgreSQL going away: DatabaseUnavailable, logged once per outage, then s
   expect(lines.join("\n")).not.toContain(":pw@");
   expect(await db.close(Date.now() + 2000)).toBe(true);
 }, 30_000);
+
+test("DATABASE_URL: unset, sqlite://, file:, postgres(ql)://; anything else is refused unechoed", () => {
+  expect(parseDatabaseUrl(undefined, "/srv/app")).toEqual({
+    dialect: "sqlite",
+    file: "/srv/app/data/app.db",
+    shown: "data/app.db",
+  });
+  expect(parseDatabaseUrl("sqlite://db/x.db", "/srv/app")).toMatchObject({
+    file: "/srv/app/db/x.db",
+  });
+  expect(parseDatabaseUrl("sqlite:///var/x.db", "/srv/app")).toMatchObject({ file: "/var/x.db" });
+  expect(parseDatabaseUrl("file:x.db", "/srv/app")).toMatchObject({ file: "/srv/app/x.db" });
+  expect(parseDatabaseUrl("postgres://u:secret@db:6543/shop")).toMatchObject({
+    dialect: "postgres",
+    shown: "db:6543/shop",
+  });
+  expect(parseDatabaseUrl("postgresql://u@db/shop")).toMatchObject({ shown: "db:5432/shop" });
+  for (const bad of ["mysql://u:secret@db/x", "sqlite://", "file:", "postgres://u:secret@/x"]) {
+    const parsed = parseDatabaseUrl(bad);
+    expect("error" in parsed).toBe(true);
+    expect(JSON.stringify(parsed)).not.toContain("secret");
+  }
+});
