@@ -44,7 +44,12 @@ export interface MigrationStatus {
   appliedAt: string | null;
 }
 
-const shown = (file: string) => relative(process.cwd(), file) || file;
+/** The project root: migration files are named from here (app/db/migrations/0001_todos.sql). */
+const ROOT = join(import.meta.dir, "..", "..");
+const shown = (file: string) => {
+  const path = relative(ROOT, file);
+  return path.startsWith("..") ? file : path;
+};
 
 function checksum(text: string): string {
   return new Bun.CryptoHasher("sha256").update(text).digest("hex");

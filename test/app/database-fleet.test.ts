@@ -26,11 +26,11 @@ let pg: Postgres;
 
 beforeAll(async () => {
   pg = await startPostgres({ maxConnections: 30 });
-});
+}, 30_000);
 afterAll(async () => {
   await pg?.stop();
   rmSync(tmp, { recursive: true, force: true });
-});
+}, 15_000);
 
 const post = (url: string, title: string) =>
   freshFetch(url, {

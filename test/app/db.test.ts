@@ -15,11 +15,11 @@ let files = 0;
 
 beforeAll(async () => {
   pg = await startPostgres();
-});
+}, 30_000);
 afterAll(async () => {
   await pg?.stop();
   rmSync(tmp, { recursive: true, force: true });
-});
+}, 15_000);
 
 const target = (url: string) => parseDatabaseUrl(url) as Target;
 

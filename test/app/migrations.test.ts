@@ -15,11 +15,11 @@ let dbCount = 0;
 
 beforeAll(async () => {
   pg = await startPostgres();
-});
+}, 30_000);
 afterAll(async () => {
   await pg?.stop();
   rmSync(tmp, { recursive: true, force: true });
-});
+}, 15_000);
 
 /** A folder of migration files. */
 function folder(files: Record<string, string>): string {
@@ -162,4 +162,64 @@ describe.each(Object.keys(DIALECTS) as (keyof typeof DIALECTS)[])("on %s", (dial
     expect(applied).toEqual([1, 2]);
     expect(await rows(url, "select x from a order by x")).toEqual([{ x: 1 }, { x: 2 }]);
   }, 20_000);
+});
+
+describe("bun run migrate", () => {
+  const run = async (env: Record<string, string>, ...args: string[]) => {
+    const proc = Bun.spawn([process.execPath, join(ROOT, "scripts", "migrate.ts"), ...args], {
+      cwd: tmp,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { out, err, code };
+  };
+
+  test("applies the template's migrations, then has nothing to do (exit 0 both times)", async () => {
+    const env = { DATABASE_URL: `sqlite://${join(tmp, "cli.db")}` };
+    const first = await run(env);
+    expect(first).toMatchObject({ code: 0, err: "" });
+    expect(first.out).toContain("applied app/db/migrations/0001_todos.sqlite.sql");
+    expect(first.out).toContain("2 migration(s) applied");
+    const again = await run(env);
+    expect(again).toMatchObject({ code: 0, err: "" });
+    expect(again.out).toContain("nothing to do, schema up to date");
+    const status = await run(env, "--status");
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/^0001 todos\s+applied /m);
+    expect(status.out).toContain("0 pending, 0 changed");
+  });
+
+  test("unset DATABASE_URL: data/app.db under the working directory, folder created", async () => {
+    const cwd = mkdtempSync(join(tmp, "cwd-"));
+    const proc = Bun.spawn([process.execPath, join(ROOT, "scripts", "migrate.ts")], {
+      cwd,
+      env: { PATH: process.env.PATH ?? "" },
+      stdout: "pipe",
+    });
+    expect(await proc.exited).toBe(0);
+    expect(await new Response(proc.stdout).text()).toContain("database sqlite data/app.db");
+    expect(await Bun.file(join(cwd, "data", "app.db")).exists()).toBe(true);
+  });
+
+  test("an applied migration whose file changed: exit 3 naming it; a bad URL: exit 2", async () => {
+    const file = join(tmp, "changed.db");
+    expect((await run({ DATABASE_URL: `sqlite://${file}` })).code).toBe(0);
+    const sql = new SQL({ adapter: "sqlite", filename: file });
+    await sql`update schema_migrations set checksum = 'edited' where version = 1`;
+    await sql.close();
+    const changed = await run({ DATABASE_URL: `sqlite://${file}` });
+    expect(changed.code).toBe(3);
+    expect(changed.err).toContain("0001_todos.sqlite.sql was changed after it was applied");
+    expect((await run({ DATABASE_URL: `sqlite://${file}` }, "--status")).code).toBe(3);
+    const bad = await run({ DATABASE_URL: "mysql://u:secret@db/x" });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("DATABASE_URL: must be sqlite://PATH");
+    expect(bad.err).not.toContain("secret");
+  });
 });

@@ -16,12 +16,12 @@ let pg: Postgres;
 
 beforeAll(async () => {
   pg = await startPostgres();
-});
+}, 30_000);
 afterAll(async () => {
   await closeDb(Date.now() + 1000);
   await pg?.stop();
   rmSync(tmp, { recursive: true, force: true });
-});
+}, 15_000);
 
 const DATABASES: Record<string, () => Promise<string>> = {
   sqlite: async () => `sqlite://${join(tmp, "todos.db")}`,

@@ -62,13 +62,23 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
     const gid = Bun.spawnSync(["id", "-g", "postgres"]);
     chownSync(dir, Number(pw.stdout.toString()), Number(gid.stdout.toString()));
   }
-  const init = Bun.spawnSync(
-    asPostgres([join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]),
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  if (init.exitCode !== 0) {
+  // initdb once more if it fails: on a busy machine its bootstrap has failed once in a while.
+  let failure = "";
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    rmSync(data, { recursive: true, force: true });
+    const init = Bun.spawnSync(
+      asPostgres([join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]),
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    if (init.exitCode === 0) {
+      failure = "";
+      break;
+    }
+    failure = `initdb failed (exit ${init.exitCode}, signal ${init.signalCode}): ${init.stderr}\n${init.stdout}`;
+  }
+  if (failure) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${init.stderr.toString()}`);
+    throw new Error(failure);
   }
   const port = await freePort();
   let proc: ReturnType<typeof Bun.spawn> | null = null;
