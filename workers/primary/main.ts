@@ -182,7 +182,7 @@ async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode
     setup = await runSetupHook(hooks, {
       config: appConfig,
       workers: config.workers,
-      log: createLog("setup"),
+      log,
     });
   } catch (error) {
     if (error instanceof SetupInvalid) {
