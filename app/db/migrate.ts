@@ -9,7 +9,7 @@
  * Runs in the primary's `setup` (before any worker starts) and in `bun run migrate`.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import type { SQL } from "bun";
 import { Db } from "./client.ts";
 import type { Target } from "./url.ts";
@@ -55,15 +55,38 @@ function checksum(text: string): string {
   return new Bun.CryptoHasher("sha256").update(text).digest("hex");
 }
 
+/**
+ * Where migrations come from: a folder, or the files themselves (`{ path, text }`, e.g. files
+ * embedded in a one-file build, whose paths end in app/db/migrations/NNNN_name.sql).
+ */
+export type MigrationSource = string | MigrationFile[];
+type MigrationFile = { path: string; text: string };
+
+function readSource(source: MigrationSource): MigrationFile[] {
+  if (typeof source !== "string") return source;
+  return readdirSync(source)
+    .filter((entry) => entry.endsWith(".sql"))
+    .map((entry) => ({
+      path: join(source, entry),
+      text: readFileSync(join(source, entry), "utf8"),
+    }));
+}
+
 /** The migrations for `dialect`, in version order. Throws on a misnamed or duplicate file. */
-export function loadMigrations(dialect: Target["dialect"], dir = MIGRATIONS_DIR): Migration[] {
-  const byVersion = new Map<number, { name: string; portable?: string; own?: string }>();
-  for (const entry of readdirSync(dir).sort()) {
-    if (!entry.endsWith(".sql")) continue;
-    const match = FILE.exec(entry);
+export function loadMigrations(
+  dialect: Target["dialect"],
+  source: MigrationSource = MIGRATIONS_DIR,
+): Migration[] {
+  const byVersion = new Map<
+    number,
+    { name: string; portable?: MigrationFile; own?: MigrationFile }
+  >();
+  const files = readSource(source).sort((a, b) => basename(a.path).localeCompare(basename(b.path)));
+  for (const entry of files) {
+    const match = FILE.exec(basename(entry.path));
     if (!match) {
       throw new MigrationError(
-        `${shown(join(dir, entry))}: a migration is named NNNN_name.sql (or NNNN_name.sqlite.sql / NNNN_name.postgres.sql)`,
+        `${shown(entry.path)}: a migration is named NNNN_name.sql (or NNNN_name.sqlite.sql / NNNN_name.postgres.sql)`,
       );
     }
     const [, v, name, variant] = match as unknown as [string, string, string, string?];
@@ -71,7 +94,7 @@ export function loadMigrations(dialect: Target["dialect"], dir = MIGRATIONS_DIR)
     const slot = byVersion.get(version) ?? { name };
     if (slot.name !== name) {
       throw new MigrationError(
-        `${shown(join(dir, entry))}: version ${v} is already taken by ${slot.name}`,
+        `${shown(entry.path)}: version ${v} is already taken by ${slot.name}`,
       );
     }
     if (!variant) slot.portable = entry;
@@ -82,9 +105,13 @@ export function loadMigrations(dialect: Target["dialect"], dir = MIGRATIONS_DIR)
   for (const [version, slot] of [...byVersion].sort((a, b) => a[0] - b[0])) {
     const entry = slot.own ?? slot.portable;
     if (!entry) continue; // only the other dialect's variant: nothing to do here
-    const file = join(dir, entry);
-    const sql = readFileSync(file, "utf8");
-    migrations.push({ version, name: slot.name, file, sql, checksum: checksum(sql) });
+    migrations.push({
+      version,
+      name: slot.name,
+      file: entry.path,
+      sql: entry.text,
+      checksum: checksum(entry.text),
+    });
   }
   return migrations;
 }
@@ -129,7 +156,7 @@ async function withClient<T>(target: Target, fn: (db: Db) => Promise<T>): Promis
  */
 export async function migrate(
   target: Target,
-  options: { dir?: string; log?: (line: string) => void } = {},
+  options: { dir?: MigrationSource; log?: (line: string) => void } = {},
 ): Promise<{ applied: Migration[]; maxConnections: number | null }> {
   const migrations = loadMigrations(target.dialect, options.dir);
   const log = options.log ?? (() => {});
@@ -191,7 +218,7 @@ async function runFile(tx: SQL, migration: Migration): Promise<void> {
 /** Every migration known to the files or the database, with its state (`bun run migrate --status`). */
 export async function migrationStatus(
   target: Target,
-  dir = MIGRATIONS_DIR,
+  dir: MigrationSource = MIGRATIONS_DIR,
 ): Promise<MigrationStatus[]> {
   const migrations = loadMigrations(target.dialect, dir);
   return withClient(target, async ({ sql }) => {

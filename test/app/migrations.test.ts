@@ -66,6 +66,18 @@ test("the dialect's own file wins over the portable one; the other dialect's is 
   ]);
 });
 
+test("migrations can be given as files (a one-file build embeds them) instead of a folder", () => {
+  const files = [
+    { path: "/$bunfs/app/db/migrations/0002_b.sql", text: "create table b (y int);" },
+    { path: "/$bunfs/app/db/migrations/0001_a.postgres.sql", text: "create table a (x bigint);" },
+    { path: "/$bunfs/app/db/migrations/0001_a.sql", text: "create table a (x int);" },
+  ];
+  expect(loadMigrations("postgres", files).map((m) => [m.version, m.name, m.sql])).toEqual([
+    [1, "a", "create table a (x bigint);"],
+    [2, "b", "create table b (y int);"],
+  ]);
+});
+
 test("a misnamed file or two names for one version stop the start", () => {
   expect(() => loadMigrations("sqlite", folder({ "1_a.sql": "" }))).toThrow(MigrationError);
   expect(() => loadMigrations("sqlite", folder({ "0001_a.sql": "", "0001_b.sql": "" }))).toThrow(
