@@ -118,7 +118,10 @@ export function appHelpText(rows: AppSettingRow[]): string {
     (r) =>
       `  ${"(env only)".padEnd(28)} ${r.env.padEnd(22)} ${r.description} [default: ${r.defaultText}]`,
   );
-  return ["", "App settings (the hooks module's `settings`, app/config.ts):", ...lines].join("\n");
+  // A blank line after the fleet's settings, then the app's.
+  return ["", "", "App settings (the hooks module's `settings`, app/config.ts):", ...lines].join(
+    "\n",
+  );
 }
 
 /** The README's app settings table. */
