@@ -14,6 +14,7 @@ import { notFound, onError } from "./errors.ts";
 import { chat } from "./routes/chat.ts";
 import { echo } from "./routes/echo.ts";
 import { events } from "./routes/events.ts";
+import { todos } from "./routes/todos.ts";
 import { wsEcho } from "./routes/ws-echo.ts";
 
 /** Static files, resolved from this file so they are found whatever the working directory. */
@@ -28,6 +29,7 @@ export function createApp(worker: FleetWorker): Hono {
     c.json({ index: worker.index, pid: worker.pid, context: worker.context }),
   );
   app.route("/api", echo);
+  app.route("/api", todos());
   app.route("/", events(worker));
   app.route("/", wsEcho(worker));
   app.route("/chat", chat(worker));

@@ -42,6 +42,8 @@ export interface ChildInit extends ChildSettings {
   index: number;
   context: Json;
   setup: Json;
+  /** The app's settings (`worker.config`), checked by the primary. */
+  config: { [env: string]: Json };
   /** Heartbeat period; 0 disables heartbeats. */
   heartbeatMs: number;
   /** Ask to be recycled after this many app requests (MAX_REQUESTS + jitter); 0 = never. */
@@ -64,6 +66,8 @@ const INIT_SHAPE: { [F in keyof ChildInit]-?: Check } = {
   index: count(0),
   context: anything,
   setup: anything,
+  config: (v) =>
+    typeof v === "object" && v !== null && !Array.isArray(v) ? null : "must be an object",
   heartbeatMs: count(0),
   maxRequests: count(0),
 };

@@ -205,6 +205,7 @@ describe("the settings children take", () => {
       index: 0,
       context: null,
       setup: null,
+      config: {},
       heartbeatMs: 1000,
       maxRequests: 0,
     };

@@ -122,6 +122,21 @@ describe("compose.yaml", () => {
     });
   });
 
+  test("the replicas share PostgreSQL (SQLite is one host), within its default max_connections", () => {
+    const pg = compose.services.postgres ?? {};
+    expect(String(pg.image)).toStartWith("postgres:");
+    const pgEnv = pg.environment ?? {};
+    const url = new URL(String(env.DATABASE_URL).replace(/\$\{[^}]+\}/, "pw"));
+    expect(url.protocol).toBe("postgres:");
+    expect([url.username, url.hostname, url.pathname]).toEqual([
+      pgEnv.POSTGRES_USER as string,
+      "postgres",
+      `/${pgEnv.POSTGRES_DB}`,
+    ]);
+    expect(env.DATABASE_URL).toContain("${POSTGRES_PASSWORD:?"); // required, never a default
+    expect(apps.length * Number(env.DB_MAX_CONNECTIONS)).toBeLessThan(100);
+  });
+
   test("gives the fleet time to drain and one worker per CPU", () => {
     const drainS = (Number(env.SHUTDOWN_TIMEOUT_MS) + KILL_GRACE_MS) / 1000;
     expect(seconds(String(app.stop_grace_period))).toBeGreaterThan(drainS);

@@ -140,6 +140,29 @@ describe("deploy/kubernetes manifests", () => {
     expect(pod?.volumes?.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
   });
 
+  test("DATABASE_URL comes from the Secret; an init container runs bun run migrate with it", async () => {
+    const ref = env.get("DATABASE_URL")?.valueFrom?.secretKeyRef;
+    expect(ref?.name).toBe(secret.metadata?.name as string);
+    expect(Object.keys({ ...secret.data, ...secret.stringData })).toContain(ref?.key as string);
+    const init = pod?.initContainers?.find((c) => c.name === "migrate");
+    expect(init?.image).toBe(container?.image as string);
+    expect(init?.command).toEqual(["bun", "scripts/migrate.ts"]);
+    const initRef = init?.env?.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef;
+    expect(initRef).toEqual(ref as NonNullable<typeof ref>);
+    const copies = parseDockerfile(await projectFile("Dockerfile"))
+      .filter((i) => i.keyword === "COPY")
+      .map((i) => i.args);
+    expect(copies.some((args) => args.includes("scripts/migrate.ts"))).toBe(true);
+  });
+
+  test("DB_MAX_CONNECTIONS per pod x (maxReplicas + surge) fits PostgreSQL's default 100", () => {
+    const perPod = Number(envValue("DB_MAX_CONNECTIONS"));
+    const surge = Number(deployment.spec?.strategy?.rollingUpdate?.maxSurge ?? 1);
+    expect(perPod * ((hpa.spec?.maxReplicas ?? 1) + surge)).toBeLessThanOrEqual(100);
+    // And each pod's share still gives every worker (+1 for reloads) a connection.
+    expect(perPod).toBeGreaterThanOrEqual(Number(envValue("WORKERS")) + 1);
+  });
+
   test("the default pod sets only sysctls Kubernetes counts as safe: it applies on a stock cluster", () => {
     for (const { name } of pod?.securityContext?.sysctls ?? [])
       expect(SAFE_SYSCTLS).toContain(name);

@@ -72,6 +72,8 @@ describe("the process boundary in the tree", () => {
     expect(importsOf("test/fixtures/slow-app.ts")).toContain("test/fixtures/base-app/index.ts");
     const outside = crossings("test", "app/").filter((c) => !c.startsWith("test/app/"));
     expect(outside).toEqual([]);
-    expect(crossings("scripts", "app/")).toEqual([]);
+    // scripts/migrate.ts is the template's release command (app/db's migrations), deleted with it.
+    const scripts = crossings("scripts", "app/");
+    expect(scripts.filter((c) => !c.startsWith("scripts/migrate.ts ->"))).toEqual([]);
   });
 });

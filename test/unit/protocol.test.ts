@@ -30,6 +30,7 @@ const valid = (): ChildInit => ({
   index: 1,
   context: { a: 1 },
   setup: null,
+  config: { DATABASE_URL: "sqlite://x.db" },
   port: 3000,
   host: "0.0.0.0",
   appModule: "/a.ts",

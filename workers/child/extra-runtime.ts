@@ -44,6 +44,7 @@ export class ExtraRuntime extends ChildRuntime {
       name: this.extra.name,
       index: this.init.index,
       setup: this.init.setup,
+      config: this.init.config,
       signal: this.#abort.signal,
       requestStop: (reason?: string) => this.requestStop(`app:${reason || "requested"}`),
       log: this.log,

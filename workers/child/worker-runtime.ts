@@ -4,7 +4,7 @@ import type { FleetHooks, FleetWorker, StopReason } from "../fleet.ts";
 import { logFormat } from "../log.ts";
 import type { Publication } from "../protocol.ts";
 import type { PublishData } from "../pubsub.ts";
-import type { ChildSnapshot } from "../snapshot.ts";
+import { appStatsProblem, type ChildSnapshot } from "../snapshot.ts";
 import type { ChildInit } from "../worker-init.ts";
 import { headline, sourceErrors, withCodeFrames } from "./build-errors.ts";
 import { ChildRuntime } from "./child-runtime.ts";
@@ -26,6 +26,7 @@ export class WorkerRuntime extends ChildRuntime {
   readonly #abort = new AbortController();
   #hooks: FleetHooks = {};
   #meter: RequestMeter | null = null;
+  #statsWarned = false;
   /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
   #draining = false;
   /** Fleet-wide pub/sub from this worker's side (its counters: `pubsub.stats`). */
@@ -42,6 +43,7 @@ export class WorkerRuntime extends ChildRuntime {
       pid: process.pid,
       context: init.context,
       setup: init.setup,
+      config: init.config,
       get draining() {
         return runtime.#draining;
       },
@@ -109,7 +111,7 @@ export class WorkerRuntime extends ChildRuntime {
       ? await stopServer(server, this.#sockets, deadline, windowMs, this.log)
       : false;
     try {
-      await this.#hooks.onShutdown?.(reason, this.worker);
+      await this.#hooks.onShutdown?.(reason, this.worker, deadline);
     } catch (error) {
       this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
@@ -122,7 +124,26 @@ export class WorkerRuntime extends ChildRuntime {
 
   override snapshot(): ChildSnapshot {
     const numbers = this.#meter ? this.#meter.snapshot() : super.snapshot();
-    return { ...numbers, websockets: this.#sockets.size };
+    const app = this.#appStats();
+    return { ...numbers, websockets: this.#sockets.size, ...(app && { app }) };
+  }
+
+  /** The hooks module's `stats`, checked; a throw or a bad shape is logged once and skipped. */
+  #appStats(): ChildSnapshot["app"] | null {
+    if (!this.#hooks.stats) return null;
+    let problem: string | null;
+    let value: unknown;
+    try {
+      value = this.#hooks.stats(this.worker);
+      problem = appStatsProblem(value);
+    } catch (error) {
+      problem = `threw: ${(error as Error).message}`;
+    }
+    if (!problem) return value as ChildSnapshot["app"];
+    if (!this.#statsWarned)
+      this.log.warn(`stats hook: ${problem} (left out of status and metrics)`);
+    this.#statsWarned = true;
+    return null;
   }
 
   protected override liveReload(generation: number): void {

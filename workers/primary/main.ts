@@ -6,11 +6,18 @@ import type { ExtraProcess, FleetHooks, Json } from "../fleet.ts";
 import { configureLogs, createLog, writeOut } from "../log.ts";
 import { checkHooks, pathExists, shown } from "../modules.ts";
 import { helpText } from "../settings.ts";
+import {
+  type AppConfig,
+  appHelpText,
+  appSettingRows,
+  appSettingsSchema,
+  readAppSettings,
+} from "./config/app-settings.ts";
 import { type FleetConfig, resolveConfig } from "./config/config.ts";
 import { Primary } from "./primary.ts";
 import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
 import { localUrl, printBanner } from "./start/banner.ts";
-import { checkExtras, runSetupHook } from "./start/hooks.ts";
+import { checkExtras, runSetupHook, SetupInvalid } from "./start/hooks.ts";
 import { claimPidFile, releasePidFile } from "./start/pid-file.ts";
 import { tcpMigrateNote } from "./start/platform.ts";
 import { removeTokenFile, writeTokenFile } from "./start/token-file.ts";
@@ -77,7 +84,13 @@ export async function main(
     dev,
   });
   if (result.kind === "help") {
-    writeOut("stdout", `${helpText(command ?? (dev ? "bun run dev" : "bun run start"))}\n`);
+    const appHelp = await appSettingsHelp(
+      process.env.HOOKS_MODULE || resolve(ROOT, "app/hooks.ts"),
+    );
+    writeOut(
+      "stdout",
+      `${helpText(command ?? (dev ? "bun run dev" : "bun run start"))}${appHelp}\n`,
+    );
     return ExitCode.ok;
   }
   if (result.kind === "error") {
@@ -111,6 +124,16 @@ export async function main(
   } finally {
     if (pidFile) releasePidFile(pidFile);
     if (tokenFile) removeTokenFile(config.port, config.adminToken);
+  }
+}
+
+/** The app settings' part of `--help` (nothing when the hooks module has none or fails to load). */
+async function appSettingsHelp(hooksModule: string): Promise<string> {
+  try {
+    const schema = appSettingsSchema(await import(resolve(hooksModule)), hooksModule);
+    return schema ? appHelpText(appSettingRows(schema)) : "";
+  } catch (error) {
+    return `\n\n(app settings not listed: HOOKS_MODULE ${shown(hooksModule)}: ${(error as Error).message})`;
   }
 }
 
@@ -149,17 +172,36 @@ async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode
   let hooks: FleetHooks;
   let extras: Required<ExtraProcess>[];
   let setup: Json;
+  let appConfig: AppConfig = {};
   try {
     hooks = checkHooks(mod, config.hooksModule);
     extras = checkExtras(hooks.extras, config.hooksModule);
+    // The app's settings, checked before any process starts, like the fleet's.
+    const schema = appSettingsSchema(mod, config.hooksModule);
+    const read = schema ? readAppSettings(schema, process.env) : { ok: true as const, config: {} };
+    if (!read.ok) throw new Error(read.message);
+    appConfig = read.config;
   } catch (error) {
     log.error(`invalid configuration: ${(error as Error).message}`);
     return ExitCode.config;
   }
   try {
-    setup = await runSetupHook(hooks);
+    setup = await runSetupHook(hooks, {
+      config: appConfig,
+      workers: config.workers,
+      log,
+    });
   } catch (error) {
-    log.error(`setup hook failed, no worker started: ${(error as Error).stack ?? error}`);
+    if (error instanceof SetupInvalid) {
+      log.error(`invalid configuration: ${error.message}`);
+      return ExitCode.config;
+    }
+    // An error with a code is an expected failure (a migration, a database that is down): its
+    // message says it all. Anything else is a bug in setup: print its stack.
+    const text = (error as { code?: unknown }).code
+      ? (error as Error).message
+      : ((error as Error).stack ?? String(error));
+    log.error(`setup hook failed, no worker started: ${text}`);
     return ExitCode.bootFailure;
   }
   // Loaded only by `bun run dev`: the watcher is not part of a production primary's footprint.
@@ -167,7 +209,7 @@ async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode
     ? (await import("./dev/dev-mode.ts")).startDevMode(primary, config, ROOT, createLog("dev"))
     : null;
   try {
-    return await primary.run(setup, extras);
+    return await primary.run(setup, extras, appConfig);
   } finally {
     stopWatching?.();
   }

@@ -54,6 +54,8 @@ export class Pool {
   readonly #slotOf = new Map<ChildProcess, Slot>();
   /** What the setup hook returned; every child gets it. */
   #setup: Json = null;
+  /** The app's settings; every child gets them. */
+  #appConfig: { [env: string]: Json } = {};
   /** Fleet-wide totals for status and metrics (slots removed by scaling keep counting here). */
   readonly totals = { restarts: 0, crashes: 0, replacements: { reload: 0, recycle: 0 } };
 
@@ -81,8 +83,13 @@ export class Pool {
   }
 
   /** Creates one slot per HTTP worker and per extra instance, and spawns them all. */
-  start(setup: Json, extras: { name: string; module: string; instances: number }[]): void {
+  start(
+    setup: Json,
+    extras: { name: string; module: string; instances: number }[],
+    appConfig: { [env: string]: Json } = {},
+  ): void {
     this.#setup = setup;
+    this.#appConfig = appConfig;
     this.resize(this.config.workers);
     for (const { name, module, instances } of extras) {
       for (let index = 0; index < instances; index++) {
@@ -230,6 +237,7 @@ export class Pool {
       index: slot.index,
       context: slot.extra ? null : (config.contexts?.[slot.index] ?? null),
       setup: this.#setup,
+      config: this.#appConfig,
       heartbeatMs: heartbeatPeriod(config.workerTimeoutMs),
       maxRequests: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
     };

@@ -109,7 +109,11 @@ export class Primary implements PoolOwner {
   }
 
   /** Spawns every worker and extra; resolves with the exit code once the fleet has stopped. */
-  run(setup: Json, extras: Required<ExtraProcess>[] = []): Promise<ExitCode> {
+  run(
+    setup: Json,
+    extras: Required<ExtraProcess>[] = [],
+    appConfig: { [env: string]: Json } = {},
+  ): Promise<ExitCode> {
     if (this.#stop) {
       this.#finishIfDone();
       return this.#done.promise;
@@ -119,7 +123,7 @@ export class Primary implements PoolOwner {
     const period = heartbeatPeriod(workerTimeoutMs);
     this.#watchdog = new Watchdog(() => pool.live, workerTimeoutMs, period, this.log);
     this.pubsub.start();
-    pool.start(setup, extras);
+    pool.start(setup, extras, appConfig);
     return this.#done.promise;
   }
 

@@ -76,6 +76,32 @@ function requestMetrics({ worker, snapshot }: Sample): MetricJson[] {
   ];
 }
 
+/** A worker's app stats (the hooks module's `stats`): `app_<name>` series, strings in app_info. */
+function appMetrics({ worker, snapshot }: Sample): MetricJson[] {
+  const app = snapshot?.app;
+  if (!app || worker.init.extra) return [];
+  const labels: Labels = { worker: String(worker.index) };
+  const out: MetricJson[] = [];
+  const info: Labels = { ...labels };
+  for (const [name, value] of Object.entries(app)) {
+    if (typeof value === "string") info[name] = value;
+    else {
+      const type = name.endsWith("_total") ? "counter" : "gauge";
+      out.push(
+        metric(`app_${name}`, type, `The app's ${name} (hooks stats).`, [{ value, labels }]),
+      );
+    }
+  }
+  if (Object.keys(info).length > 1) {
+    out.push(
+      metric("app_info", "gauge", "The app's own labels (hooks stats).", [
+        { value: 1, labels: info },
+      ]),
+    );
+  }
+  return out;
+}
+
 /** Per process (primary, workers, extras): RSS, uptime, heartbeat age. */
 function processMetrics(view: FleetView, samples: Sample[]): MetricJson[] {
   const now = Date.now();
@@ -224,7 +250,7 @@ function pubsubMetrics({ hub, redis }: FleetView["pubsub"]): MetricJson[] {
 export async function renderMetrics(view: FleetView, samples: Sample[]): Promise<string> {
   aggregator ??= loadAggregator();
   const AggregatorRegistry = await aggregator;
-  const perProcess = samples.map(requestMetrics);
+  const perProcess = samples.map((s) => [...requestMetrics(s), ...appMetrics(s)]);
   const fleet = [
     ...fleetMetrics(view, samples),
     ...upMetrics(view, samples),

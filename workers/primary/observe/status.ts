@@ -28,6 +28,8 @@ export interface ProcessStatus {
   websockets: number | null;
   /** Milliseconds since its last heartbeat (or ready, or spawn). */
   heartbeatAgeMs: number;
+  /** The app's own numbers (the hooks module's `stats`), or null without them. */
+  app: { [name: string]: number | string } | null;
 }
 
 /** `GET /admin/status`. */
@@ -82,6 +84,7 @@ function processStatus({ worker, slot, snapshot }: Sample, now: number): Process
     rssBytes: snapshot?.rss ?? null,
     websockets: snapshot?.websockets ?? null,
     heartbeatAgeMs: Math.round(performance.now() - worker.lastSeen),
+    app: snapshot?.app ?? null,
   };
 }
 

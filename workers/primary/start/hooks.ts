@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ExtraProcess, FleetHooks, Json } from "../../fleet.ts";
+import type { ExtraProcess, FleetHooks, Json, SetupContext } from "../../fleet.ts";
 import { pathExists, shown } from "../../modules.ts";
 import { MAX_CONTEXT_BYTES } from "../../worker-init.ts";
 
@@ -51,9 +51,18 @@ export function jsonProblem(value: unknown, at = "result"): string | null {
   return `${at} is ${typeof value}`;
 }
 
+/** `SetupContext.invalid`: the start stops as a configuration error (exit 2) with this line. */
+export class SetupInvalid extends Error {}
+
 /** Runs the hooks module's `setup` once (in the primary) and checks its result can reach workers. */
-export async function runSetupHook(hooks: FleetHooks): Promise<Json> {
-  const value: unknown = (await hooks.setup?.()) ?? null;
+export async function runSetupHook(
+  hooks: FleetHooks,
+  fleet: Omit<SetupContext, "invalid"> = { config: {}, workers: 1, log: console },
+): Promise<Json> {
+  const invalid = (message: string): never => {
+    throw new SetupInvalid(message);
+  };
+  const value: unknown = (await hooks.setup?.({ ...fleet, invalid })) ?? null;
   const problem = jsonProblem(value);
   if (problem) throw new Error(`setup must return plain JSON data; ${problem}`);
   const bytes = Buffer.byteLength(JSON.stringify(value));
