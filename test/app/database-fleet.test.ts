@@ -8,6 +8,7 @@ import {
   count,
   freePort,
   freshFetch,
+  PROJECT_APP,
   startFleet,
   startReadyFleet,
   TOKEN,
@@ -41,7 +42,9 @@ const post = (url: string, title: string) =>
 
 test("SQLite: concurrent writes from every worker: 0 failed, rows = successes", async () => {
   const file = join(tmp, "writes.db");
-  const fleet = await startReadyFleet({ env: { DATABASE_URL: `sqlite://${file}` } });
+  const fleet = await startReadyFleet({
+    env: { ...PROJECT_APP, DATABASE_URL: `sqlite://${file}` },
+  });
   const statuses: number[] = [];
   const workers = new Set<string | null>();
   const total = 300;
@@ -87,7 +90,7 @@ describe("PostgreSQL", () => {
   test("down at start: exit 3, one line naming host:port/db, never the password", async () => {
     const port = await freePort();
     const fleet = await startFleet({
-      env: { DATABASE_URL: `postgres://app:s3cr3t-pw@127.0.0.1:${port}/shop` },
+      env: { ...PROJECT_APP, DATABASE_URL: `postgres://app:s3cr3t-pw@127.0.0.1:${port}/shop` },
     });
     expect(await fleet.exited).toBe(3);
     const errors = fleet
@@ -101,7 +104,7 @@ describe("PostgreSQL", () => {
 
   test("DB_MAX_CONNECTIONS above the server's max_connections: exit 2 naming both", async () => {
     const fleet = await startFleet({
-      env: { DATABASE_URL: await pg.url("budget"), DB_MAX_CONNECTIONS: "50" },
+      env: { ...PROJECT_APP, DATABASE_URL: await pg.url("budget"), DB_MAX_CONNECTIONS: "50" },
     });
     expect(await fleet.exited).toBe(2);
     expect(fleet.stderr()).toContain(
@@ -112,7 +115,9 @@ describe("PostgreSQL", () => {
   test("two fleets starting at once on a fresh database apply each migration once", async () => {
     const url = await pg.url("twofleets");
     const fleets = await Promise.all(
-      [0, 1].map(() => startReadyFleet({ env: { DATABASE_URL: url, DB_MAX_CONNECTIONS: "6" } })),
+      [0, 1].map(() =>
+        startReadyFleet({ env: { ...PROJECT_APP, DATABASE_URL: url, DB_MAX_CONNECTIONS: "6" } }),
+      ),
     );
     const sql = new SQL(url);
     const rows = await sql`
@@ -128,7 +133,12 @@ describe("PostgreSQL", () => {
   test("sessions stay within DB_MAX_CONNECTIONS through a rolling reload; 0 after stop", async () => {
     const db = "reload";
     const fleet = await startReadyFleet({
-      env: { DATABASE_URL: await pg.url(db), DB_MAX_CONNECTIONS: "6", DRAIN_WINDOW_MS: "100" },
+      env: {
+        ...PROJECT_APP,
+        DATABASE_URL: await pg.url(db),
+        DB_MAX_CONNECTIONS: "6",
+        DRAIN_WINDOW_MS: "100",
+      },
     });
     expect(fleet.stderr()).toContain("2 per process x (2 workers + 1 during reloads)");
     let peak = 0;
@@ -179,7 +189,7 @@ describe("PostgreSQL", () => {
 
   test("PostgreSQL going away mid-run: 503 JSON with Retry-After, /healthz 200, same pids, recovery", async () => {
     const fleet = await startReadyFleet({
-      env: { DATABASE_URL: await pg.url("outage"), DB_MAX_CONNECTIONS: "6" },
+      env: { ...PROJECT_APP, DATABASE_URL: await pg.url("outage"), DB_MAX_CONNECTIONS: "6" },
     });
     expect((await post(fleet.url("/api/todos"), "before")).status).toBe(201);
     const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
