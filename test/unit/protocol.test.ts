@@ -70,6 +70,15 @@ describe("protocol", () => {
     }
   });
 
+  test("history-request carries an id and a whole epoch-ms since; anything else is rejected", () => {
+    const ok = message<WorkerMessage>({ kind: "history-request", id: 3, since: 1_700_000_000_000 });
+    expect(parseWorkerMessage(ok)).toEqual({ ok: true, message: ok });
+    for (const since of [-1, 1.5, "0", undefined]) {
+      const parsed = parseWorkerMessage({ fleet: PROTOCOL, kind: "history-request", id: 1, since });
+      expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining("since") });
+    }
+  });
+
   test("dispatch calls the handler for the message's kind", () => {
     const seen: string[] = [];
     const handlers: Handlers<WorkerMessage> = {
@@ -85,6 +94,7 @@ describe("protocol", () => {
       "pubsub-ack": (m) => seen.push(`ack:${m.bytes}`),
       snapshot: (m) => seen.push(`snapshot:${m.id}`),
       "collect-request": (m) => seen.push(`collect:${m.what}`),
+      "history-request": (m) => seen.push(`history:${m.since}`),
     };
     dispatch(handlers, message<WorkerMessage>({ kind: "stop-requested", reason: "admin-stop" }));
     dispatch(handlers, message<WorkerMessage>({ kind: "boot-failed", error: "port" }));

@@ -46,6 +46,11 @@ describe("README contract tables", () => {
       requestStop: () => {},
       requestReload: () => {},
       requestScale: () => {},
+      observe: {
+        metricsPublic: false,
+        collect: async () => null,
+        history: async () => null,
+      },
     });
     const routes = [...routesOf(fleet), ...routesOf(createApp(fakeWorker()))];
     expect(routes.length).toBeGreaterThan(5);

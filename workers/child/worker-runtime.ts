@@ -74,6 +74,7 @@ export class WorkerRuntime extends ChildRuntime {
         observe: {
           metricsPublic: this.init.metricsPublic,
           collect: (what) => this.collect(what),
+          history: (since) => this.history(since),
         },
       });
       const { index, port, host } = this.init;

@@ -5,6 +5,8 @@ import type { Log } from "../log.ts";
 import type { Collected, Publication } from "../protocol.ts";
 import type { FleetConfig } from "./config/config.ts";
 import { Collector } from "./observe/collector.ts";
+import { FleetHistory, sampleHistory } from "./observe/history.ts";
+import type { FleetView } from "./observe/sample.ts";
 import { Operations, type ReloadOutcome } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
 import { FleetPubSub } from "./pubsub/index.ts";
@@ -35,6 +37,10 @@ export class Primary implements PoolOwner {
   /** Epoch ms of the start, for status. */
   readonly startedAt = Date.now();
   readonly #collector: Collector;
+  /** The last 15 minutes, one sample a second (GET /admin/history). */
+  readonly #history = new FleetHistory();
+  #stopSampling = () => {};
+  readonly #view: () => FleetView;
   #watchdog: Watchdog | null = null;
   #stop: Stop | null = null;
   #killTimer: Timer | undefined;
@@ -60,7 +66,7 @@ export class Primary implements PoolOwner {
       this.#opened.promise,
       (outcome) => this.listeners.reloaded(outcome),
     );
-    const view = () => ({
+    this.#view = () => ({
       pid: process.pid,
       state: this.lifecycle.state,
       startedAt: this.startedAt,
@@ -69,7 +75,7 @@ export class Primary implements PoolOwner {
       history: this.#operations.history,
       pubsub: this.pubsub.stats(),
     });
-    this.#collector = new Collector(view, this.log, config.collectTimeoutMs);
+    this.#collector = new Collector(this.#view, this.log, config.collectTimeoutMs);
   }
 
   /** Spawns every worker and extra; resolves with the exit code once the fleet has stopped. */
@@ -84,6 +90,12 @@ export class Primary implements PoolOwner {
     this.#watchdog = new Watchdog(() => pool.live, workerTimeoutMs, period, this.log);
     this.pubsub.start();
     pool.start(setup, extras);
+    this.#stopSampling = sampleHistory(
+      this.#history,
+      () => this.#collector.samples(),
+      this.#view,
+      (error) => this.log.error(`history sample failed: ${(error as Error).stack ?? error}`),
+    );
     return this.#done.promise;
   }
 
@@ -120,6 +132,7 @@ export class Primary implements PoolOwner {
     this.#opened.resolve(); // what is queued is dropped, logged
     this.#pool.cancelRespawns();
     this.#watchdog?.stop();
+    this.#stopSampling();
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     const live = this.#live();
     this.log.info(
@@ -203,6 +216,10 @@ export class Primary implements PoolOwner {
 
   collectRequested(worker: WorkerProcess, id: number, what: Collected): void {
     void this.#collector.collect(what).then(({ ok, body }) => worker.reply(id, ok, body));
+  }
+
+  historyRequested(worker: WorkerProcess, id: number, since: number): void {
+    worker.reply(id, true, JSON.stringify(this.#history.json(since)));
   }
 
   recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void {

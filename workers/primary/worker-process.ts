@@ -44,6 +44,8 @@ export interface WorkerEvents {
   pubsubAck(worker: WorkerProcess, bytes: number): void;
   /** GET /admin/status or /metrics reached this worker: answer with `worker.reply(id, …)`. */
   collectRequested(worker: WorkerProcess, id: number, what: Collected): void;
+  /** GET /admin/history reached this worker: answer with `worker.reply(id, …)`. */
+  historyRequested(worker: WorkerProcess, id: number, since: number): void;
 }
 
 /** One worker child, seen from the primary: spawn, messages, drain, kill, exit. */
@@ -190,6 +192,7 @@ export class WorkerProcess {
     "pubsub-ack": (m) => this.events.pubsubAck(this, m.bytes),
     snapshot: (m) => void this.#snapshots.settle(m.id, m.snapshot),
     "collect-request": (m) => this.events.collectRequested(this, m.id, m.what),
+    "history-request": (m) => this.events.historyRequested(this, m.id, m.since),
   };
 
   #receive(raw: unknown): void {
