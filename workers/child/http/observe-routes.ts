@@ -28,7 +28,7 @@ export function dashboardPage(c: Context): Response {
   return c.html(page, 200, {
     "cache-control": "no-store",
     "content-security-policy":
-      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+      "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'self'",
     "x-frame-options": "DENY",
   });
 }
