@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import type { FleetHistoryJson } from "../../workers/primary/observe/history-json.ts";
 import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 import { joinAcross, leave } from "../helpers/chat.ts";
 import { admin, ROOT, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
@@ -62,7 +63,7 @@ describe("dashboard charts", () => {
     });
     const chat = await joinAcross(fleet.port, "charts", 2, 2);
     try {
-      // Before the page exists: a reload, 3 s of requests, chat messages across the fleet.
+      // Before the page exists: a reload, 2.5 s of requests, chat messages across the fleet.
       expect((await admin(fleet.url("/admin/reload"))).status).toBe(202);
       await waitFor("the reload to complete", async () => {
         const res = await fetch(fleet.url("/admin/status"), {
@@ -80,8 +81,14 @@ describe("dashboard charts", () => {
           await Bun.sleep(40);
         }
       })();
-      await Promise.all([load(fleet.url("/hello"), 3000), talking]);
-      await Bun.sleep(1200); // one more sample after the load
+      await Promise.all([load(fleet.url("/hello"), 2500), talking]);
+      const loaded = Date.now();
+      await waitFor("a sample after the load", async () => {
+        const res = await fetch(fleet.url(`/admin/history?since=${loaded}`), {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        return ((await res.json()) as FleetHistoryJson).samples.length > 0;
+      });
       const openedAt = Date.now();
 
       await page.goto(fleet.url("/admin"));
@@ -120,21 +127,28 @@ describe("dashboard charts", () => {
       expect(memory.length).toBe(5); // x, primary, worker 0, worker 1, ticker#0
       expect(await page.textContent("#events")).toContain("reload complete");
 
-      // Hover over the busiest second: the legend shows its values.
+      // Hover over the busiest second: the legend shows its values (each try places the mouse
+      // anew, since a live sample arriving in between shifts the time axis).
       const busiest = before.reduce((a, b) => ((b[1] ?? 0) > (a[1] ?? 0) ? b : a));
-      const point = (await page.evaluate(
-        `(() => {
-          const plot = FleetCharts.plots.get("rps").plot;
-          const box = document.querySelector("#chart-rps .u-over").getBoundingClientRect();
-          return { x: box.left + plot.valToPos(${busiest[0]}, "x"), y: box.top + box.height / 2 };
-        })()`,
-      )) as { x: number; y: number };
-      await page.mouse.move(point.x, point.y);
-      const legend = await page.$$eval("#chart-rps .u-legend .u-series", (rows) =>
-        rows.map((r) => r.textContent ?? ""),
-      );
-      const fleetRow = legend.find((text) => text.includes("fleet")) ?? "";
-      expect(Number(fleetRow.replace(/[^\d.]/g, ""))).toBeGreaterThan(20);
+      const hovered = await waitFor("the legend to show the busiest second", async () => {
+        const point = (await page.evaluate(
+          `(() => {
+            const plot = FleetCharts.plots.get("rps").plot;
+            const box = document.querySelector("#chart-rps .u-over").getBoundingClientRect();
+            return { x: box.left + plot.valToPos(${busiest[0]}, "x"), y: box.top + box.height / 2 };
+          })()`,
+        )) as { x: number; y: number };
+        await page.mouse.move(point.x - 1, point.y);
+        await page.mouse.move(point.x, point.y);
+        const legend = await page.$$eval("#chart-rps .u-legend .u-series", (rows) =>
+          rows.map((r) => r.textContent ?? ""),
+        );
+        const shown = Number(
+          (legend.find((t) => t.includes("fleet")) ?? "").replace(/[^\d.]/g, ""),
+        );
+        return shown === Math.round((busiest[1] ?? 0) * 10) / 10 ? legend : null;
+      });
+      expect(hovered[0]).toMatch(/^time.*\d:\d\d:\d\d/); // and the second it is
 
       // Live: new samples arrive without reloading the page.
       const shown = xs.length;
