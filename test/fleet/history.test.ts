@@ -66,8 +66,10 @@ describe("history", () => {
     for (const s of newer.samples) expect(s.t).toBeGreaterThan(since);
   }, 20_000);
 
-  test("a rolling reload is marked on the history with its start and end", async () => {
-    const fleet = await startReadyFleet({ env: { ...NO_EXTRAS, DRAIN_WINDOW_MS: "50" } });
+  test("a rolling reload, a crash with its respawn, and scaling are marked on the history", async () => {
+    const fleet = await startReadyFleet({
+      env: { ...NO_EXTRAS, DRAIN_WINDOW_MS: "50", RESPAWN_BACKOFF_MS: "100" },
+    });
     const before = Date.now();
     expect((await admin(fleet.url("/admin/reload"))).status).toBe(202);
     const h = await waitFor("the reload's markers", async () => {
@@ -81,5 +83,25 @@ describe("history", () => {
     ]);
     expect(reload[0]?.t).toBeGreaterThanOrEqual(before - 1000);
     expect(h.events.filter((e) => e.kind === "restart" || e.kind === "crash")).toEqual([]);
+
+    // A killed worker is a crash, and its respawn a restart; then scaling is marked too.
+    const status = (await (
+      await fetch(fleet.url("/admin/status"), { headers: auth })
+    ).json()) as FleetStatus;
+    process.kill(status.workers[0]?.pid as number, "SIGKILL");
+    const crashed = await waitFor("the crash and restart markers", async () => {
+      const { events } = await history(fleet.url("/admin/history"));
+      const kinds = events.map((e) => e.kind);
+      return kinds.includes("crash") && kinds.includes("restart") ? events : null;
+    });
+    expect(crashed.filter((e) => e.kind !== "reload").map((e) => e.text)).toEqual([
+      "1 process(es) exited unexpectedly",
+      "1 process(es) respawned",
+    ]);
+    expect((await admin(fleet.url("/admin/scale"), { workers: 3 })).status).toBe(202);
+    await waitFor("the scale marker", async () => {
+      const { events } = await history(fleet.url("/admin/history"));
+      return events.some((e) => e.kind === "scale" && e.text === "scaled to 3 worker(s)");
+    });
   }, 20_000);
 });
