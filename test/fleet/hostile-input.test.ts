@@ -74,6 +74,9 @@ const TARGETS: string[] = [
   "/admin/assets/..%2f..%2fpackage.json",
   `/admin/assets/${long(5000)}`,
   "/metrics%00",
+  "/admin/history?since=%00",
+  `/admin/history?since=${"9".repeat(5000)}`,
+  "/admin/status/%2e%2e/stop",
   "/healthz/..",
 ];
 
