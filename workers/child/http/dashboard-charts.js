@@ -187,7 +187,11 @@
         width: width(el),
         height: 180,
         plugins: [markers],
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+        scales: {
+          // At least a minute wide: a young fleet's seconds sit at the right, not stretched.
+          x: { time: true, range: (_u, min, max) => [Math.min(min, max - 60), max] },
+          y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+        },
         axes: [
           {},
           {
