@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
+import { join } from "node:path";
+import { ROOT, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
 
 /**
  * A black-box fuzzer's cases against a real fleet serving the template app: request targets that
@@ -124,8 +125,14 @@ function raw(port: number, method: string, target: string): Promise<Answer> {
 
 describe("hostile input", () => {
   test("fuzzed request targets on every method: no 5xx, no file outside the public folder, no log line over 8 KiB", async () => {
+    // The template's app, named: its static files (app/static.ts) are what this holds.
     const fleet = await startReadyFleet({
-      env: { ACCESS_LOG: "1", LOG_LEVEL: "debug", LOG_FORMAT: "json" },
+      env: {
+        APP_MODULE: join(ROOT, "app", "index.ts"),
+        ACCESS_LOG: "1",
+        LOG_LEVEL: "debug",
+        LOG_FORMAT: "json",
+      },
     });
     const failures: string[] = [];
     const statuses = new Map<number | null, number>();
