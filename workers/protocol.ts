@@ -67,7 +67,9 @@ export type ChildMessage =
   /** The answer to `snapshot-request`. */
   | Tagged<"snapshot", { id: number; snapshot: ChildSnapshot }>
   /** GET /admin/status or /metrics: collect it from the fleet; reply `collect-reply` with `id`. */
-  | Tagged<"collect-request", { id: number; what: Collected }>;
+  | Tagged<"collect-request", { id: number; what: Collected }>
+  /** GET /admin/history: the samples after `since` (epoch ms); reply `collect-reply` with `id`. */
+  | Tagged<"history-request", { id: number; since: number }>;
 
 /**
  * One pub/sub message on the wire. The IPC channel is JSON (`serialization: "json"`, 2.4x the
@@ -105,6 +107,7 @@ const CHILD_SHAPES: Shapes<ChildMessage> = {
   "pubsub-ack": { messages: count(0), bytes: count(0) },
   snapshot: { id: count(0), snapshot: snapshotProblem },
   "collect-request": { id: count(0), what: oneOf("status", "metrics") },
+  "history-request": { id: count(0), since: count(0) },
 };
 
 /** Builds a tagged message: `message<ChildMessage>({ kind: "ready" })`. */

@@ -175,6 +175,12 @@ describe("admin CLI", () => {
       for await (const chunk of watch.stdout) screen += new TextDecoder().decode(chunk);
     })();
     await waitFor("two frames", () => count(screen, /primary pid \d+, running/g) >= 2, 5000);
+    // Each frame ends with a sparkline of every worker's requests/s (from /admin/history).
+    await waitFor(
+      "the requests/s trend",
+      () => /worker 1 +[▁▂▃▄▅▆▇█ ]+ +[\d.,]+\/s/.test(screen),
+      5000,
+    );
     expect(screen.split("\u001b[2J").length - 1).toBeGreaterThanOrEqual(2); // screen cleared
     watch.kill("SIGINT");
     expect(await watch.exited).toBe(0);

@@ -226,7 +226,8 @@ describe("bun run dev after a failed start", () => {
     expect(fleet.stderr()).toContain("stopped (boot-failure)");
     expect(fleet.pids()).toEqual([fleet.pid]); // only the waiting primary: no worker
     writeFileSync(appFile, original);
-    await waitFor("the banner", () => fleet.stdout().includes("bun-fleet: serving"));
+    // As long as startReadyFleet waits for a banner: a fresh start under a loaded machine.
+    await waitFor("the banner", () => fleet.stdout().includes("bun-fleet: serving"), 10_000);
     expect(fleet.stderr()).toContain("app/index.ts changed: starting again");
     expect(await (await fetch(fleet.url("/hello"))).text()).toStartWith("Hello from worker");
     fleet.kill("SIGINT");

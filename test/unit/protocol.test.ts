@@ -116,6 +116,15 @@ describe("protocol", () => {
     expect(seen).toEqual(["worker 0 scale:2", "worker 1 reload"]);
   });
 
+  test("history-request carries an id and a whole epoch-ms since; anything else is rejected", () => {
+    const ok = message<ChildMessage>({ kind: "history-request", id: 3, since: 1_700_000_000_000 });
+    expect(parseChildMessage(ok)).toEqual({ ok: true, value: ok });
+    for (const since of [-1, 1.5, "0", undefined]) {
+      const parsed = parseChildMessage({ fleet: PROTOCOL, kind: "history-request", id: 1, since });
+      expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining("since") });
+    }
+  });
+
   test("dispatch calls the handler for the message's kind", () => {
     const seen: string[] = [];
     const handlers: Handlers<ChildMessage> = {
@@ -131,6 +140,7 @@ describe("protocol", () => {
       "pubsub-ack": (m) => seen.push(`ack:${m.bytes}`),
       snapshot: (m) => seen.push(`snapshot:${m.id}`),
       "collect-request": (m) => seen.push(`collect:${m.what}`),
+      "history-request": (m) => seen.push(`history:${m.since}`),
     };
     dispatch(handlers, message<ChildMessage>({ kind: "stop-requested", reason: "admin-stop" }));
     dispatch(handlers, message<ChildMessage>({ kind: "boot-failed", error: "port" }));

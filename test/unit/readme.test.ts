@@ -47,6 +47,11 @@ describe("README contract tables", () => {
       requestStop: () => {},
       requestReload: () => {},
       requestScale: () => {},
+      observe: {
+        metricsPublic: false,
+        collect: async () => null,
+        history: async () => null,
+      },
     });
     const routes = routesOf(fleet);
     expect(routes.length).toBeGreaterThan(5);

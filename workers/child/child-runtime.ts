@@ -49,6 +49,14 @@ export abstract class ChildRuntime {
     return answer;
   }
 
+  /** Asks the primary for the fleet's history after `since` (epoch ms); null: no answer in time. */
+  history(since: number): Promise<CollectAnswer> {
+    if (!process.connected) return Promise.resolve(null);
+    const { id, answer } = this.#collects.open(this.init.collectTimeoutMs + REPLY_GRACE_MS);
+    this.channel.send({ kind: "history-request", id, since });
+    return answer;
+  }
+
   /** Drains by `deadline` (epoch ms) and exits; idempotent. */
   abstract drain(reason: StopReason, deadline: number, windowMs?: number): Promise<void>;
 

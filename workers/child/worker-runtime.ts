@@ -70,6 +70,7 @@ export class WorkerRuntime extends ChildRuntime {
         observe: {
           metricsPublic: this.init.metricsPublic,
           collect: (what) => this.collect(what),
+          history: (since) => this.history(since),
         },
       });
       const { server, meter } = serve(app, this.init, {

@@ -4,6 +4,8 @@ import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.
 import type { Log } from "../log.ts";
 import type { FleetConfig } from "./config/config.ts";
 import { Collector } from "./observe/collector.ts";
+import { FleetHistory, sampleHistory } from "./observe/history.ts";
+import type { FleetView } from "./observe/sample.ts";
 import { Operations, type ReloadOutcome } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
 import { FleetPubSub } from "./pubsub/index.ts";
@@ -47,6 +49,10 @@ export class Primary implements PoolOwner {
   /** Epoch ms of the start, for status. */
   readonly startedAt = Date.now();
   readonly #collector: Collector;
+  /** The last 15 minutes, one sample a second (GET /admin/history). */
+  readonly #history = new FleetHistory();
+  #stopSampling = () => {};
+  readonly #view: () => FleetView;
   #watchdog: Watchdog | null = null;
   #stop: Stop | null = null;
   #killTimer: Timer | undefined;
@@ -77,6 +83,8 @@ export class Primary implements PoolOwner {
       recycle: (worker, m) => this.#recycle(worker, m.reason),
       "collect-request": (worker, { id, what }) =>
         void this.#collector.collect(what).then(({ ok, body }) => worker.reply(id, ok, body)),
+      "history-request": (worker, { id, since }) =>
+        worker.reply(id, true, JSON.stringify(this.#history.json(since))),
       // Its app called `worker.publish` (delivered to its own subscribers already).
       publish: (worker, { topic, data, binary }) => hub.fromWorker(worker, { topic, data, binary }),
       "pubsub-ack": (worker, m) => hub.ack(worker, m.bytes),
@@ -91,7 +99,7 @@ export class Primary implements PoolOwner {
         for (const listener of this.#listeners.reloaded) listener(outcome);
       },
     );
-    const view = () => ({
+    this.#view = () => ({
       pid: process.pid,
       state: this.lifecycle.state,
       startedAt: this.startedAt,
@@ -100,7 +108,7 @@ export class Primary implements PoolOwner {
       history: this.#operations.history,
       pubsub: this.pubsub.stats(),
     });
-    this.#collector = new Collector(view, this.log, config.collectTimeoutMs);
+    this.#collector = new Collector(this.#view, this.log, config.collectTimeoutMs);
   }
 
   /** Calls `listener` on every `event` from now on (dev mode: live reload, its log lines). */
@@ -124,6 +132,12 @@ export class Primary implements PoolOwner {
     this.#watchdog = new Watchdog(() => pool.live, workerTimeoutMs, period, this.log);
     this.pubsub.start();
     pool.start(setup, extras, appConfig);
+    this.#stopSampling = sampleHistory(
+      this.#history,
+      () => this.#collector.samples(),
+      this.#view,
+      (error) => this.log.error(`history sample failed: ${(error as Error).stack ?? error}`),
+    );
     return this.#done.promise;
   }
 
@@ -160,6 +174,7 @@ export class Primary implements PoolOwner {
     this.#opened.resolve(); // what is queued is dropped, logged
     this.#pool.cancelRespawns();
     this.#watchdog?.stop();
+    this.#stopSampling();
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     const live = this.#live();
     this.log.info(

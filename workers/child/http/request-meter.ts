@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import type { FetchApp } from "../../fleet.ts";
-import { type Fields, LEVELS, logFormat, writeLine } from "../../log.ts";
+import { capTarget, type Fields, LEVELS, logFormat, writeLine } from "../../log.ts";
 import { type ChildSnapshot, DURATION_BUCKETS, type StatusCount } from "../../snapshot.ts";
 
 /** Methods counted by name; anything else is "OTHER", so clients cannot grow the label set. */
@@ -120,7 +120,7 @@ export class RequestMeter {
     seconds: number,
   ) {
     const { name, bound } = this.access as AccessLog;
-    const path = pathOf(request.url);
+    const path = capTarget(pathOf(request.url));
     const ms = Math.round(seconds * 1e5) / 100;
     // hono/request-id answers the id it used (the client's, or a new one) in X-Request-Id.
     const requestId =
