@@ -83,6 +83,8 @@ describe("protocol", () => {
       "scale-requested": (m) => seen.push(`scale:${m.workers}`),
       publish: (m) => seen.push(`publish:${m.topic}`),
       "pubsub-ack": (m) => seen.push(`ack:${m.bytes}`),
+      "pubsub-listening": (m) => seen.push(`listening:${m.path}`),
+      "pubsub-counts": (m) => seen.push(`counts:${m.published}`),
       snapshot: (m) => seen.push(`snapshot:${m.id}`),
       "collect-request": (m) => seen.push(`collect:${m.what}`),
     };

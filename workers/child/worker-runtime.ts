@@ -2,7 +2,7 @@ import type { Server } from "bun";
 import { WorkerExitCode } from "../exit-codes.ts";
 import type { FleetHooks, FleetWorker, StopReason } from "../fleet.ts";
 import { shown } from "../modules.ts";
-import type { Publication } from "../protocol.ts";
+import type { PrimaryMessage, Publication } from "../protocol.ts";
 import type { PublishData } from "../pubsub.ts";
 import type { ChildSnapshot } from "../snapshot.ts";
 import type { WorkerInit } from "../worker-init.ts";
@@ -28,7 +28,7 @@ export class WorkerRuntime extends ChildRuntime {
   /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
   #draining = false;
   /** Fleet-wide pub/sub from this worker's side (its counters: `pubsub.stats`). */
-  readonly pubsub = new WorkerPubSub(this.channel);
+  readonly pubsub = new WorkerPubSub(this.channel, this.init.index, this.log);
   /** Live-reload streams; dev mode only. */
   readonly #liveReload: LiveReload | null;
 
@@ -55,6 +55,7 @@ export class WorkerRuntime extends ChildRuntime {
   async boot(): Promise<void> {
     this.connect();
     try {
+      await this.pubsub.join();
       this.#hooks = await loadHooks(this.init.hooksModule);
       let app = await loadApp(this.init.appModule, this.worker);
       const { metrics, accessLog, maxRequests } = this.init;
@@ -130,6 +131,7 @@ export class WorkerRuntime extends ChildRuntime {
     } catch (error) {
       this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
+    this.pubsub.reportCounts();
     this.exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
   }
 
@@ -137,7 +139,12 @@ export class WorkerRuntime extends ChildRuntime {
     this.pubsub.receive(publication);
   }
 
+  protected override meshPeers(m: Extract<PrimaryMessage, { kind: "pubsub-peers" }>): void {
+    this.pubsub.peers(m.peers, m.remote, m.maxLagBytes);
+  }
+
   override snapshot(): ChildSnapshot {
+    this.pubsub.reportCounts(); // sent before the snapshot, so the primary's totals include them
     const numbers = this.#meter ? this.#meter.snapshot() : super.snapshot();
     return { ...numbers, websockets: this.#sockets.size };
   }

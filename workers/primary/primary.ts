@@ -214,12 +214,22 @@ export class Primary implements PoolOwner {
     if (worker.init.role === "http") this.pubsub.hub.add(worker);
   }
 
-  published(worker: WorkerProcess, publication: Publication): void {
-    this.pubsub.hub.fromWorker(worker, publication);
+  published(_worker: WorkerProcess, publication: Publication): void {
+    this.pubsub.hub.fromWorker(publication);
   }
 
   pubsubAck(worker: WorkerProcess, bytes: number): void {
     this.pubsub.hub.ack(worker, bytes);
+  }
+
+  meshListening(worker: WorkerProcess, path: string): void {
+    if (worker.init.role !== "http") return;
+    const answer = this.pubsub.listening(worker, path);
+    if (answer) worker.meshPeers(answer);
+  }
+
+  pubsubCounts(counts: { published: number; relayed: number; dropped: number }): void {
+    this.pubsub.counted(counts);
   }
 
   bootFailed(worker: WorkerProcess, why: string): void {
@@ -234,6 +244,7 @@ export class Primary implements PoolOwner {
 
   exited(worker: WorkerProcess, exit: WorkerExit): void {
     this.pubsub.hub.remove(worker);
+    this.pubsub.left(worker);
     this.#pool.exited(worker, exit);
     const stop = this.#stop;
     if (!stop) return;

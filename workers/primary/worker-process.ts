@@ -8,6 +8,7 @@ import {
   type Collected,
   dispatch,
   type Handlers,
+  type MeshPeer,
   message,
   type Publication,
   parseWorkerMessage,
@@ -38,10 +39,14 @@ export interface WorkerEvents {
   recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void;
   reloadRequested(worker: WorkerProcess): void;
   scaleRequested(worker: WorkerProcess, workers: number): void;
-  /** Its app called `worker.publish` (delivered to its own subscribers already). */
+  /** Its app called `worker.publish` (delivered in the fleet already; for Redis). */
   published(worker: WorkerProcess, publication: Publication): void;
   /** Running total of pub/sub bytes it has received. */
   pubsubAck(worker: WorkerProcess, bytes: number): void;
+  /** Its pub/sub mesh socket listens at `path`: tell it its siblings (`worker.meshPeers`). */
+  meshListening(worker: WorkerProcess, path: string): void;
+  /** Pub/sub counts since its last report. */
+  pubsubCounts(counts: { published: number; relayed: number; dropped: number }): void;
   /** GET /admin/status or /metrics reached this worker: answer with `worker.reply(id, …)`. */
   collectRequested(worker: WorkerProcess, id: number, what: Collected): void;
 }
@@ -135,6 +140,11 @@ export class WorkerProcess {
     }
   }
 
+  /** Answers `pubsub-listening`: the siblings to join, Redis or not, the lag budget. */
+  meshPeers(answer: { peers: MeshPeer[]; remote: boolean; maxLagBytes: number }): void {
+    if (this.alive) this.#send(message({ kind: "pubsub-peers", ...answer }));
+  }
+
   /** Asks for this process's numbers; null when it does not answer within `timeoutMs`. */
   requestSnapshot(timeoutMs: number): Promise<ChildSnapshot | null> {
     if (!this.alive) return Promise.resolve(null);
@@ -188,6 +198,9 @@ export class WorkerProcess {
     "scale-requested": (m) => this.events.scaleRequested(this, m.workers),
     publish: ({ topic, data, binary }) => this.events.published(this, { topic, data, binary }),
     "pubsub-ack": (m) => this.events.pubsubAck(this, m.bytes),
+    "pubsub-listening": (m) => this.events.meshListening(this, m.path),
+    "pubsub-counts": ({ published, relayed, dropped }) =>
+      this.events.pubsubCounts({ published, relayed, dropped }),
     snapshot: (m) => void this.#snapshots.settle(m.id, m.snapshot),
     "collect-request": (m) => this.events.collectRequested(this, m.id, m.what),
   };
