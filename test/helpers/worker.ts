@@ -11,6 +11,7 @@ export function fakeWorker(over: Partial<FleetWorker> = {}): FleetWorker {
     signal: new AbortController().signal,
     requestStop: () => {},
     publish: () => {},
+    subscribe: () => () => {},
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
     ...over,
   };

@@ -262,6 +262,11 @@ export class PubSubMesh {
     setImmediate(() => this.#flush());
   }
 
+  /** Writes what waits for this turn now (the worker is about to exit). */
+  flush(): void {
+    if (this.#flushScheduled) this.#flush();
+  }
+
   /** One write per sibling per turn: this turn's publications, then the ack of what arrived. */
   #flush(): void {
     this.#flushScheduled = false;

@@ -13,6 +13,9 @@ export interface WorkerPubSubStats {
   received: number;
 }
 
+/** What `worker.subscribe` calls: the payload (a string, or bytes) and its topic. */
+export type MessageHandler = (data: string | Uint8Array, topic: string) => void;
+
 /** How long a new worker waits for its siblings' welcome before it serves anyway. */
 const JOIN_TIMEOUT_MS = 5000;
 /** Counts reach the primary at most this often (and at once before a snapshot or a warning). */
@@ -36,11 +39,13 @@ export class WorkerPubSub {
   /** Counts not yet reported to the primary. */
   #reported = { published: 0, relayed: 0, dropped: 0 };
   #countsTimer: Timer | null = null;
+  /** `worker.subscribe` handlers by topic; null once draining (no more deliveries to them). */
+  #handlers: Map<string, Set<MessageHandler>> | null = new Map();
 
   constructor(
     private readonly channel: Channel,
     index: number,
-    log: Log,
+    private readonly log: Log,
   ) {
     this.#mesh = new PubSubMesh(
       index,
@@ -85,6 +90,16 @@ export class WorkerPubSub {
         ? data
         : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.#server?.publish(topic, local);
+    if (this.#handlers?.has(topic)) {
+      // Handlers get their own copy of bytes: the caller may reuse its buffer after publish.
+      const copy =
+        typeof data === "string"
+          ? data
+          : data instanceof ArrayBuffer
+            ? new Uint8Array(data.slice(0))
+            : new Uint8Array(local as Uint8Array); // copies the view's bytes
+      this.#call(topic, copy);
+    }
     this.#mesh.publish(publication);
     if (this.#remote) this.channel.send({ kind: "publish", ...publication });
     this.#countsSoon();
@@ -106,6 +121,46 @@ export class WorkerPubSub {
         bytes: this.#receivedBytes,
       });
     });
+  }
+
+  /**
+   * `worker.subscribe`: calls `handler` for every message published on `topic` anywhere in the
+   * fleet (this worker included), in order per publisher; returns the unsubscribe. Throws on an
+   * empty topic or a handler that is not a function. Once the worker drains, nothing is called
+   * and new subscriptions do nothing.
+   */
+  subscribe(topic: string, handler: MessageHandler): () => void {
+    if (typeof topic !== "string" || topic === "") {
+      throw new TypeError("worker.subscribe(topic, handler): topic must be a non-empty string");
+    }
+    if (typeof handler !== "function") {
+      throw new TypeError(
+        `worker.subscribe(${JSON.stringify(topic)}, handler): handler must be a function`,
+      );
+    }
+    const handlers = this.#handlers;
+    if (!handlers) return () => {};
+    const set = handlers.get(topic) ?? new Set<MessageHandler>();
+    handlers.set(topic, set);
+    // Wrapped, so the same function subscribed twice is called twice and unsubscribed once each.
+    const entry: MessageHandler = (data, t) => handler(data, t);
+    set.add(entry);
+    return () => {
+      const current = this.#handlers?.get(topic);
+      if (!current?.delete(entry)) return;
+      if (current.size === 0) this.#handlers?.delete(topic);
+    };
+  }
+
+  /** The worker exits: what its app published last goes out now, and its counts. */
+  flush(): void {
+    this.#mesh.flush();
+    this.reportCounts();
+  }
+
+  /** The worker began to drain: every `worker.subscribe` handler is dropped. */
+  unsubscribeAll(): void {
+    this.#handlers = null;
   }
 
   /** Sends the counts since the last report to the primary now (before a snapshot, a warning). */
@@ -135,6 +190,28 @@ export class WorkerPubSub {
 
   #deliver(publication: Publication): void {
     this.stats.received += 1;
-    this.#server?.publish(publication.topic, payloadOf(publication));
+    const payload = payloadOf(publication);
+    this.#server?.publish(publication.topic, payload);
+    if (this.#handlers?.has(publication.topic)) this.#call(publication.topic, payload);
+  }
+
+  /** Calls the handlers of `topic`; one that throws (or rejects) is logged, the others still run. */
+  #call(topic: string, data: string | Uint8Array): void {
+    const set = this.#handlers?.get(topic);
+    if (!set) return;
+    for (const handler of set) {
+      try {
+        const result: unknown = handler(data, topic); // an async handler returns a promise
+        if (result instanceof Promise) result.catch((error) => this.#threw(topic, error));
+      } catch (error) {
+        this.#threw(topic, error);
+      }
+    }
+  }
+
+  #threw(topic: string, error: unknown): void {
+    this.log.error(
+      `a worker.subscribe handler of ${JSON.stringify(topic)} threw: ${(error as Error)?.stack ?? error}`,
+    );
   }
 }

@@ -14,7 +14,7 @@ import { loadApp, loadHooks } from "./http/loading.ts";
 import { RequestMeter } from "./http/request-meter.ts";
 import { serve } from "./http/serve.ts";
 import { OpenSockets } from "./http/websockets.ts";
-import { WorkerPubSub } from "./pubsub.ts";
+import { type MessageHandler, WorkerPubSub } from "./pubsub.ts";
 
 /** One HTTP worker, from the inside: boot, serve, drain, exit. */
 export class WorkerRuntime extends ChildRuntime {
@@ -47,6 +47,8 @@ export class WorkerRuntime extends ChildRuntime {
       signal: this.#abort.signal,
       requestStop: (reason?: string) => runtime.requestStop(`app:${reason || "requested"}`),
       publish: (topic: string, data: PublishData) => runtime.pubsub.publish(topic, data),
+      subscribe: (topic: string, handler: MessageHandler) =>
+        runtime.pubsub.subscribe(topic, handler),
       log: this.log,
     });
   }
@@ -119,6 +121,7 @@ export class WorkerRuntime extends ChildRuntime {
     const booting = this.lifecycle.is("booting");
     this.lifecycle.to("draining");
     this.#draining = true;
+    this.pubsub.unsubscribeAll();
     this.#abort.abort(reason);
     this.#liveReload?.close(); // open event streams would hold the server open until the deadline
     if (booting) return this.exit(WorkerExitCode.ok); // never served: nothing to drain or hook
@@ -131,7 +134,7 @@ export class WorkerRuntime extends ChildRuntime {
     } catch (error) {
       this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
-    this.pubsub.reportCounts();
+    this.pubsub.flush();
     this.exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
   }
 
