@@ -1,9 +1,10 @@
 /**
- * `bun scripts/bench/pubsub-cost.ts [--workers 2,4,8,16] [--rate 4000] [--seconds 5]`: what one
- * fleet-wide publish costs the primary, against the number of workers. For each size it starts
- * a fleet of the real-time bench app on 127.0.0.1, puts one WebSocket subscriber on every worker
- * (so every worker has someone to deliver to), and sends `rate` frames/s spread round-robin over
- * those sockets; each frame is one `worker.publish` on the worker that holds it. CPU time comes
+ * `bun scripts/bench/pubsub-cost.ts [--workers 2,4,8,16] [--rate 4000] [--seconds 5]
+ * [--subscribed K]`: what one fleet-wide publish costs the primary, against the number of
+ * workers. For each size it starts a fleet of the real-time bench app on 127.0.0.1, opens one
+ * WebSocket on every worker, subscribed to the topic (on the first K workers only with
+ * `--subscribed`, so a high rate does not swamp this client), and sends `rate` frames/s spread
+ * round-robin over those sockets; each frame is one `worker.publish` on the worker that holds it. CPU time comes
  * from `/proc/<pid>/stat` (utime + stime), read around an idle window and a loaded window of the
  * same length: the idle rate is subtracted, so heartbeats and timers do not count. CPU time holds
  * on a busy machine where rates do not; the delivered count is checked (every subscriber gets
@@ -11,7 +12,7 @@
  */
 import { readFileSync } from "node:fs";
 import { freePort } from "./procs.ts";
-import { closeAll, type Sub, spread } from "./realtime-clients.ts";
+import { closeAll, connect, type Sub } from "./realtime-clients.ts";
 import { startFleet, stopAll } from "./realtime-procs.ts";
 
 const arg = (name: string, fallback: string) => {
@@ -21,6 +22,7 @@ const arg = (name: string, fallback: string) => {
 const SIZES = arg("workers", "2,4,8,16").split(",").map(Number);
 const RATE = Number(arg("rate", "4000"));
 const SECONDS = Number(arg("seconds", "5"));
+const SUBSCRIBED = Number(arg("subscribed", "0")); // 0: every worker
 const TICK_HZ = 100; // getconf CLK_TCK on Linux
 
 /** CPU seconds (user + system) `pid` has used, or 0 when it is gone. */
@@ -54,6 +56,19 @@ async function drive(subs: Sub[], rate: number, seconds: number): Promise<number
   return sent;
 }
 
+/** One socket on each of `workers` workers; the first `subscribed` listen to "cost". */
+async function onEvery(port: number, workers: number, subscribed: number): Promise<Sub[]> {
+  const kept = new Map<number, Sub>();
+  for (let attempt = 0; attempt < 400 && kept.size < workers; attempt++) {
+    const listens = kept.size < subscribed;
+    const sub = await connect(port, listens ? "cost" : "idle", "cost");
+    if (kept.has(sub.worker)) sub.ws.close();
+    else kept.set(sub.worker, sub);
+  }
+  if (kept.size < workers) throw new Error(`could not reach all ${workers} workers`);
+  return [...kept.values()];
+}
+
 async function waitDelivered(subs: Sub[], expected: number, timeoutMs = 10_000): Promise<number> {
   const total = () => subs.reduce((sum, s) => sum + s.received, 0);
   const end = performance.now() + timeoutMs;
@@ -66,7 +81,8 @@ async function measure(workers: number) {
   const port = freePort();
   const fleet = await startFleet(port, workers);
   try {
-    const subs = await spread(port, "cost", workers, 1);
+    const listening = SUBSCRIBED > 0 ? Math.min(SUBSCRIBED, workers) : workers;
+    const subs = await onEvery(port, workers, listening);
     const pids = fleet.pids().filter((pid) => pid !== fleet.pgid);
     await drive(subs, RATE, 1); // warm up (JIT, IPC buffers)
     await waitDelivered(subs, 0, 0);
@@ -78,7 +94,7 @@ async function measure(workers: number) {
     const load0 = cpu(fleet.pgid, pids);
     const t0 = performance.now();
     const sent = await drive(subs, RATE, SECONDS);
-    const delivered = await waitDelivered(subs, sent * workers);
+    const delivered = await waitDelivered(subs, sent * listening);
     const load1 = cpu(fleet.pgid, pids);
     const loadS = (performance.now() - t0) / 1000;
     await closeAll(subs);
@@ -87,7 +103,8 @@ async function measure(workers: number) {
       primary: (idle1.primary - idle0.primary) / SECONDS,
       workers: (idle1.workers - idle0.workers) / SECONDS,
     };
-    return { workers, sent, delivered, idlePerS, loadS, load: { from: load0, to: load1 } };
+    const load = { from: load0, to: load1 };
+    return { workers, listening, sent, delivered, idlePerS, loadS, load };
   } finally {
     await fleet.stop(); // resolves once every process of the group is gone
   }
@@ -98,7 +115,7 @@ const us = (seconds: number, n: number) => ((seconds / n) * 1e6).toFixed(1);
 async function main() {
   const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   console.log(
-    `pub/sub cost: ${RATE.toLocaleString("en-US")} publishes/s for ${SECONDS} s, one subscriber per worker; load average ${load}`,
+    `pub/sub cost: ${RATE.toLocaleString("en-US")} publishes/s for ${SECONDS} s, one socket per worker, ${SUBSCRIBED > 0 ? `subscribers on ${SUBSCRIBED} worker(s)` : "each subscribed"}; load average ${load}`,
   );
   console.log(
     "workers  sent     delivered/expected   primary us/publish   workers us/publish (sum)",
@@ -109,9 +126,9 @@ async function main() {
     const primary = r.load.to.primary - r.load.from.primary - r.idlePerS.primary * r.loadS;
     const workersCpu = r.load.to.workers - r.load.from.workers - r.idlePerS.workers * r.loadS;
     rows.push([workers, (primary / r.sent) * 1e6]);
-    const ok = r.delivered === r.sent * workers ? "" : "  (MISMATCH)";
+    const ok = r.delivered === r.sent * r.listening ? "" : "  (MISMATCH)";
     console.log(
-      `${String(workers).padStart(7)}  ${String(r.sent).padEnd(7)}  ${`${r.delivered}/${r.sent * workers}`.padEnd(19)}  ${us(primary, r.sent).padStart(18)}   ${us(workersCpu, r.sent).padStart(22)}${ok}`,
+      `${String(workers).padStart(7)}  ${String(r.sent).padEnd(7)}  ${`${r.delivered}/${r.sent * r.listening}`.padEnd(19)}  ${us(primary, r.sent).padStart(18)}   ${us(workersCpu, r.sent).padStart(22)}${ok}`,
     );
   }
   if (rows.length >= 2) {
