@@ -1,10 +1,11 @@
 /**
  * `bun scripts/bench/pubsub-cost.ts [--workers 2,4,8,16] [--rate 4000] [--seconds 5]
- * [--subscribed K]`: what one fleet-wide publish costs the primary, against the number of
+ * [--subscribed K] [--redis]`: what one fleet-wide publish costs the primary, against the number of
  * workers. For each size it starts a fleet of the real-time bench app on 127.0.0.1, opens one
  * WebSocket on every worker, subscribed to the topic (on the first K workers only with
  * `--subscribed`, so a high rate does not swamp this client), and sends `rate` frames/s spread
- * round-robin over those sockets; each frame is one `worker.publish` on the worker that holds it. CPU time comes
+ * round-robin over those sockets; each frame is one `worker.publish` on the worker that holds it.
+ * `--redis` starts a redis-server and sets PUBSUB_URL (the primary then bridges to Redis). CPU time comes
  * from `/proc/<pid>/stat` (utime + stime), read around an idle window and a loaded window of the
  * same length: the idle rate is subtracted, so heartbeats and timers do not count. CPU time holds
  * on a busy machine where rates do not; the delivered count is checked (every subscriber gets
@@ -13,7 +14,7 @@
 import { readFileSync } from "node:fs";
 import { freePort } from "./procs.ts";
 import { closeAll, connect, type Sub } from "./realtime-clients.ts";
-import { startFleet, stopAll } from "./realtime-procs.ts";
+import { startFleet, startRedis, stopAll } from "./realtime-procs.ts";
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -23,6 +24,7 @@ const SIZES = arg("workers", "2,4,8,16").split(",").map(Number);
 const RATE = Number(arg("rate", "4000"));
 const SECONDS = Number(arg("seconds", "5"));
 const SUBSCRIBED = Number(arg("subscribed", "0")); // 0: every worker
+const REDIS = process.argv.includes("--redis");
 const TICK_HZ = 100; // getconf CLK_TCK on Linux
 
 /** CPU seconds (user + system) `pid` has used, or 0 when it is gone. */
@@ -77,9 +79,9 @@ async function waitDelivered(subs: Sub[], expected: number, timeoutMs = 10_000):
   return total();
 }
 
-async function measure(workers: number) {
+async function measure(workers: number, env: Record<string, string>) {
   const port = freePort();
-  const fleet = await startFleet(port, workers);
+  const fleet = await startFleet(port, workers, env);
   try {
     const listening = SUBSCRIBED > 0 ? Math.min(SUBSCRIBED, workers) : workers;
     const subs = await onEvery(port, workers, listening);
@@ -115,14 +117,18 @@ const us = (seconds: number, n: number) => ((seconds / n) * 1e6).toFixed(1);
 async function main() {
   const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   console.log(
-    `pub/sub cost: ${RATE.toLocaleString("en-US")} publishes/s for ${SECONDS} s, one socket per worker, ${SUBSCRIBED > 0 ? `subscribers on ${SUBSCRIBED} worker(s)` : "each subscribed"}; load average ${load}`,
+    `pub/sub cost: ${RATE.toLocaleString("en-US")} publishes/s for ${SECONDS} s, one socket per worker${REDIS ? ", PUBSUB_URL (Redis)" : ""}, ${SUBSCRIBED > 0 ? `subscribers on ${SUBSCRIBED} worker(s)` : "each subscribed"}; load average ${load}`,
   );
   console.log(
     "workers  sent     delivered/expected   primary us/publish   workers us/publish (sum)",
   );
   const rows: [number, number][] = [];
+  const redisPort = freePort();
+  const redis = REDIS ? await startRedis(redisPort) : null;
+  if (REDIS && !redis) throw new Error("--redis: redis-server is not installed");
+  const env: Record<string, string> = redis ? { PUBSUB_URL: `redis://127.0.0.1:${redisPort}` } : {};
   for (const workers of SIZES) {
-    const r = await measure(workers);
+    const r = await measure(workers, env);
     const primary = r.load.to.primary - r.load.from.primary - r.idlePerS.primary * r.loadS;
     const workersCpu = r.load.to.workers - r.load.from.workers - r.idlePerS.workers * r.loadS;
     rows.push([workers, (primary / r.sent) * 1e6]);
