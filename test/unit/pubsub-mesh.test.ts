@@ -1,8 +1,13 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname } from "node:path";
 import { PubSubMesh } from "../../workers/child/pubsub-mesh.ts";
-import { FleetPubSub, type MeshMember } from "../../workers/primary/pubsub/index.ts";
+import {
+  FleetPubSub,
+  type MeshMember,
+  sweepMeshFolders,
+} from "../../workers/primary/pubsub/index.ts";
 import type { Publication } from "../../workers/protocol.ts";
 
 function recordingLog() {
@@ -123,7 +128,7 @@ describe("the primary's introductions", () => {
   test("each worker gets those that listened before it; one that left is not handed out", () => {
     const pubsub = new FleetPubSub(config, recordingLog().log);
     const [w0, w1, w2] = [worker(0), worker(1), worker(2)];
-    const path = (i: number) => `/tmp/bun-fleet-abc12${i}/mesh.sock`;
+    const path = (i: number) => `/tmp/bun-fleet-mesh-abc12${i}/${100 + i}.sock`;
     expect(pubsub.listening(w0, path(0))).toEqual({ peers: [], remote: false, maxLagBytes: 4096 });
     expect(pubsub.listening(w1, path(1))?.peers).toEqual([{ index: 0, pid: 100, path: path(0) }]);
     pubsub.left(w0);
@@ -134,13 +139,35 @@ describe("the primary's introductions", () => {
     const { lines, log } = recordingLog();
     const pubsub = new FleetPubSub(config, log);
     for (const bad of [
-      "relative/bun-fleet-abc123/mesh.sock",
+      "relative/bun-fleet-mesh-abc123/100.sock",
       "/home/me",
-      "/tmp/bun-fleet-abc123/../x/mesh.sock",
-      "/etc/mesh.sock",
+      "/tmp/bun-fleet-mesh-abc123/../x/100.sock",
+      "/tmp/bun-fleet-mesh-abc123/101.sock", // another worker's pid
+      "/etc/100.sock",
     ]) {
       expect(pubsub.listening(worker(0), bad)).toBeNull();
     }
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
+  });
+
+  test("at start, socket folders of workers killed with their primary are swept; live ones stay", () => {
+    const tmp = mkdtempSync(`${tmpdir()}/sweep-`);
+    try {
+      const folder = (name: string, socket?: number) => {
+        mkdirSync(`${tmp}/${name}`);
+        if (socket) writeFileSync(`${tmp}/${name}/${socket}.sock`, "");
+      };
+      folder("bun-fleet-mesh-dead01", 99_999_999); // above any pid_max: no such process
+      folder("bun-fleet-mesh-live01", process.pid);
+      folder("bun-fleet-mesh-empty1"); // a worker between making it and listening
+      folder("bun-fleet-other1", 99_999_999);
+      expect(sweepMeshFolders(tmp)).toBe(1);
+      expect(existsSync(`${tmp}/bun-fleet-mesh-dead01`)).toBe(false);
+      for (const kept of ["bun-fleet-mesh-live01", "bun-fleet-mesh-empty1", "bun-fleet-other1"]) {
+        expect(existsSync(`${tmp}/${kept}`)).toBe(true);
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -76,10 +76,10 @@ export class PubSubMesh {
 
   /** Listens in a fresh private folder; returns the socket's path for the primary to pass on. */
   listen(): string {
-    const dir = mkdtempSync(`${process.env.TMPDIR || "/tmp"}/bun-fleet-`);
+    const dir = mkdtempSync(`${process.env.TMPDIR || "/tmp"}/bun-fleet-mesh-`);
     this.#dir = dir;
     process.once("exit", () => this.#removeDir());
-    const path = `${dir}/mesh.sock`;
+    const path = `${dir}/${process.pid}.sock`; // the pid lets a later fleet sweep it if we are killed
     this.#listener = Bun.listen<Lane>({ unix: path, socket: this.#handlers(null) });
     return path;
   }

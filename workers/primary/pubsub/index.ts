@@ -1,5 +1,5 @@
-import { rmSync } from "node:fs";
-import { basename, dirname, isAbsolute } from "node:path";
+import { readdirSync, rmSync } from "node:fs";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import type { Log } from "../../log.ts";
 import type { MeshPeer } from "../../protocol.ts";
 import type { FleetConfig } from "../config/config.ts";
@@ -43,9 +43,13 @@ export class FleetPubSub {
     if (this.redis) this.hub.connectRemote(this.redis);
   }
 
-  /** Connects to Redis (in the background: workers start without waiting for it). */
+  /**
+   * Connects to Redis (in the background: workers start without waiting for it), and removes
+   * the socket folders of workers that were killed with their primary (nobody else could).
+   */
   start(): void {
     this.redis?.start();
+    sweepMeshFolders(process.env.TMPDIR || "/tmp");
   }
 
   /** Closes the Redis connections. */
@@ -56,10 +60,10 @@ export class FleetPubSub {
   /**
    * A worker's mesh socket listens at `path`: it gets every member so far (it opens one socket
    * to each), then becomes one itself, so each pair is joined once, by the later of the two.
-   * Null when the path is not one a worker makes (`<tmp>/bun-fleet-XXXXXX/mesh.sock`).
+   * Null when the path is not one this worker makes (`<tmp>/bun-fleet-mesh-XXXXXX/<pid>.sock`).
    */
   listening(worker: MeshMember, path: string): MeshAnswer | null {
-    if (!isMeshPath(path)) {
+    if (!isMeshPath(path, worker.pid)) {
       this.log.warn(`pub/sub: ${worker.name} sent a mesh socket path that is not one: ${path}`);
       return null;
     }
@@ -91,12 +95,50 @@ export class FleetPubSub {
   }
 }
 
-/** `<absolute folder>/bun-fleet-XXXXXX/mesh.sock`, as child/pubsub-mesh.ts makes them. */
-function isMeshPath(path: string): boolean {
+const MESH_FOLDER = /^bun-fleet-mesh-[A-Za-z0-9]{6}$/;
+
+/** `<absolute folder>/bun-fleet-mesh-XXXXXX/<pid>.sock`, as child/pubsub-mesh.ts makes them. */
+function isMeshPath(path: string, pid: number): boolean {
   return (
     isAbsolute(path) &&
     !path.includes("/../") &&
-    basename(path) === "mesh.sock" &&
-    /^bun-fleet-[A-Za-z0-9]{6}$/.test(basename(dirname(path)))
+    basename(path) === `${pid}.sock` &&
+    MESH_FOLDER.test(basename(dirname(path)))
   );
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * Removes this user's mesh folders in `tmp` whose worker is gone: a worker removes its own at
+ * exit, and the primary when a worker dies, but a SIGKILL of the whole process group leaves them.
+ */
+export function sweepMeshFolders(tmp: string): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(tmp).filter((name) => MESH_FOLDER.test(name));
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const dir = join(tmp, name);
+    try {
+      const sockets = readdirSync(dir).filter((file) => /^\d+\.sock$/.test(file));
+      if (sockets.length > 0 && sockets.every((file) => !isAlive(Number.parseInt(file, 10)))) {
+        rmSync(dir, { recursive: true, force: true });
+        removed += 1;
+      }
+    } catch {
+      // another user's folder (mode 0700), or gone meanwhile
+    }
+  }
+  return removed;
 }
