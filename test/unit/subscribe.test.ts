@@ -67,3 +67,17 @@ test("worker.subscribe: bad arguments throw; a throwing handler is logged and th
   late();
   expect(got).toEqual(["one"]);
 });
+
+test("worker.subscribe: what a handler publishes goes out after the message it handles", () => {
+  const order: string[] = [];
+  const channel = { send: (m: { data?: string }) => order.push(`redis:${m.data}`) };
+  const remote = new WorkerPubSub(channel as unknown as Channel, 0, {
+    info() {},
+    warn() {},
+    error() {},
+  });
+  remote.peers([], true, 1 << 20); // with PUBSUB_URL: each publish is handed to the primary
+  remote.subscribe("a", () => remote.publish("b", "reply"));
+  remote.publish("a", "first");
+  expect(order).toEqual(["redis:first", "redis:reply"]);
+});

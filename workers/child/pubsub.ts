@@ -90,6 +90,10 @@ export class WorkerPubSub {
         ? data
         : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.#server?.publish(topic, local);
+    this.#mesh.publish(publication);
+    if (this.#remote) this.channel.send({ kind: "publish", ...publication });
+    this.#countsSoon();
+    // Last, so what a handler publishes goes out after this message, everywhere.
     if (this.#handlers?.has(topic)) {
       // Handlers get their own copy of bytes: the caller may reuse its buffer after publish.
       const copy =
@@ -100,9 +104,6 @@ export class WorkerPubSub {
             : new Uint8Array(local as Uint8Array); // copies the view's bytes
       this.#call(topic, copy);
     }
-    this.#mesh.publish(publication);
-    if (this.#remote) this.channel.send({ kind: "publish", ...publication });
-    this.#countsSoon();
   }
 
   /** A publication from another fleet, relayed by the primary. */
