@@ -22,7 +22,11 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json bun.lock bunfig.toml tsconfig.json ./
 COPY app ./app
 COPY workers ./workers
-COPY scripts/start.ts ./scripts/start.ts
+COPY scripts/start.ts scripts/migrate.ts ./scripts/
+# SQLite (DATABASE_URL unset) keeps data/app.db here: mount a volume on /app/data (one
+# container only; several replicas need PostgreSQL, DATABASE_URL=postgres://...).
+RUN mkdir -p /app/data && chown 10001:10001 /app/data
+VOLUME /app/data
 # A numeric non-root user, so Kubernetes' runAsNonRoot can check it without a passwd lookup.
 USER 10001:10001
 EXPOSE 3000

@@ -1,6 +1,10 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { $ZodIssue } from "zod/v4/core";
+import { DatabaseUnavailable } from "./db/index.ts";
+
+/** Seconds a client is asked to wait when the database is unreachable (503). */
+export const RETRY_AFTER_S = 5;
 
 /** Unknown route → 404 JSON. */
 export const notFound: NotFoundHandler = (c) => c.json({ error: "Not Found" }, 404);
@@ -14,6 +18,11 @@ export const onError: ErrorHandler = (error, c) => {
   if (error instanceof HTTPException) {
     if (error.res) return error.getResponse();
     return c.json({ error: error.message || "Request failed" }, error.status);
+  }
+  // The database is down or restarting: retry later (logged once per outage by app/db).
+  if (error instanceof DatabaseUnavailable) {
+    c.header("Retry-After", String(RETRY_AFTER_S));
+    return c.json({ error: "Service Unavailable" }, 503);
   }
   const requestId = c.get("requestId");
   console.error(`request ${requestId} failed:`, error);

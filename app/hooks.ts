@@ -3,27 +3,98 @@
  * `setup` runs once in the primary; `onStart` / `onShutdown` run in every worker; `extras` are
  * non-HTTP processes the primary runs beside the workers.
  */
-import type { ExtraProcess, FleetWorker, StopReason } from "../workers/fleet.ts";
+import type { ExtraProcess, FleetWorker, SetupContext, StopReason } from "../workers/fleet.ts";
+import type { AppConfig } from "./config.ts";
+import { closeDb, databaseTarget, dbIfOpen, openDb } from "./db/index.ts";
+import { migrate } from "./db/migrate.ts";
+
+/** The app's settings (app/config.ts): read and checked by the primary, `worker.config`. */
+export { settings } from "./config.ts";
 
 /** Extra processes: started with the fleet, respawned on crash, stopped in the same drain. */
 export const extras: ExtraProcess[] = [
   { name: "ticker", module: import.meta.resolve("./jobs/ticker.ts"), instances: 1 },
 ];
 
-/** Runs once before any worker starts; what it returns (plain JSON) reaches every worker. */
-export async function setup() {
-  return { startedAt: new Date().toISOString() };
+/** Processes that open a database client: the HTTP workers (the ticker does not use it). */
+const dbExtras = 0;
+
+/**
+ * Runs once in the primary before any worker starts; what it returns (plain JSON) reaches every
+ * worker. Here: apply the pending migrations (the primary keeps no connection afterwards) and
+ * split the PostgreSQL connection budget across the processes.
+ */
+export async function setup({ config, workers, log, invalid }: SetupContext<AppConfig>) {
+  const target = databaseTarget(config);
+  const { applied, maxConnections } = await migrate(target, { log: (line) => log.info(line) });
+  log.info(
+    `database ${target.dialect} ${target.shown}: ${applied.length ? `${applied.length} migration(s) applied` : "schema up to date"}`,
+  );
+  // PostgreSQL: DB_MAX_CONNECTIONS is the whole fleet's budget. One more process than the fleet
+  // has may run during a rolling reload, a recycle or a scale-up by one, so each gets
+  // budget / (processes + 1), and sessions never exceed the budget.
+  const budget = config.DB_MAX_CONNECTIONS;
+  const processes = workers + dbExtras + 1;
+  const poolMax = Math.floor(budget / processes);
+  if (target.dialect === "postgres") {
+    if (maxConnections !== null && budget > maxConnections) {
+      invalid(
+        `DB_MAX_CONNECTIONS=${budget} is above the server's max_connections (${maxConnections}) at ${target.shown}: lower it, or raise max_connections`,
+      );
+    }
+    if (poolMax < 1) {
+      invalid(
+        `DB_MAX_CONNECTIONS=${budget} leaves no connection per process: ${workers} worker(s) + 1 for the reload overlap need at least ${processes}`,
+      );
+    }
+    log.info(
+      `PostgreSQL budget ${budget} connections: ${poolMax} per process x (${workers} workers + 1 during reloads)`,
+    );
+  }
+  return {
+    startedAt: new Date().toISOString(),
+    database: { dialect: target.dialect, shown: target.shown },
+    poolMax: Math.max(1, poolMax),
+  };
 }
 
 /** The setup result as workers see it (`worker.setup`). */
 export type Setup = Awaited<ReturnType<typeof setup>>;
 
-/** Runs in each worker once it listens, before it counts as ready. A throw fails the boot. */
-export async function onStart(_worker: FleetWorker): Promise<void> {
-  // e.g. open a database pool, warm a cache.
+/** The worker as the app sees it, with this app's setup result and settings. */
+export type AppWorker = FleetWorker<null, Setup, AppConfig>;
+
+/**
+ * Runs in each worker once it listens, before it counts as ready. A throw fails the boot: a
+ * database that is down at start stops the fleet (exit 3) with one line naming it.
+ */
+export async function onStart(worker: AppWorker): Promise<void> {
+  await openDb(databaseTarget(worker.config), {
+    max: worker.setup.poolMax,
+    applicationName: `bun-fleet worker ${worker.index} pid ${worker.pid}`,
+    log: worker.log,
+  });
 }
 
 /** Runs in each worker after its server has stopped, within the shutdown deadline. */
-export async function onShutdown(_reason: StopReason, _worker: FleetWorker): Promise<void> {
-  // e.g. flush buffers, close the pool.
+export async function onShutdown(
+  _reason: StopReason,
+  worker: AppWorker,
+  deadline: number,
+): Promise<void> {
+  if (!(await closeDb(deadline))) worker.log.warn("database client did not close by the deadline");
+}
+
+/**
+ * This worker's own numbers for /admin/status (`app`) and /metrics (`app_*{worker}`): which
+ * database (the dialect, never the URL) and its queries and errors so far.
+ */
+export function stats(): Record<string, number | string> {
+  const db = dbIfOpen();
+  if (!db) return {};
+  return {
+    database: db.dialect,
+    db_queries_total: db.stats.queries,
+    db_errors_total: db.stats.errors,
+  };
 }

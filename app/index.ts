@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { Hono } from "hono";
 // Deprecated in favour of @hono/bun (not on npm yet); works unchanged on the fleet.
-import { serveStatic, websocket } from "hono/bun";
+import { websocket } from "hono/bun";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { FetchApp, FleetWorker } from "../workers/fleet.ts";
@@ -14,7 +14,9 @@ import { notFound, onError } from "./errors.ts";
 import { chat } from "./routes/chat.ts";
 import { echo } from "./routes/echo.ts";
 import { events } from "./routes/events.ts";
+import { todos } from "./routes/todos.ts";
 import { wsEcho } from "./routes/ws-echo.ts";
+import { staticFiles } from "./static.ts";
 
 /** Static files, resolved from this file so they are found whatever the working directory. */
 export const PUBLIC_DIR = join(import.meta.dir, "public");
@@ -28,11 +30,13 @@ export function createApp(worker: FleetWorker): Hono {
     c.json({ index: worker.index, pid: worker.pid, context: worker.context }),
   );
   app.route("/api", echo);
+  app.route("/api", todos());
   app.route("/", events(worker));
   app.route("/", wsEcho(worker));
   app.route("/chat", chat(worker));
-  // Last, so routes win; `/` serves public/index.html.
-  app.use("/*", serveStatic({ root: PUBLIC_DIR }));
+  // Last, so routes win; `/` serves public/index.html. A path that cannot name a file is a 404.
+  const onRejected = (path: string) => worker.log.debug?.(`static: not a file name: ${path}`);
+  app.use("/*", staticFiles({ root: PUBLIC_DIR, onRejected }));
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -7,15 +7,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { calibrateCpuBytes } from "./bench/calibrate.ts";
-import { finishMachine, startMachine } from "./bench/machine.ts";
+import { finishMachine, startMachine } from "./bench/measure/machine.ts";
+import { otherFleets, TASKSET_MISSING } from "./bench/measure/placement.ts";
+import { WRK_MISSING } from "./bench/measure/wrk.ts";
 import { type Options, parseOptions, USAGE } from "./bench/options.ts";
-import { otherFleets, TASKSET_MISSING } from "./bench/placement.ts";
-import { Processes } from "./bench/procs.ts";
 import { formatReport } from "./bench/report.ts";
 import { runBench } from "./bench/run.ts";
-import { buildNodeServer } from "./bench/servers.ts";
-import { WRK_MISSING } from "./bench/wrk.ts";
+import { calibrateCpuBytes } from "./bench/servers/calibrate.ts";
+import { buildNodeServer } from "./bench/servers/index.ts";
+import { Processes } from "./lib/procs.ts";
 
 /** Set once the HTTP part succeeded and a full run asks for the real-time section next. */
 let realtimeNext = false;
@@ -106,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
 /** The real-time section (`bun run bench:realtime`), after the HTTP servers have stopped. */
 async function realtimeSection(): Promise<number> {
   console.error("bench: real-time section (bun run bench:realtime): pub/sub, WebSocket memory");
-  const script = join(import.meta.dir, "bench", "realtime.ts");
+  const script = join(import.meta.dir, "bench", "realtime", "main.ts");
   const proc = Bun.spawn([process.execPath, script], { stdio: ["ignore", "inherit", "inherit"] });
   return await proc.exited;
 }

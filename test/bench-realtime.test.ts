@@ -4,7 +4,7 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { processesWithEnv } from "../scripts/bench/procs.ts";
+import { processesWithEnv } from "../scripts/lib/procs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const MARKER_NAME = "BENCH_REALTIME_TEST_MARKER";
@@ -18,7 +18,7 @@ const number = (text: string, pattern: RegExp) =>
   Number(pattern.exec(text)?.[1]?.replace(/,/g, ""));
 
 test("bench:realtime --quick reports fan-out, latency and memory, and leaves nothing running", async () => {
-  const proc = Bun.spawn([process.execPath, "scripts/bench/realtime.ts", "--quick"], {
+  const proc = Bun.spawn([process.execPath, "scripts/bench/realtime/main.ts", "--quick"], {
     cwd: ROOT,
     env: { ...process.env, [MARKER_NAME]: marker.split("=")[1] ?? "" },
     stdio: ["ignore", "pipe", "pipe"],

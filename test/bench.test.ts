@@ -5,9 +5,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
-import { processesWithEnv } from "../scripts/bench/procs.ts";
+import { parseWrk } from "../scripts/bench/measure/wrk.ts";
 import type { BenchResult } from "../scripts/bench/run.ts";
-import { parseWrk } from "../scripts/bench/wrk.ts";
+import { processesWithEnv } from "../scripts/lib/procs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BENCH = resolve(ROOT, "scripts/bench.ts");

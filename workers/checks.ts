@@ -27,18 +27,21 @@ export const flag: Check = (v) => (typeof v === "boolean" ? null : "must be true
 
 export const anything: Check = () => null; // JSON.parse only yields JSON
 
-/** Result of reading one raw IPC message or the spawn env. */
-export type Parsed<M> = { ok: true; message: M } | { ok: false; error: string };
+/**
+ * A value, or what is wrong in a few words: the one result type of every reader of outside input
+ * (a setting's raw string, an IPC message, the spawn env).
+ */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** Checks `raw` field by field against `shape`; names the first field that is wrong. */
 export function checkShape<T>(
   raw: Record<string, unknown>,
   shape: Record<string, Check>,
   at: string,
-): Parsed<T> {
+): Result<T> {
   for (const [field, check] of Object.entries(shape)) {
     const problem = check(raw[field]);
     if (problem) return { ok: false, error: `${at}${field}: ${problem}` };
   }
-  return { ok: true, message: raw as T };
+  return { ok: true, value: raw as T };
 }

@@ -18,8 +18,8 @@ export const ExitCode = {
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** A worker's own exit codes, read by the primary. */
-export const WorkerExitCode = {
+/** A child's own exit codes (HTTP worker or extra), read by the primary. */
+export const ChildExitCode = {
   ok: 0,
   /** Started without a valid BUN_FLEET_WORKER env (not by the primary). */
   usage: 2,

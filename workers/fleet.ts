@@ -39,8 +39,18 @@ export interface FleetLog {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * The app's settings (the hooks module's `settings` schema, read from env by the primary at
+ * start): `worker.config`. An unset optional setting is absent.
+ */
+export type AppSettings = { readonly [env: string]: Json | undefined };
+
 /** One worker as the app sees it. */
-export interface FleetWorker<Context extends Json = Json, Setup extends Json = Json> {
+export interface FleetWorker<
+  Context extends Json = Json,
+  Setup extends Json = Json,
+  Config extends object = AppSettings,
+> {
   /** 0-based slot index; a respawned worker keeps its slot's index. */
   readonly index: number;
   readonly pid: number;
@@ -48,6 +58,8 @@ export interface FleetWorker<Context extends Json = Json, Setup extends Json = J
   readonly context: Context | null;
   /** What the primary's `setup` hook returned (null without one). */
   readonly setup: Setup;
+  /** The app's settings, as the hooks module's `settings` schema parsed them. */
+  readonly config: Config;
   /** True once this worker has begun to drain (`/readyz` answers 503). */
   readonly draining: boolean;
   /**
@@ -78,12 +90,14 @@ export interface FleetWorker<Context extends Json = Json, Setup extends Json = J
 }
 
 /** What an extra (non-HTTP) process's default export receives. */
-export interface ExtraContext<Setup extends Json = Json> {
+export interface ExtraContext<Setup extends Json = Json, Config extends object = AppSettings> {
   /** The name it was declared with in the hooks module's `extras`. */
   readonly name: string;
   /** 0-based instance index within its name. */
   readonly index: number;
   readonly setup: Setup;
+  /** The app's settings (as `worker.config`). */
+  readonly config: Config;
   /** Aborted when the process must stop (fleet stop, reload); return promptly then. */
   readonly signal: AbortSignal;
   /** Ask the primary to stop the whole fleet gracefully. */
@@ -120,14 +134,46 @@ export interface FetchApp {
 /** An app module's default export: an app, or a factory that builds one per worker. */
 export type AppExport = FetchApp | ((worker: FleetWorker) => FetchApp | Promise<FetchApp>);
 
+/** What the `setup` hook receives (in the primary, before any worker starts). */
+export interface SetupContext<Config extends object = AppSettings> {
+  /** The app's settings, already checked. */
+  readonly config: Config;
+  /** HTTP workers the fleet starts with (WORKERS); a reload adds one more at a time. */
+  readonly workers: number;
+  readonly log: FleetLog;
+  /** Stop the start as a configuration error: exit 2 with this one line. */
+  invalid(message: string): never;
+}
+
+/**
+ * The app's own numbers for one worker (the hooks module's `stats`): in `/admin/status` under
+ * `app`, and in `/metrics` as `app_<name>{worker}` (a counter when the name ends in `_total`,
+ * else a gauge), string values as labels of `app_info{worker}`. Names: a-z, 0-9, _.
+ */
+export type AppStats = { [name: string]: number | string };
+
 /** The hooks module's named exports; all optional. */
 export interface FleetHooks {
-  /** Runs once in the primary before any worker spawns; its JSON result reaches every worker. */
-  setup?: () => Json | undefined | Promise<Json | undefined>;
+  /**
+   * An object schema (zod's `z.object`) whose keys are env names: the app's settings, read and
+   * checked by the primary at start, listed in `--help`, handed to workers as `worker.config`.
+   */
+  settings?: unknown;
+  /**
+   * Runs once in the primary before any worker spawns; its JSON result reaches every worker.
+   * A throw stops the start (exit 3): its stack is printed, or only its message when the error
+   * has a `code` (an expected failure, such as a migration that does not apply).
+   */
+  setup?: (fleet: SetupContext) => Json | undefined | Promise<Json | undefined>;
   /** Runs in each worker after it listens and before it reports ready; a throw is a boot failure. */
   onStart?: (worker: FleetWorker) => void | Promise<void>;
-  /** Runs in each worker after its server has stopped, bounded by the shutdown deadline. */
-  onShutdown?: (reason: StopReason, worker: FleetWorker) => void | Promise<void>;
+  /**
+   * Runs in each worker after its server has stopped, bounded by the shutdown deadline
+   * (`deadline`, epoch ms: race slow closes against it).
+   */
+  onShutdown?: (reason: StopReason, worker: FleetWorker, deadline: number) => void | Promise<void>;
   /** Non-HTTP processes the primary runs, respawns and stops with the fleet. */
   extras?: ExtraProcess[];
+  /** Called in each worker when the primary collects status or metrics: keep it cheap. */
+  stats?: (worker: FleetWorker) => AppStats;
 }

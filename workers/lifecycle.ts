@@ -4,7 +4,7 @@
  */
 
 export type PrimaryState = "starting" | "running" | "stopping" | "stopped";
-export type WorkerState = "booting" | "ready" | "draining" | "exited";
+export type ChildState = "booting" | "ready" | "draining" | "exited";
 
 type Transitions<S extends string> = { readonly [K in S]: readonly S[] };
 
@@ -15,7 +15,7 @@ export const PRIMARY_TRANSITIONS: Transitions<PrimaryState> = {
   stopped: [],
 };
 
-export const WORKER_TRANSITIONS: Transitions<WorkerState> = {
+export const CHILD_TRANSITIONS: Transitions<ChildState> = {
   booting: ["ready", "draining", "exited"],
   ready: ["draining", "exited"],
   draining: ["exited"],

@@ -7,17 +7,13 @@
  */
 
 import { writeSync } from "node:fs";
+import type { FleetLog } from "./fleet.ts";
 
 /** Log fields beside the message (pino's merging object). */
 export type Fields = Record<string, unknown>;
 
-/** A named line logger. `debug` and `fields` are optional so older call sites keep compiling. */
-export interface Log {
-  debug?(message: string, fields?: Fields): void;
-  info(message: string, fields?: Fields): void;
-  warn(message: string, fields?: Fields): void;
-  error(message: string, fields?: Fields): void;
-}
+/** A named line logger: the one logger interface, the same the app gets (`FleetLog`). */
+export type Log = FleetLog;
 
 /** pino's numeric levels. */
 export const LEVELS = { debug: 20, info: 30, warn: 40, error: 50 } as const;
@@ -113,8 +109,8 @@ function textLine(level: number, name: string, msg: string, fields: Fields): str
 }
 
 /**
- * One line in the current format, without writing it. `bound` fields (`worker: 0`) go on json
- * lines only: in text the process name already says them.
+ * One line in the current format (at most MAX_LINE_BYTES), without writing it. `bound` fields
+ * (`worker: 0`) go on json lines only: in text the process name already says them.
  */
 export function formatLine(
   level: number,
@@ -123,9 +119,79 @@ export function formatLine(
   fields: Fields = EMPTY,
   bound: Fields = EMPTY,
 ): string {
-  return output.format === "json"
-    ? jsonLine(level, name, msg, fields, bound)
-    : textLine(level, name, msg, fields);
+  const line =
+    output.format === "json"
+      ? jsonLine(level, name, msg, fields, bound)
+      : textLine(level, name, msg, fields);
+  return capLine(line, level, name, msg, fields, bound);
+}
+
+/** The longest request target a line carries (an access line's path); longer ones end in "…". */
+export const MAX_TARGET_CHARS = 1024;
+/** The longest line (record) written, in bytes, its newline excluded. */
+export const MAX_LINE_BYTES = 8192;
+
+/**
+ * A request target as a log line carries it: at most 1 KiB, then an ellipsis, so a client
+ * cannot make one request cost the log more than that (`GET /x/<5000 characters>`).
+ */
+export function capTarget(target: string): string {
+  return target.length > MAX_TARGET_CHARS ? `${target.slice(0, MAX_TARGET_CHARS)}…` : target;
+}
+
+const encoder = new TextEncoder();
+
+/** The longest start of `text` that is at most `bytes` long in UTF-8 (never half a character). */
+function cutBytes(text: string, bytes: number): string {
+  if (text.length * 3 <= bytes) return text;
+  return text.slice(0, encoder.encodeInto(text, new Uint8Array(bytes)).read);
+}
+
+/** `text` as a JSON string of at most `bytes` bytes, cut (with "…") if it must be. */
+function jsonStringWithin(text: string, bytes: number): string {
+  let budget = bytes;
+  for (;;) {
+    const cut = cutBytes(text, budget);
+    const json = JSON.stringify(cut === text ? text : `${cut}…`);
+    if (Buffer.byteLength(json) <= bytes || budget < 16) return json;
+    budget = Math.floor(budget * 0.7); // escapes (\n, \u0000) made it longer than the text
+  }
+}
+
+/**
+ * `line` if it fits MAX_LINE_BYTES; else a shorter record of the same event. A json line stays one
+ * JSON object (the message and the fields, as one string, are cut; `truncated` says how long the
+ * line was), a text line is cut and says how many bytes were dropped.
+ */
+function capLine(
+  line: string,
+  level: number,
+  name: string,
+  msg: string,
+  fields: Fields,
+  bound: Fields,
+): string {
+  if (line.length * 3 <= MAX_LINE_BYTES) return line; // the common case: no byte count needed
+  const bytes = Buffer.byteLength(line);
+  if (bytes <= MAX_LINE_BYTES) return line;
+  if (output.format === "text") {
+    const kept = cutBytes(line, MAX_LINE_BYTES - 64);
+    return `${kept} … [${bytes - Buffer.byteLength(kept)} bytes cut]`;
+  }
+  const head = `{"level":${level},"time":${Date.now()},"pid":${process.pid},"name":${jsonStringWithin(name, 256)},"msg":${jsonStringWithin(msg, 2048)}`;
+  let chindings = "";
+  try {
+    chindings = jsonFields(bound);
+  } catch {}
+  if (Buffer.byteLength(chindings) > 512) chindings = "";
+  let rest = "";
+  try {
+    rest = jsonFields(fields).slice(1);
+  } catch {
+    rest = "[unserializable]";
+  }
+  const room = MAX_LINE_BYTES - Buffer.byteLength(head) - chindings.length - 64;
+  return `${head}${chindings},"truncated":${bytes},"fields":${jsonStringWithin(rest, room)}}`;
 }
 
 /** Whether lines at `level` are written (LOG_LEVEL). */
@@ -182,7 +248,7 @@ export function writeLine(
  * A logger named `name` (`primary`, `worker 0`, `extra ticker#0`); `bound` fields go on every
  * json line (pino's child bindings, e.g. `{ worker: 0 }`).
  */
-export function createLog(name: string, bound: Fields = {}): Required<Log> {
+export function createLog(name: string, bound: Fields = {}): Log {
   const at =
     (level: number) =>
     (message: string, fields?: Fields): void =>

@@ -6,7 +6,7 @@ import {
   flag,
   nonEmpty,
   oneOf,
-  type Parsed,
+  type Result,
   reason,
   text,
 } from "./checks.ts";
@@ -26,7 +26,7 @@ type Tagged<K extends string, Body = unknown> = { fleet: typeof PROTOCOL; kind: 
 /** What a worker can ask the primary to collect from the whole fleet. */
 export type Collected = "status" | "metrics";
 
-/** Primary -> worker. */
+/** Primary -> child. */
 export type PrimaryMessage =
   /**
    * Begin draining; finish by `deadline` (epoch ms), then force. A worker retiring while
@@ -45,10 +45,10 @@ export type PrimaryMessage =
   /** The answer to this worker's `collect-request`: JSON (status) or Prometheus text. */
   | Tagged<"collect-reply", { id: number; ok: boolean; body: string }>
   /** `bun run dev`: the number of rolling reloads completed so far (live reload tells pages). */
-  | Tagged<"livereload", { generation: number }>;
+  | Tagged<"live-reload", { generation: number }>;
 
-/** Worker -> primary. */
-export type WorkerMessage =
+/** Child (HTTP worker or extra) -> primary. */
+export type ChildMessage =
   /** Listening, onStart done: this worker serves. */
   | Tagged<"ready">
   /** Could not start (app threw, port taken); the worker exits right after. */
@@ -76,7 +76,9 @@ export type WorkerMessage =
   /** The answer to `snapshot-request`. */
   | Tagged<"snapshot", { id: number; snapshot: ChildSnapshot }>
   /** GET /admin/status or /metrics: collect it from the fleet; reply `collect-reply` with `id`. */
-  | Tagged<"collect-request", { id: number; what: Collected }>;
+  | Tagged<"collect-request", { id: number; what: Collected }>
+  /** GET /admin/history: the samples after `since` (epoch ms); reply `collect-reply` with `id`. */
+  | Tagged<"history-request", { id: number; since: number }>;
 
 /**
  * One pub/sub message on the wire. The IPC channel is JSON (`serialization: "json"`, 2.4x the
@@ -120,10 +122,10 @@ const PRIMARY_SHAPES: Shapes<PrimaryMessage> = {
   "pubsub-peers": { peers, remote: flag, maxLagBytes: count(1) },
   "snapshot-request": { id: count(0) },
   "collect-reply": { id: count(0), ok: flag, body: text },
-  livereload: { generation: count(0) },
+  "live-reload": { generation: count(0) },
 };
 
-const WORKER_SHAPES: Shapes<WorkerMessage> = {
+const CHILD_SHAPES: Shapes<ChildMessage> = {
   ready: {},
   "boot-failed": { error: text },
   "stop-requested": { reason },
@@ -138,16 +140,17 @@ const WORKER_SHAPES: Shapes<WorkerMessage> = {
   "pubsub-counts": { published: count(0), relayed: count(0), dropped: count(0) },
   snapshot: { id: count(0), snapshot: snapshotProblem },
   "collect-request": { id: count(0), what: oneOf("status", "metrics") },
+  "history-request": { id: count(0), since: count(0) },
 };
 
-/** Builds a tagged message: `message<WorkerMessage>({ kind: "ready" })`. */
-export function message<M extends PrimaryMessage | WorkerMessage>(
+/** Builds a tagged message: `message<ChildMessage>({ kind: "ready" })`. */
+export function message<M extends PrimaryMessage | ChildMessage>(
   body: M extends unknown ? Omit<M, "fleet"> : never,
 ): M {
   return { fleet: PROTOCOL, ...body } as M;
 }
 
-function parseWith<M extends { kind: string }>(shapes: Shapes<M>, raw: unknown): Parsed<M> {
+function parseWith<M extends { kind: string }>(shapes: Shapes<M>, raw: unknown): Result<M> {
   if (typeof raw !== "object" || raw === null || (raw as { fleet?: unknown }).fleet !== PROTOCOL) {
     return { ok: false, error: "not a fleet message (no protocol tag)" };
   }
@@ -160,10 +163,10 @@ function parseWith<M extends { kind: string }>(shapes: Shapes<M>, raw: unknown):
   return checkShape<M>(raw as Record<string, unknown>, shape, "malformed: ");
 }
 
-/** Validates a message that arrived at a worker. */
+/** Validates a message that arrived at a child. */
 export const parsePrimaryMessage = (raw: unknown) => parseWith(PRIMARY_SHAPES, raw);
 /** Validates a message that arrived at the primary. */
-export const parseWorkerMessage = (raw: unknown) => parseWith(WORKER_SHAPES, raw);
+export const parseChildMessage = (raw: unknown) => parseWith(CHILD_SHAPES, raw);
 
 /** One handler per message kind: a kind without a handler is a compile error. */
 export type Handlers<M extends { kind: string }> = {
@@ -174,4 +177,22 @@ export type Handlers<M extends { kind: string }> = {
 export function dispatch<M extends { kind: string }>(handlers: Handlers<M>, message: M): void {
   const handler = handlers[message.kind as M["kind"]] as (message: M) => void;
   handler(message);
+}
+
+/**
+ * One handler per message kind that also takes who sent it (Node's cluster `methodMessageMapping`,
+ * but checked): a kind without a handler is a compile error.
+ */
+export type Routes<M extends { kind: string }, From> = {
+  [K in M["kind"]]: (from: From, message: Extract<M, { kind: K }>) => void;
+};
+
+/** Calls the route for `message.kind` with its sender. */
+export function route<M extends { kind: string }, From>(
+  routes: Routes<M, From>,
+  from: From,
+  message: M,
+): void {
+  const handler = routes[message.kind as M["kind"]] as (from: From, message: M) => void;
+  handler(from, message);
 }

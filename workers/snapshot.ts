@@ -29,6 +29,26 @@ export interface ChildSnapshot {
   durationSum: number;
   /** WebSockets open on this worker now (pub/sub counts reach the primary as pubsub-counts). */
   websockets: number;
+  /** The app's own numbers (the hooks module's `stats`), when it has some. */
+  app?: { [name: string]: number | string };
+}
+
+const APP_STAT_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+
+/** What is wrong with an app's stats (the hooks module's `stats`), or null. */
+export function appStatsProblem(value: unknown): string | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return "must be an object of numbers and strings";
+  }
+  const entries = Object.entries(value);
+  if (entries.length > 64) return "at most 64 entries";
+  for (const [name, v] of entries) {
+    if (!APP_STAT_NAME.test(name)) return `${name}: names are a-z, 0-9 and _`;
+    const ok =
+      (typeof v === "number" && Number.isFinite(v)) || (typeof v === "string" && v.length <= 200);
+    if (!ok) return `${name}: must be a finite number or a string of up to 200 characters`;
+  }
+  return null;
 }
 
 const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
@@ -57,6 +77,10 @@ export function snapshotProblem(value: unknown): string | null {
     isCount(r[2]);
   if (!Array.isArray(counts) || counts.length > 10_000 || !counts.every(row)) {
     return "counts: must be [method, status, count] rows";
+  }
+  if (s.app !== undefined) {
+    const problem = appStatsProblem(s.app);
+    if (problem) return `app: ${problem}`;
   }
   return null;
 }

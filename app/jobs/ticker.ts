@@ -4,15 +4,19 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ExtraContext } from "../../workers/fleet.ts";
+import type { AppConfig } from "../config.ts";
 import type { Setup } from "../hooks.ts";
 
-/** How often the job runs (TICKER_INTERVAL_MS, default one minute). */
-const intervalMs = Number(process.env.TICKER_INTERVAL_MS ?? 60_000);
-
-export default async function ticker({ setup, signal, log }: ExtraContext<Setup>) {
+/** Runs every TICKER_INTERVAL_MS (an app setting, app/config.ts; default one minute). */
+export default async function ticker({
+  setup,
+  config,
+  signal,
+  log,
+}: ExtraContext<Setup, AppConfig>) {
   for (let tick = 1; ; tick++) {
     try {
-      await sleep(intervalMs, undefined, { signal });
+      await sleep(config.TICKER_INTERVAL_MS, undefined, { signal });
     } catch {
       return; // aborted: the fleet is stopping or reloading
     }

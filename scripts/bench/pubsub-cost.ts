@@ -12,9 +12,9 @@
  * every message), so a cost is never reported for work that was not done.
  */
 import { readFileSync } from "node:fs";
-import { freePort } from "./procs.ts";
-import { closeAll, connect, type Sub } from "./realtime-clients.ts";
-import { startFleet, startRedis, stopAll } from "./realtime-procs.ts";
+import { freePort } from "../lib/procs.ts";
+import { closeAll, connect, type Sub } from "./realtime/clients.ts";
+import { startFleet, startRedis, stopAll } from "./realtime/servers.ts";
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);

@@ -20,14 +20,36 @@ function row(name: string, p: ProcessStatus): string[] {
     p.answered ? p.state : `${p.state} (not answering)`,
     duration(p.uptimeS),
     count(p.requests),
+    count(p.websockets),
     String(p.restarts),
     String(p.crashes),
+    String(p.replacements),
     mb(p.rssBytes),
     `${(p.heartbeatAgeMs / 1000).toFixed(1)} s`,
   ];
 }
 
-/** The fleet line and one row per process, columns aligned. */
+/** Planned replacements, apart from restarts: `replaced 4 (reload 4)`. */
+function replaced(r: FleetStatus["fleet"]["replacements"]): string {
+  const why = Object.entries(r).filter(([, n]) => n > 0);
+  const total = why.reduce((sum, [, n]) => sum + n, 0);
+  return `replaced ${total}${why.length ? ` (${why.map(([k, n]) => `${k} ${n}`).join(", ")})` : ""}`;
+}
+
+/** WebSockets open and the pub/sub counters (`fleet_pubsub_*`), on one line. */
+function realtime(status: FleetStatus): string {
+  const { hub, redis } = status.fleet.pubsub;
+  const answered = status.workers.filter((p) => p.websockets !== null);
+  const open = answered.reduce((sum, p) => sum + (p.websockets ?? 0), 0);
+  const sockets = `websockets ${count(open)}${answered.length < status.workers.length ? " (some workers did not answer)" : ""}`;
+  const pubsub = `pub/sub: published ${count(hub.published)}, relayed ${count(hub.relayed)}, dropped ${count(hub.dropped)}`;
+  const remote = redis
+    ? `; redis: sent ${count(redis.sent)}, received ${count(redis.received)}, lost ${count(redis.lost)}, disconnects ${count(redis.disconnects)}`
+    : "";
+  return `${sockets}; ${pubsub}${remote}`;
+}
+
+/** The fleet line, its WebSocket and pub/sub line, and one row per process, columns aligned. */
 export function statusTable(status: FleetStatus): string {
   const f = status.fleet;
   const reload = f.lastReload
@@ -36,9 +58,12 @@ export function statusTable(status: FleetStatus): string {
   const head =
     `fleet: primary pid ${f.pid}, ${f.state}, up ${duration(f.uptimeS)}, ${mb(f.rssBytes)}; ` +
     `${f.workers.current}/${f.workers.configured} workers ready; ` +
-    `restarts ${f.restarts}, crashes ${f.crashes}${reload}`;
+    `restarts ${f.restarts}, crashes ${f.crashes}, ${replaced(f.replacements)}${reload}`;
   const rows = [
-    ["name", "pid", "state", "uptime", "requests", "restarts", "crashes", "rss", "heartbeat"],
+    [
+      ...["name", "pid", "state", "uptime", "requests", "websockets"],
+      ...["restarts", "crashes", "replaced", "rss", "heartbeat"],
+    ],
     ...status.workers.map((p) => row(`worker ${p.index}`, p)),
     ...status.extras.map((p) => row(`extra ${p.name}#${p.index}`, p)),
   ];
@@ -49,5 +74,5 @@ export function statusTable(status: FleetStatus): string {
       .join("  ")
       .trimEnd(),
   );
-  return [head, ...lines].join("\n");
+  return [head, realtime(status), ...lines].join("\n");
 }

@@ -1,12 +1,18 @@
 import { parseArgs } from "node:util";
-import { SETTINGS } from "../../workers/primary/config/settings.ts";
 import { localUrl } from "../../workers/primary/start/banner.ts";
-import { readTokenFile, tokenFilePath } from "../../workers/primary/start/token-file.ts";
+import {
+  readTokenFile,
+  runningFleets,
+  tokenFilePath,
+} from "../../workers/primary/start/token-file.ts";
+import { SETTINGS } from "../../workers/settings.ts";
 
 /**
  * What the admin CLI (`bun run status|reload|stop|scale`) shares: which fleet (PORT, HOST or
- * --url, like `bun run start`), which token (ADMIN_TOKEN, else the token file a fleet on this
- * machine generated), and failures as one line and a non-zero exit, never a stack trace.
+ * --url, like `bun run start`; with none of them and no ADMIN_TOKEN, the one fleet of this user
+ * that runs here, found by its token file), which token (ADMIN_TOKEN, else the token file a
+ * fleet on this machine generated), and failures as one line and a non-zero exit, never a stack
+ * trace.
  */
 
 /** A failure the CLI reports as one line (exit 1; usage errors exit 2). */
@@ -34,6 +40,20 @@ export function resolveTarget(
   values: { url?: string; port?: string; host?: string },
   env: Record<string, string | undefined> = process.env,
 ): Target {
+  const named = values.url || values.port !== undefined || env.PORT || env.ADMIN_TOKEN;
+  if (!named) {
+    const fleets = runningFleets(env);
+    const [only] = fleets;
+    if (only && fleets.length === 1)
+      return { url: only.url, token: only.token, tokenSource: only.path };
+    if (fleets.length > 1) {
+      const ports = fleets.map((f) => f.port).join(", ");
+      throw new CliError(
+        `${fleets.length} fleets of this user run here (ports ${ports}): say which with PORT=<port> or --port <port>`,
+        2,
+      );
+    }
+  }
   let url: URL;
   if (values.url) {
     try {
@@ -45,7 +65,7 @@ export function resolveTarget(
     const rawPort = values.port ?? (env.PORT || undefined);
     const port =
       rawPort === undefined ? { ok: true as const, value: 3000 } : SETTINGS.port.parse(rawPort);
-    if (!port.ok) throw new CliError(`PORT=${rawPort}: ${port.message}`, 2);
+    if (!port.ok) throw new CliError(`PORT=${rawPort}: ${port.error}`, 2);
     const host = values.host ?? (env.HOST?.trim() || "127.0.0.1");
     url = new URL(localUrl(host, port.value));
   }
@@ -153,6 +173,7 @@ export async function runCli(command: () => Promise<void>): Promise<never> {
 }
 
 /** Common options, for each command's --help. */
-export const COMMON_OPTIONS = `Which fleet: PORT and HOST (as for bun run start; default 127.0.0.1:3000), or
-  --port <n>, --host <addr>, --url <http://host:port>.
+export const COMMON_OPTIONS = `Which fleet: PORT and HOST (as for bun run start), or --port <n>, --host <addr>,
+  --url <http://host:port>; with none of them (and no ADMIN_TOKEN), the one fleet of this user
+  running on this machine with a generated token, else 127.0.0.1:3000.
 The token: ADMIN_TOKEN, else the token file a fleet on this machine generated at start.`;

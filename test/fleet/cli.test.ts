@@ -1,5 +1,5 @@
 import { describe, expect, onTestFinished, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FleetStatus } from "../../workers/primary/observe/status.ts";
@@ -78,6 +78,62 @@ describe("admin CLI", () => {
     }
   }, 20_000);
 
+  test("with no PORT or --url each command finds the one fleet of this user that runs; with several it names their ports; stale token files are ignored", async () => {
+    const runtime = mkdtempSync(join(tmpdir(), "fleet-cli-"));
+    onTestFinished(() => rmSync(runtime, { recursive: true, force: true }));
+    const env = { XDG_RUNTIME_DIR: runtime };
+    const fleetEnv = { ...env, ...NO_EXTRAS, ADMIN_TOKEN: "", WORKERS: "1", DRAIN_WINDOW_MS: "50" };
+    const first = await startReadyFleet({ env: fleetEnv });
+    // A token file left by a primary that was killed (its pid is gone): not a fleet that runs.
+    const gone = Bun.spawn(["true"]);
+    await gone.exited;
+    const stalePort = await freePort();
+    writeFileSync(
+      join(runtime, "bun-fleet", `port-${stalePort}.token`),
+      `stale-token-0123456789\npid=${gone.pid}\nurl=http://127.0.0.1:${stalePort}\n`,
+      { mode: 0o600 },
+    );
+
+    const found = await cli("status", ["--json"], env);
+    expect(found).toMatchObject({ code: 0, stderr: "" });
+    expect((JSON.parse(found.stdout) as FleetStatus).fleet.pid).toBe(first.pid);
+    const table = await cli("status", [], env);
+    expect(table.stdout).toContain(`primary pid ${first.pid}, running`);
+
+    const second = await startReadyFleet({ env: fleetEnv });
+    const [low, high] = [first.port, second.port].sort((a, b) => a - b);
+    const several = `bun-fleet: 2 fleets of this user run here (ports ${low}, ${high}): say which with PORT=<port> or --port <port>\n`;
+    const runs = await Promise.all([
+      cli("status", [], env),
+      cli("reload", [], env),
+      cli("scale", ["2"], env),
+      cli("stop", [], env),
+    ]);
+    for (const run of runs) expect(run).toMatchObject({ code: 2, stdout: "", stderr: several });
+    // Naming one still works, and what was asked of neither happened.
+    const named = await cli("status", ["--json", "--port", String(second.port)], env);
+    expect((JSON.parse(named.stdout) as FleetStatus).fleet).toMatchObject({
+      pid: second.pid,
+      reloads: { complete: 0, aborted: 0 },
+      scaleChanges: 0,
+    });
+
+    expect(await cli("stop", [], { ...env, PORT: String(second.port) })).toMatchObject({ code: 0 });
+    expect(await second.exited).toBe(0);
+    // One left: scale, reload and stop find it on their own.
+    const scale = await cli("scale", ["2"], env);
+    expect(scale).toMatchObject({
+      code: 0,
+      stdout: `scaling the fleet at http://127.0.0.1:${first.port} to 2 worker(s)\n`,
+    });
+    const reload = await cli("reload", [], env);
+    expect(reload).toMatchObject({ code: 0, stderr: "" });
+    expect(reload.stdout).toContain(`reloading the fleet at http://127.0.0.1:${first.port}`);
+    const stop = await cli("stop", [], env);
+    expect(stop).toMatchObject({ code: 0, stderr: "" });
+    expect(await first.exited).toBe(0);
+  }, 30_000);
+
   test("with no fleet running each command prints one clear line and exits non-zero", async () => {
     const port = String(await freePort());
     const runs = await Promise.all([
@@ -119,6 +175,12 @@ describe("admin CLI", () => {
       for await (const chunk of watch.stdout) screen += new TextDecoder().decode(chunk);
     })();
     await waitFor("two frames", () => count(screen, /primary pid \d+, running/g) >= 2, 5000);
+    // Each frame ends with a sparkline of every worker's requests/s (from /admin/history).
+    await waitFor(
+      "the requests/s trend",
+      () => /worker 1 +[▁▂▃▄▅▆▇█ ]+ +[\d.,]+\/s/.test(screen),
+      5000,
+    );
     expect(screen.split("\u001b[2J").length - 1).toBeGreaterThanOrEqual(2); // screen cleared
     watch.kill("SIGINT");
     expect(await watch.exited).toBe(0);

@@ -3,7 +3,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import type { FleetStatus } from "../../workers/primary/observe/status.ts";
-import { NO_EXTRAS, ROOT, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
+import { FIXTURES, NO_EXTRAS, ROOT, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
+import { connectMany, wsUrl } from "../helpers/websockets.ts";
 
 const OUTPUT = join(ROOT, "test", "output");
 let browser: Browser;
@@ -53,6 +54,8 @@ describe("dashboard", () => {
       expect(workers.length + extras.length + 1).toBe(fleet.pids().length);
       expect((await shownPids(page)).sort()).toEqual(workers.sort());
       expect(await page.textContent("#summary")).toContain(`primary pid ${fleet.pid}`);
+      // The app's stats (the template's database): the dialect, never the URL.
+      expect(await page.textContent("#workers-table tbody td.app")).toContain("database sqlite");
       // The token stays in this tab only.
       expect(await page.evaluate(() => sessionStorage.getItem("bun-fleet-admin-token"))).toBe(
         TOKEN,
@@ -81,6 +84,74 @@ describe("dashboard", () => {
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: join(OUTPUT, "dashboard.png"), fullPage: true });
     } finally {
+      await page.close();
+    }
+  }, 20_000);
+
+  test("the page shows WebSockets and pub/sub, and counts a reload as replacements, not restarts", async () => {
+    const fleet = await startReadyFleet({
+      env: {
+        ...NO_EXTRAS,
+        APP_MODULE: join(FIXTURES, "socket-room-app.ts"),
+        DRAIN_WINDOW_MS: "50",
+      },
+    });
+    const clients = await connectMany(wsUrl(fleet.port, "/room"), 3);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 560 } });
+    try {
+      clients[0]?.ws.send("hi");
+      await waitFor("the message to reach every client", () =>
+        clients.every((c) => c.messages.includes("hi")),
+      );
+      const res = await fetch(fleet.url("/admin/status"), {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      const { fleet: f, workers } = (await res.json()) as FleetStatus;
+      await page.goto(fleet.url("/admin"));
+      await page.fill("#token", TOKEN);
+      await page.click("button[type=submit]");
+      await page.waitForSelector("#workers-table tbody tr");
+      const line = `WebSockets open 3; pub/sub: published 1, relayed ${f.pubsub.hub.relayed}, dropped 0`;
+      await waitFor("the WebSocket and pub/sub line", async () => {
+        return (await page.$eval("#realtime", (el) => el.textContent)) === line;
+      });
+      /** The page's workers table as text cells, by column name. */
+      const rows = () =>
+        page.$$eval("#workers-table", ([table]) => {
+          const names = [...(table?.querySelectorAll("thead th") ?? [])].map(
+            (th) => th.textContent,
+          );
+          return [...(table?.querySelectorAll("tbody tr") ?? [])].map((tr) =>
+            Object.fromEntries([...tr.children].map((td, i) => [names[i], td.textContent])),
+          );
+        });
+      const sockets = Object.fromEntries(workers.map((w) => [String(w.pid), String(w.websockets)]));
+      expect((await rows()).map((r) => [r.pid, r.WebSockets])).toEqual(
+        workers.map((w) => [String(w.pid), sockets[String(w.pid)]]),
+      );
+      for (const c of clients) c.ws.close();
+
+      await page.click("#reload");
+      const before = workers.map((w) => String(w.pid));
+      const after = await waitFor(
+        "two new workers on the page",
+        async () => {
+          const shown = await rows();
+          const fresh = shown.length === 2 && shown.every((r) => !before.includes(r.pid ?? ""));
+          return fresh ? shown : null;
+        },
+        8000,
+        100,
+      );
+      for (const r of after)
+        expect(r).toMatchObject({ restarts: "0", crashes: "0", replaced: "1" });
+      await waitFor("the summary to count the reload", async () =>
+        (await page.textContent("#summary"))?.includes(
+          "restarts 0, crashes 0, replaced 2 (reload 2)",
+        ),
+      );
+    } finally {
+      for (const c of clients) c.ws.close();
       await page.close();
     }
   }, 20_000);

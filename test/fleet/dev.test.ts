@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import {
+  count,
+  FIXTURES,
   type Fleet,
   freshFetch,
   NO_EXTRAS,
@@ -17,23 +19,20 @@ import {
 /** Debian's chromium, driven by playwright-core. */
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
-/** A copy of the project, so the test can edit app/ the way a developer would. */
+/**
+ * A copy of the project, so the test can edit app/ the way a developer would. Its app/ is the
+ * test's own (test/fixtures/dev-app/), not the template's, which is the user's to replace.
+ */
 let project = "";
 let appFile = "";
 let original = "";
 
 beforeAll(() => {
   project = mkdtempSync(join(tmpdir(), "fleet-dev-"));
-  for (const entry of [
-    "app",
-    "workers",
-    "scripts",
-    "package.json",
-    "tsconfig.json",
-    "bunfig.toml",
-  ]) {
+  for (const entry of ["workers", "scripts", "package.json", "tsconfig.json", "bunfig.toml"]) {
     cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
   }
+  cpSync(join(FIXTURES, "dev-app"), join(project, "app"), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(project, "node_modules"));
   appFile = join(project, "app", "index.ts");
   original = readFileSync(appFile, "utf8");
@@ -41,13 +40,21 @@ beforeAll(() => {
 
 afterAll(() => rmSync(project, { recursive: true, force: true }));
 
+/** Env for `bun run dev` in the copy: its own app/, no extras, the dev defaults left to it. */
+const devEnv = () => ({
+  ...NO_EXTRAS,
+  APP_MODULE: appFile,
+  WORKERS: "",
+  WORKER_INDEX_HEADER: "",
+});
+
 /** `bun run dev` in the copy, with the dev defaults (WORKERS, WORKER_INDEX_HEADER) left to it. */
 function startDev(env: Record<string, string> = {}): Promise<Fleet> {
   writeFileSync(appFile, original);
   return startReadyFleet({
     script: join(project, "scripts", "dev.ts"),
     cwd: project,
-    env: { ...NO_EXTRAS, WORKERS: "", WORKER_INDEX_HEADER: "", ...env },
+    env: { ...devEnv(), ...env },
   });
 }
 
@@ -156,6 +163,48 @@ describe("bun run dev", () => {
     fleet.kill("SIGTERM");
     expect(await fleet.exited).toBe(0);
   });
+
+  test("a save with syntax errors prints every error once, with its place and code frame", async () => {
+    const fleet = await startDev();
+    const lines = original.split("\n").length; // the appended code starts on the next line
+    const refused = (n: number) => () =>
+      count(fleet.stderr(), /the last good workers keep serving/g) >= n;
+    /** What the worker printed for the save, from its "failed to boot" line to the primary's. */
+    const report = (n: number) => {
+      const text = fleet.stderr().split(/^.* error \[worker \d+ pid \d+\] failed to boot: /m)[n];
+      return `failed to boot: ${text?.split(/^\S+ error \[primary /m)[0]}`;
+    };
+
+    writeFileSync(appFile, `${original}\nexport const broken = ;\n`);
+    await waitFor("the first broken save to be refused", refused(1));
+    const one = report(1);
+    expect(one).toBe(
+      `failed to boot: Unexpected ; (app/index.ts:${lines + 1}:23)\n` +
+        `    ${lines + 1} | export const broken = ;\n` +
+        `    ${" ".repeat(String(lines + 1).length)} |                       ^\n`,
+    );
+
+    const three = ["const a = 1;", "const a = 2;", "let b = 1;", "let b = 3;", "function f() {"];
+    writeFileSync(appFile, `${original}\n${three.join("\n")}\n  await 1;\n}\n`);
+    await waitFor("the second broken save to be refused", refused(2));
+    const frame = (line: number, text: string, caret: number) =>
+      `    ${line} | ${text}\n    ${" ".repeat(String(line).length)} | ${" ".repeat(caret - 1)}^\n`;
+    expect(report(2)).toBe(
+      "failed to boot: 3 errors building app/index.ts\n" +
+        `  "a" has already been declared (app/index.ts:${lines + 2}:7)\n` +
+        frame(lines + 2, "const a = 2;", 7) +
+        `  "b" has already been declared (app/index.ts:${lines + 4}:5)\n` +
+        frame(lines + 4, "let b = 3;", 5) +
+        `  "await" can only be used inside an "async" function (app/index.ts:${lines + 6}:9)\n` +
+        frame(lines + 6, "  await 1;", 9),
+    );
+    // Once: no second line repeating the message (`err=…`), no frame printed twice.
+    expect(fleet.stderr()).not.toContain("err=");
+    expect(count(fleet.stderr(), /\| let b = 3;/g)).toBe(1);
+    expect(count(fleet.stderr(), /\| export const broken = ;/g)).toBe(1);
+    fleet.kill("SIGTERM");
+    expect(await fleet.exited).toBe(0);
+  });
 });
 
 describe("bun run dev after a failed start", () => {
@@ -167,7 +216,7 @@ describe("bun run dev after a failed start", () => {
     return startFleet({
       script: join(project, "scripts", "dev.ts"),
       cwd: project,
-      env: { ...NO_EXTRAS, WORKERS: "", WORKER_INDEX_HEADER: "" },
+      env: devEnv(),
     });
   }
 
@@ -177,7 +226,8 @@ describe("bun run dev after a failed start", () => {
     expect(fleet.stderr()).toContain("stopped (boot-failure)");
     expect(fleet.pids()).toEqual([fleet.pid]); // only the waiting primary: no worker
     writeFileSync(appFile, original);
-    await waitFor("the banner", () => fleet.stdout().includes("bun-fleet: serving"));
+    // As long as startReadyFleet waits for a banner: a fresh start under a loaded machine.
+    await waitFor("the banner", () => fleet.stdout().includes("bun-fleet: serving"), 10_000);
     expect(fleet.stderr()).toContain("app/index.ts changed: starting again");
     expect(await (await fetch(fleet.url("/hello"))).text()).toStartWith("Hello from worker");
     fleet.kill("SIGINT");

@@ -1,15 +1,19 @@
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 import { joinAcross, leave } from "../helpers/chat.ts";
 import {
+  FIXTURES,
   freshFetch,
   NO_EXTRAS,
+  ROOT,
   seeWorkers,
   startReadyFleet,
   TOKEN,
   waitFor,
 } from "../helpers/fleet.ts";
 import { parsePrometheus, sumBy } from "../helpers/prometheus.ts";
+import { connectMany, wsUrl } from "../helpers/websockets.ts";
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -17,6 +21,22 @@ async function status(url: string): Promise<FleetStatus> {
   const res = await fetch(url, { headers: auth });
   expect(res.status).toBe(200);
   return (await res.json()) as FleetStatus;
+}
+
+/** `bun run status` (or another admin command) for the fleet on `port`, to completion. */
+async function adminCli(command: string, port: number, args: string[] = []) {
+  const proc = Bun.spawn([process.execPath, join(ROOT, "scripts", `${command}.ts`), ...args], {
+    env: { PATH: process.env.PATH ?? "", PORT: String(port), ADMIN_TOKEN: TOKEN },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  return { stdout };
 }
 
 describe("status and metrics", () => {
@@ -116,7 +136,7 @@ describe("status and metrics", () => {
   });
 
   test("pub/sub and WebSocket numbers: messages, relays and drops in /metrics and status, open sockets per worker", async () => {
-    const fleet = await startReadyFleet({ env: NO_EXTRAS }); // the template's chat room
+    const fleet = await startReadyFleet({ env: NO_EXTRAS }); // the test app's room
     const clients = await joinAcross(fleet.port, "metrics", 2, 2);
     const scrape = async () => {
       const res = await fetch(fleet.url("/metrics"), { headers: auth });
@@ -193,4 +213,106 @@ describe("status and metrics", () => {
       return s.extras[0]?.answered;
     });
   });
+});
+
+describe("restarts apart from planned replacements", () => {
+  test("a rolling reload counts replacements and no restart; a SIGKILLed worker counts a restart and a crash (status, table, /metrics)", async () => {
+    const fleet = await startReadyFleet({
+      env: {
+        ...NO_EXTRAS,
+        APP_MODULE: join(FIXTURES, "socket-room-app.ts"),
+        DRAIN_WINDOW_MS: "50",
+      },
+    });
+    const statusUrl = fleet.url("/admin/status");
+    const counters = async () => {
+      const res = await fetch(fleet.url("/metrics"), { headers: auth });
+      const { samples } = parsePrometheus(await res.text());
+      const all = (name: string) => sumBy(samples, name, () => "all").all;
+      const replacements = sumBy(samples, "fleet_replacements_total", (l) => l.reason ?? "");
+      return {
+        restarts: all("fleet_restarts_total"),
+        crashes: all("fleet_crashes_total"),
+        replacements,
+      };
+    };
+    const table = async () => (await adminCli("status", fleet.port)).stdout;
+
+    // WebSocket and pub/sub numbers: in the JSON, and now in the table too.
+    const clients = await connectMany(wsUrl(fleet.port, "/room"), 3);
+    clients[0]?.ws.send("hi");
+    await waitFor("the message to reach every client", () =>
+      clients.every((c) => c.messages.includes("hi")),
+    );
+    const open = await status(statusUrl);
+    expect(open.workers.reduce((sum, w) => sum + (w.websockets ?? 0), 0)).toBe(3);
+    expect(open.fleet.pubsub.hub.published).toBe(1);
+    const { hub } = open.fleet.pubsub;
+    const first = await table();
+    expect(first).toContain(
+      `\nwebsockets 3; pub/sub: published 1, relayed ${hub.relayed}, dropped 0\n`,
+    );
+    expect(first).toMatch(
+      /name +pid +state +uptime +requests +websockets +restarts +crashes +replaced +rss +heartbeat/,
+    );
+    for (const w of open.workers) {
+      expect(first).toMatch(
+        new RegExp(`worker ${w.index} +${w.pid} +ready +.* ${w.websockets} +0 +0 +0 +`),
+      );
+    }
+    for (const c of clients) c.ws.close();
+
+    const before = open.workers.map((w) => w.pid);
+    expect(
+      (await fetch(fleet.url("/admin/reload"), { method: "POST", headers: auth })).status,
+    ).toBe(202);
+    const reloaded = await waitFor("the reload to complete", async () => {
+      const s = await status(statusUrl);
+      const done = s.fleet.lastReload?.outcome === "complete" && s.workers.length === 2;
+      return done ? s : null;
+    });
+    expect(reloaded.workers.every((w) => !before.includes(w.pid))).toBe(true);
+    for (const w of reloaded.workers)
+      expect(w).toMatchObject({ restarts: 0, crashes: 0, replacements: 1 });
+    expect(reloaded.fleet).toMatchObject({
+      restarts: 0,
+      crashes: 0,
+      replacements: { reload: 2, recycle: 0 },
+    });
+    expect(await counters()).toEqual({
+      restarts: 0,
+      crashes: 0,
+      replacements: { reload: 2, recycle: 0 },
+    });
+    const afterReload = await table();
+    expect(afterReload).toContain("restarts 0, crashes 0, replaced 2 (reload 2)");
+    for (const w of reloaded.workers) {
+      expect(afterReload).toMatch(
+        new RegExp(`worker ${w.index} +${w.pid} +ready +.* 0 +0 +1 +[\\d.]+ MB`),
+      );
+    }
+
+    const victim = reloaded.workers[0] as (typeof reloaded.workers)[0];
+    process.kill(victim.pid, "SIGKILL");
+    const respawned = await waitFor("worker 0 to be respawned and ready", async () => {
+      const s = await status(statusUrl);
+      const w0 = s.workers.find((w) => w.index === 0);
+      return w0 && w0.pid !== victim.pid && w0.state === "ready" ? s : null;
+    });
+    expect(respawned.workers.map((w) => [w.index, w.restarts, w.crashes, w.replacements])).toEqual([
+      [0, 1, 1, 1],
+      [1, 0, 0, 1],
+    ]);
+    expect(respawned.fleet).toMatchObject({
+      restarts: 1,
+      crashes: 1,
+      replacements: { reload: 2, recycle: 0 },
+    });
+    expect(await counters()).toEqual({
+      restarts: 1,
+      crashes: 1,
+      replacements: { reload: 2, recycle: 0 },
+    });
+    expect(await table()).toContain("restarts 1, crashes 1, replaced 2 (reload 2)");
+  }, 20_000);
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 import {
   admin,
   count,
@@ -9,6 +10,7 @@ import {
   seeWorkers,
   startFleet,
   startReadyFleet,
+  TOKEN,
   timed,
   type WorkerInfo,
   waitFor,
@@ -177,6 +179,13 @@ describe("recycling", () => {
     await waitFor("a memory recycle", () => fleet.stderr().includes("recycle: worker 0"));
     expect(fleet.stderr()).toMatch(/RSS \d+ MB > MAX_MEMORY_MB 32: asking to be recycled/);
     expect(fleet.stderr()).toContain("reached max-memory");
+    // A recycle is a planned replacement, not a restart.
+    const res = await fetch(fleet.url("/admin/status"), {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const { fleet: counts } = (await res.json()) as FleetStatus;
+    expect(counts).toMatchObject({ restarts: 0, crashes: 0, replacements: { reload: 0 } });
+    expect(counts.replacements.recycle).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, freePort, TOKEN, waitFor } from "../helpers/fleet.ts";
+import { FIXTURES, freePort, TEST_APP, TOKEN, waitFor } from "../helpers/fleet.ts";
 import { buildImage, type Image } from "../helpers/image.ts";
 import { startInPidNamespace } from "../helpers/pid-namespace.ts";
 
@@ -45,6 +45,8 @@ describe("the image, built without Docker, run as PID 1 of a PID namespace", () 
         SHUTDOWN_TIMEOUT_MS: "5000",
         DRAIN_WINDOW_MS: "100",
         WORKER_INDEX_HEADER: "1",
+        // The image's runtime serves the runtime's test app, not the template's app/.
+        APP_MODULE: TEST_APP.APP_MODULE,
         HOOKS_MODULE: join(FIXTURES, "orphan-hooks.ts"),
       },
     });

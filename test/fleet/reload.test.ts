@@ -10,6 +10,7 @@ import {
   NO_EXTRAS,
   seeWorkers,
   startReadyFleet,
+  TEST_APP,
   waitFor,
 } from "../helpers/fleet.ts";
 
@@ -62,10 +63,7 @@ describe("rolling reload", () => {
     const dir = mkdtempSync(join(tmpdir(), "fleet-reload-"));
     try {
       const appFile = join(dir, "app.ts");
-      writeFileSync(
-        appFile,
-        `export { default } from "${join(import.meta.dir, "..", "..", "app", "index.ts")}";\n`,
-      );
+      writeFileSync(appFile, `export { default } from "${TEST_APP.APP_MODULE}";\n`);
       const fleet = await startReadyFleet({ env: { ...NO_EXTRAS, APP_MODULE: appFile } });
       const before = await seeWorkers(fleet.url("/worker"), [0, 1]);
       writeFileSync(appFile, 'throw new Error("fixture: broken deploy");\n');

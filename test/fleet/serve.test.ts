@@ -116,7 +116,7 @@ describe("serving", () => {
     expect(performance.now() - start).toBeLessThan(2000);
     expect(replacement.context).toEqual({ shard: "b" });
     expect(fleet.stderr()).toContain(`worker 1 (pid ${victim.pid}) killed by SIGKILL`);
-    expect(fleet.pids()).toHaveLength(4); // primary, 2 workers, the template's ticker extra
+    expect(fleet.pids()).toHaveLength(4); // primary, 2 workers, the test app's ticker extra
   });
 
   test("a worker sent SIGTERM on its own drains, exits and is replaced (not counted as a crash)", async () => {

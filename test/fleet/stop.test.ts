@@ -63,7 +63,7 @@ describe("stopping", () => {
     expect(wrong.status).toBe(401);
     expect(missing.headers.get("x-worker-index")).toMatch(/^[01]$/);
     expect((await fetch(fleet.url("/healthz"))).status).toBe(200);
-    expect(fleet.pids()).toHaveLength(4); // primary, 2 workers, the template's ticker extra
+    expect(fleet.pids()).toHaveLength(4); // primary, 2 workers, the test app's ticker extra
   });
 
   test("/admin/stop with the token stops every process within 2 s, exit 0, port free", async () => {
@@ -154,7 +154,7 @@ describe("stopping", () => {
 
   test("SIGKILL of the primary: every worker exits within 2 s (no orphans)", async () => {
     const fleet = await startReadyFleet();
-    expect(fleet.pids()).toHaveLength(4); // primary, 2 workers, the template's ticker extra
+    expect(fleet.pids()).toHaveLength(4); // primary, 2 workers, the test app's ticker extra
     fleet.kill("SIGKILL");
     await fleet.exited;
     await waitFor("orphaned workers to exit", () => fleet.pids().length === 0, 2000);

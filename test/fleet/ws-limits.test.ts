@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { slowClient } from "../../scripts/bench/slow-client.ts";
+import { slowClient } from "../../scripts/load/slow-client.ts";
 import { FIXTURES, NO_EXTRAS, startReadyFleet, timed, waitFor } from "../helpers/fleet.ts";
 
 const FLOOD_APP = { ...NO_EXTRAS, APP_MODULE: join(FIXTURES, "flood-app.ts"), FLOOD_MS: "500" };

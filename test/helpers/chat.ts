@@ -1,6 +1,6 @@
 import { waitFor } from "./fleet.ts";
 
-/** A chat message as the template's /chat/ws sends it. */
+/** A chat message as the test app's room (/chat/ws) sends it. */
 export interface ChatMessage {
   type: "message";
   from: string;
@@ -8,7 +8,7 @@ export interface ChatMessage {
   worker: number;
 }
 
-/** A client of the template's chat room, recording what it receives. */
+/** A client of the test app's room, recording what it receives. */
 export interface ChatClient {
   ws: WebSocket;
   name: string;

@@ -1,51 +1,31 @@
 import { onTestFinished } from "bun:test";
 import { readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { groupMembers } from "../../scripts/bench/procs.ts";
+import { collect } from "../../scripts/lib/lines.ts";
+import { freePort, groupMembers, waitFor } from "../../scripts/lib/procs.ts";
 
 /** Root of the project under test. */
 export const ROOT = join(import.meta.dir, "..", "..");
 export const START = join(ROOT, "scripts", "start.ts");
 const TETHER = join(ROOT, "test", "helpers", "tether.ts");
 export const FIXTURES = join(ROOT, "test", "fixtures");
+/**
+ * What fleet tests serve unless they say otherwise: the runtime's own test app and its hooks
+ * (test/fixtures/base-app/), never the template's app/, which is the user's to replace.
+ */
+export const TEST_APP = {
+  APP_MODULE: join(FIXTURES, "base-app", "index.ts"),
+  HOOKS_MODULE: join(FIXTURES, "base-app", "hooks.ts"),
+};
+/** The project's own app (app/index.ts, app/hooks.ts): what tests in test/app/ serve. */
+export const PROJECT_APP = {
+  APP_MODULE: join(ROOT, "app", "index.ts"),
+  HOOKS_MODULE: join(ROOT, "app", "hooks.ts"),
+};
 export const TOKEN = "test-admin-token-0123456789";
 
-/** A free TCP port on this machine (bound once, released, then handed to the fleet). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "0.0.0.0", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-/** Polls `probe` until it returns a truthy value; throws after `timeoutMs` naming `what`. */
-export async function waitFor<T>(
-  what: string | (() => string),
-  probe: () => T | Promise<T>,
-  timeoutMs = 5000,
-  everyMs = 20,
-): Promise<NonNullable<T>> {
-  const deadline = performance.now() + timeoutMs;
-  let last: unknown;
-  while (performance.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    await Bun.sleep(everyMs);
-  }
-  const described = typeof what === "function" ? what() : what;
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${described}${last ? ` (${last})` : ""}`,
-  );
-}
+/** A free port and the poller with a deadline, from the process kit the bench shares. */
+export { freePort, waitFor };
 
 /** A fleet started through the real CLI, in its own process group. */
 export interface Fleet {
@@ -87,21 +67,14 @@ function killWhenTestFinishes(fleet: Fleet): void {
 }
 
 /** Collects a child's output stream as it arrives; call the result for the text so far. */
-export function collect(stream: ReadableStream<Uint8Array>): () => string {
-  let text = "";
-  const decoder = new TextDecoder();
-  void (async () => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  })();
-  return () => text;
-}
+export { collect };
 
 /** The tether's first line; a fast child can write before it does, so it may stand anywhere. */
 const TETHER_LINE = /^\[tether\] pid (\d+)\n/m;
 
 /**
- * Starts `bun scripts/start.ts` with 2 workers on a free port (env and args override; `script`
- * and `cwd` run another entry, e.g. `scripts/dev.ts` in a copy of the project).
+ * Starts `bun scripts/start.ts` with 2 workers on a free port, serving TEST_APP (env and args
+ * override; `script` and `cwd` run another entry, e.g. `scripts/dev.ts` in a copy of the project).
  */
 export async function startFleet(
   options: {
@@ -110,13 +83,20 @@ export async function startFleet(
     port?: number;
     script?: string;
     cwd?: string;
+    /** The fleet's command instead of `bun <script>` (e.g. a built `bun-fleet`). */
+    command?: string[];
   } = {},
 ): Promise<Fleet> {
   const port = options.port ?? (await freePort());
   const script = options.script ?? START;
   // The tether leads the group and kills it if this test run dies before the test can.
   const proc = Bun.spawn(
-    [process.execPath, TETHER, process.execPath, script, ...(options.args ?? [])],
+    [
+      process.execPath,
+      TETHER,
+      ...(options.command ?? [process.execPath, script]),
+      ...(options.args ?? []),
+    ],
     {
       cwd: options.cwd ?? ROOT,
       env: {
@@ -129,6 +109,8 @@ export async function startFleet(
         SHUTDOWN_TIMEOUT_MS: "5000",
         // Tests learn which worker answered from this header; the default (off) is tested on its own.
         WORKER_INDEX_HEADER: "1",
+        // A built executable (`command`) serves the app embedded in it.
+        ...(options.command ? {} : TEST_APP),
         ...options.env,
       },
       stdin: "pipe",
@@ -186,7 +168,7 @@ export async function timed<T>(promise: Promise<T>): Promise<{ ms: number; value
   return { ms: performance.now() - start, value };
 }
 
-/** What the template's `GET /worker` answers. */
+/** What the test app's `GET /worker` answers. */
 export type WorkerInfo = { index: number; pid: number; context: unknown };
 
 /** Asks /worker on fresh connections until every index in `want` has answered. */
@@ -224,5 +206,5 @@ export const admin = (url: string, body?: unknown) =>
 /** How many times `pattern` (with the g flag) occurs in `text`. */
 export const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0;
 
-/** Env for a fleet of HTTP workers only (the template's hooks add a ticker extra). */
+/** Env for a fleet of HTTP workers only (the test app's hooks add a ticker extra). */
 export const NO_EXTRAS = { HOOKS_MODULE: join(FIXTURES, "no-extras-hooks.ts") };

@@ -123,6 +123,12 @@ export async function buildImage(): Promise<Image> {
         break;
       case "EXPOSE":
         break;
+      case "VOLUME":
+        // A mount point: here, a directory in the image (Docker mounts a volume on it).
+        for (const path of execForm(args) ?? args.split(/\s+/)) {
+          mkdirSync(onDisk(stage, path), { recursive: true });
+        }
+        break;
       default:
         throw new Error(`test/helpers/image.ts cannot carry out ${keyword} yet`);
     }

@@ -1,7 +1,7 @@
 /** A real WebSocket client (Bun's global `WebSocket`) with what a test needs to assert on. */
 export interface Client {
   ws: WebSocket;
-  /** The worker index from the template's greeting (`hello from worker <i>`). */
+  /** The worker index from the test app's greeting (`hello from worker <i>`). */
   worker: number;
   /** Messages after the greeting, in order. */
   messages: string[];
@@ -9,7 +9,7 @@ export interface Client {
   closed: Promise<{ code: number; reason: string; at: number }>;
 }
 
-/** Opens `url` and waits for the template's greeting; rejects after `timeoutMs`. */
+/** Opens `url` and waits for the test app's greeting; rejects after `timeoutMs`. */
 export function connect(url: string, timeoutMs = 3000): Promise<Client> {
   const ws = new WebSocket(url);
   const messages: string[] = [];

@@ -7,6 +7,7 @@ export function fakeWorker(over: Partial<FleetWorker> = {}): FleetWorker {
     pid: 1,
     context: null,
     setup: null,
+    config: {},
     draining: false,
     signal: new AbortController().signal,
     requestStop: () => {},

@@ -4,16 +4,16 @@
  */
 import { describe, expect, test } from "bun:test";
 import { table } from "../../scripts/bench/format.ts";
-import { pairSpecs } from "../../scripts/bench/pair-specs.ts";
+import { assertSoleListener, listenersOn, pinned } from "../../scripts/bench/measure/placement.ts";
+import type { PairResult } from "../../scripts/bench/paired/pairs.ts";
+import { controlLine, formatPairs } from "../../scripts/bench/paired/report.ts";
+import { pairSpecs } from "../../scripts/bench/paired/specs.ts";
 import {
   controlCheck,
   type PairSample,
   pairTargets,
   summarisePair,
-} from "../../scripts/bench/pair-stats.ts";
-import type { PairResult } from "../../scripts/bench/pairs.ts";
-import { assertSoleListener, listenersOn, pinned } from "../../scripts/bench/placement.ts";
-import { controlLine, formatPairs } from "../../scripts/bench/report-pairs.ts";
+} from "../../scripts/bench/paired/stats.ts";
 
 const LOAD = { threads: 1, connections: 64, durationS: 3 };
 

@@ -1,6 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { type ConfigInput, resolveConfig } from "../../workers/primary/config/config.ts";
-import { MAX_CONTEXT_BYTES } from "../../workers/worker-init.ts";
+import {
+  type ChildInit,
+  childSettings,
+  MAX_CONTEXT_BYTES,
+  parseChildInit,
+} from "../../workers/worker-init.ts";
 
 const files: Record<string, string> = {
   "/project/app/index.ts": "",
@@ -175,5 +180,35 @@ describe("resolveConfig", () => {
   test("--help and -h ask for help", () => {
     expect(resolveConfig(input({ argv: ["--help"] })).kind).toBe("help");
     expect(resolveConfig(input({ argv: ["-h"] })).kind).toBe("help");
+  });
+});
+
+describe("the settings children take", () => {
+  test("are the ones marked child (plus tls and dev), as resolved; the primary's own stay behind", () => {
+    const { config } = ok({ env: { MAX_REQUESTS: "9", PORT: "8080" } });
+    const picked = childSettings(config);
+    expect(picked.port).toBe(8080);
+    expect(picked.appModule).toBe("/project/app/index.ts");
+    expect(picked.adminToken).toBe(config.adminToken);
+    expect(Object.keys(picked)).toContain("tls");
+    expect(Object.keys(picked)).toContain("dev");
+    for (const own of ["pidFile", "workers", "maxRequests", "pubsubUrl", "crashLoopLimit"]) {
+      expect(Object.keys(picked)).not.toContain(own);
+    }
+  });
+
+  test("pass the check a child makes at spawn, as the primary resolved them", () => {
+    const { config } = ok({ env: { ADMIN_TOKEN: undefined } });
+    const init: ChildInit = {
+      ...childSettings(config),
+      extra: null,
+      index: 0,
+      context: null,
+      setup: null,
+      config: {},
+      heartbeatMs: 1000,
+      maxRequests: 0,
+    };
+    expect(parseChildInit(JSON.stringify(init))).toEqual({ ok: true, value: init });
   });
 });

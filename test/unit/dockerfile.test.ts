@@ -79,16 +79,62 @@ const compose = Bun.YAML.parse(await projectFile("compose.yaml")) as {
 };
 
 describe("compose.yaml", () => {
-  const app = compose.services.app ?? {};
+  const apps = ["app1", "app2"].map((name) => compose.services[name] ?? {});
+  const app = apps[0] ?? {};
   const env = app.environment ?? {};
-  const deploy = app.deploy as { replicas: number; resources: { limits: { cpus: string } } };
+  const deploy = app.deploy as { resources: { limits: { cpus: string } } };
 
-  test("runs two replicas of the app, built from this Dockerfile, with Redis for pub/sub", () => {
-    expect(app.build).toBe(".");
-    expect(deploy.replicas).toBe(2);
+  test("HAProxy with the shipped config in front of two app replicas, with Redis and PostgreSQL", async () => {
+    expect(Object.keys(compose.services).sort()).toEqual([
+      "app1",
+      "app2",
+      "haproxy",
+      "postgres",
+      "redis",
+    ]);
+    expect(apps[1]).toEqual(app); // one definition (a YAML anchor), two "hosts"
+    expect(app.build).toEqual({ context: ".", dockerfile: "deploy/binary/Dockerfile" });
+    expect(existsSync(join(ROOT, "deploy", "binary", "Dockerfile"))).toBe(true);
+    // HAProxy gets deploy/haproxy/haproxy.cfg, whose servers are exactly these services' fleets.
+    const haproxy = compose.services.haproxy ?? {};
+    expect(String(haproxy.image)).toStartWith("haproxy:");
+    expect(haproxy.volumes).toEqual([
+      "./deploy/haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro",
+    ]);
+    const cfg = await projectFile("deploy/haproxy/haproxy.cfg");
+    const servers = [...cfg.matchAll(/^\s*server\s+\S+\s+(\S+)/gm)].map((m) => m[1]);
+    expect(servers).toEqual(["app1:3000", "app2:3000"]);
+    expect(env.PORT ?? "3000").toBe("3000");
+    const bind = /HAPROXY_BIND-(:\d+)/.exec(cfg)?.[1];
+    expect(haproxy.ports).toEqual([`${bind?.slice(1)}:${bind?.slice(1)}`]);
+    // Pub/sub through Redis, data in PostgreSQL, both healthy before the fleets start.
     expect(env.PUBSUB_URL).toBe("redis://redis:6379");
     expect(String(compose.services.redis?.image)).toStartWith("redis:");
-    expect(app.depends_on).toEqual({ redis: { condition: "service_healthy" } });
+    const postgres = compose.services.postgres ?? {};
+    expect(String(postgres.image)).toStartWith("postgres:");
+    const pg = postgres.environment ?? {};
+    expect(env.DATABASE_URL).toBe(
+      `postgres://${pg.POSTGRES_USER}:\${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}@postgres:5432/${pg.POSTGRES_DB}`,
+    );
+    expect(app.depends_on).toEqual({
+      redis: { condition: "service_healthy" },
+      postgres: { condition: "service_healthy" },
+    });
+  });
+
+  test("the replicas share PostgreSQL (SQLite is one host), within its default max_connections", () => {
+    const pg = compose.services.postgres ?? {};
+    expect(String(pg.image)).toStartWith("postgres:");
+    const pgEnv = pg.environment ?? {};
+    const url = new URL(String(env.DATABASE_URL).replace(/\$\{[^}]+\}/, "pw"));
+    expect(url.protocol).toBe("postgres:");
+    expect([url.username, url.hostname, url.pathname]).toEqual([
+      pgEnv.POSTGRES_USER as string,
+      "postgres",
+      `/${pgEnv.POSTGRES_DB}`,
+    ]);
+    expect(env.DATABASE_URL).toContain("${POSTGRES_PASSWORD:?"); // required, never a default
+    expect(apps.length * Number(env.DB_MAX_CONNECTIONS)).toBeLessThan(100);
   });
 
   test("gives the fleet time to drain and one worker per CPU", () => {
@@ -96,5 +142,54 @@ describe("compose.yaml", () => {
     expect(seconds(String(app.stop_grace_period))).toBeGreaterThan(drainS);
     expect(Number(env.WORKERS)).toBe(Number(deploy.resources.limits.cpus));
     expect(env.ADMIN_TOKEN).toMatch(/^\$\{ADMIN_TOKEN:\?/); // required, never a default
+  });
+});
+
+const binary = parseDockerfile(await projectFile("deploy/binary/Dockerfile"));
+const binaryAll = (keyword: string) =>
+  binary.filter((i) => i.keyword === keyword).map((i) => i.args);
+const binaryLast = (keyword: string) => binaryAll(keyword).at(-1) ?? "";
+
+describe("deploy/binary/Dockerfile (the image on dist/bun-fleet)", () => {
+  test("builds with oven/bun of the Bun in use, runs on a small base without Bun", () => {
+    const images = binaryAll("FROM").map((args) => args.split(/\s+/)[0] ?? "");
+    expect(images[0]).toBe(`oven/bun:${Bun.version}`);
+    expect(images.at(-1)).toBe("debian:12-slim");
+    expect(binaryAll("RUN").some((run) => /bun install .*--frozen-lockfile/.test(run))).toBe(true);
+    expect(
+      binaryAll("RUN").some((run) => /bun scripts\/build\.ts --outfile \/out\/bun-fleet/.test(run)),
+    ).toBe(true);
+    // The runtime stage gets the executable and nothing else from the build.
+    const runtime = binary.slice(binary.findLastIndex((i) => i.keyword === "FROM"));
+    const copies = runtime.filter((i) => i.keyword === "COPY").map((i) => i.args);
+    expect(copies).toEqual(["--from=build /out/bun-fleet /app/bun-fleet"]);
+  });
+
+  test("tini is PID 1 and runs the executable; numeric non-root user as in the root image", () => {
+    expect(execForm(binaryLast("ENTRYPOINT"))).toEqual(["/usr/bin/tini", "--"]);
+    expect(execForm(binaryLast("CMD"))).toEqual(["/app/bun-fleet"]);
+    expect(binaryAll("RUN").some((run) => /apt-get install .*\btini\b/.test(run))).toBe(true);
+    expect(binaryLast("USER")).toBe(last("USER"));
+    expect(
+      binaryAll("RUN").some((run) => run.includes(`chown ${binaryLast("USER")} /app/data`)),
+    ).toBe(true);
+  });
+
+  test("HEALTHCHECK runs the executable as Bun (BUN_BE_BUN=1) against a fleet route", () => {
+    const command = execForm(healthcheckCommand(binaryLast("HEALTHCHECK")));
+    expect(command?.slice(0, 4)).toEqual(["env", "BUN_BE_BUN=1", "/app/bun-fleet", "-e"]);
+    const path = /\/\/[^/]+(\/[a-z/]+)/.exec(command?.[4] ?? "")?.[1] ?? "";
+    expect(isFleetPath(path)).toBe(true);
+  });
+
+  test("what the build stage copies exists and survives .dockerignore", () => {
+    const sources = binaryAll("COPY")
+      .filter((args) => !args.startsWith("--from"))
+      .flatMap((args) => args.split(/\s+/).slice(0, -1));
+    for (const source of [...sources, "scripts/build.ts", "scripts/bin.ts"]) {
+      expect({ source, exists: existsSync(join(ROOT, source)) }).toEqual({ source, exists: true });
+      expect({ source, ignored: isIgnored(source) }).toEqual({ source, ignored: false });
+    }
+    expect(isIgnored("dist")).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
@@ -7,8 +8,8 @@ import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisrup
 import type { IProbe } from "kubernetes-models/v1/Probe";
 import type { ISecret } from "kubernetes-models/v1/Secret";
 import type { IService } from "kubernetes-models/v1/Service";
-import { SETTINGS } from "../../workers/primary/config/settings.ts";
 import { KILL_GRACE_MS } from "../../workers/primary/primary.ts";
+import { SETTINGS } from "../../workers/settings.ts";
 import { isFleetPath, projectFile } from "../helpers/deploy.ts";
 import { parseDockerfile } from "../helpers/dockerfile.ts";
 import {
@@ -139,13 +140,114 @@ describe("deploy/kubernetes manifests", () => {
     expect(pod?.volumes?.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
   });
 
-  test("sets net.ipv4.tcp_migrate_req=1 as a pod sysctl", () => {
-    expect(pod?.securityContext?.sysctls).toContainEqual({
-      name: "net.ipv4.tcp_migrate_req",
-      value: "1",
-    });
+  test("DATABASE_URL comes from the Secret; an init container runs bun run migrate with it", async () => {
+    const ref = env.get("DATABASE_URL")?.valueFrom?.secretKeyRef;
+    expect(ref?.name).toBe(secret.metadata?.name as string);
+    expect(Object.keys({ ...secret.data, ...secret.stringData })).toContain(ref?.key as string);
+    const init = pod?.initContainers?.find((c) => c.name === "migrate");
+    expect(init?.image).toBe(container?.image as string);
+    expect(init?.command).toEqual(["bun", "scripts/migrate.ts"]);
+    const initRef = init?.env?.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef;
+    expect(initRef).toEqual(ref as NonNullable<typeof ref>);
+    const copies = parseDockerfile(await projectFile("Dockerfile"))
+      .filter((i) => i.keyword === "COPY")
+      .map((i) => i.args);
+    expect(copies.some((args) => args.includes("scripts/migrate.ts"))).toBe(true);
   });
+
+  test("DB_MAX_CONNECTIONS per pod x (maxReplicas + surge) fits PostgreSQL's default 100", () => {
+    const perPod = Number(envValue("DB_MAX_CONNECTIONS"));
+    const surge = Number(deployment.spec?.strategy?.rollingUpdate?.maxSurge ?? 1);
+    expect(perPod * ((hpa.spec?.maxReplicas ?? 1) + surge)).toBeLessThanOrEqual(100);
+    // And each pod's share still gives every worker (+1 for reloads) a connection.
+    expect(perPod).toBeGreaterThanOrEqual(Number(envValue("WORKERS")) + 1);
+  });
+
+  test("the default pod sets only sysctls Kubernetes counts as safe: it applies on a stock cluster", () => {
+    for (const { name } of pod?.securityContext?.sysctls ?? [])
+      expect(SAFE_SYSCTLS).toContain(name);
+  });
+
+  test("components/tcp-migrate-req opts in to net.ipv4.tcp_migrate_req=1, offered in the kustomization", async () => {
+    const component = Bun.YAML.parse(await Bun.file(COMPONENT).text()) as {
+      kind: string;
+      patches: { target: Record<string, string>; patch: string }[];
+    };
+    expect(component.kind).toBe("Component");
+    expect(component.patches).toHaveLength(1);
+    const [{ target, patch }] = component.patches as [
+      { target: Record<string, string>; patch: string },
+    ];
+    expect(target).toMatchObject({ kind: "Deployment", name: deployment.metadata?.name as string });
+    const patched = applyJsonPatch(deployment, Bun.YAML.parse(patch) as JsonPatch[]);
+    expect(validateError(patched)).toBeNull();
+    const spec = (patched as unknown as IDeployment).spec?.template.spec;
+    expect(spec?.securityContext?.sysctls).toEqual([
+      { name: "net.ipv4.tcp_migrate_req", value: "1" },
+    ]);
+    const kustomization = await Bun.file(join(KUBERNETES_DIR, "kustomization.yaml")).text();
+    expect(kustomization).toContain("# components:\n#   - components/tcp-migrate-req\n");
+  });
+
+  test.skipIf(!Bun.which("kubectl"))(
+    "kubectl kustomize renders no sysctl by default, and the sysctl with the component",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "fleet-kustomize-"));
+      try {
+        cpSync(KUBERNETES_DIR, dir, { recursive: true });
+        const render = () => {
+          const run = Bun.spawnSync(["kubectl", "kustomize", dir], { stderr: "pipe" });
+          expect(run.stderr.toString()).toBe("");
+          return run.stdout.toString();
+        };
+        expect(render()).not.toContain("sysctls");
+        const file = join(dir, "kustomization.yaml");
+        const text = readFileSync(file, "utf8");
+        writeFileSync(file, text.replace("# components:\n#   - ", "components:\n  - "));
+        expect(render()).toContain(
+          'sysctls:\n        - name: net.ipv4.tcp_migrate_req\n          value: "1"',
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
+
+/** Kubernetes' safe sysctls (allowed without --allowed-unsafe-sysctls, as of 1.32). */
+const SAFE_SYSCTLS = [
+  "kernel.shm_rmid_forced",
+  "net.ipv4.ip_local_port_range",
+  "net.ipv4.tcp_syncookies",
+  "net.ipv4.ping_group_range",
+  "net.ipv4.ip_unprivileged_port_start",
+  "net.ipv4.ip_local_reserved_ports",
+  "net.ipv4.tcp_keepalive_time",
+  "net.ipv4.tcp_fin_timeout",
+  "net.ipv4.tcp_keepalive_intvl",
+  "net.ipv4.tcp_keepalive_probes",
+];
+
+const COMPONENT = join(KUBERNETES_DIR, "components", "tcp-migrate-req", "kustomization.yaml");
+
+type JsonPatch = { op: string; path: string; value: unknown };
+
+/** The `add` operations of a JSON patch (RFC 6902) applied to a copy of `manifest`. */
+function applyJsonPatch(manifest: unknown, ops: JsonPatch[]): Manifest {
+  const copy = structuredClone(manifest) as Record<string, unknown>;
+  for (const { op, path, value } of ops) {
+    expect(op).toBe("add");
+    const keys = path.split("/").slice(1);
+    const last = keys.pop() as string;
+    let at = copy;
+    for (const key of keys) {
+      expect(at[key]).toBeDefined(); // `add` needs the parent to exist
+      at = at[key] as Record<string, unknown>;
+    }
+    at[last] = value;
+  }
+  return copy as Manifest;
+}
 
 /** The validation error of `manifest`, or null when it is valid. */
 function validateError(manifest: Manifest): string | null {

@@ -10,6 +10,8 @@ const slot = (index: number): Slot => ({
   crashes: undefined as never,
   respawnTimer: undefined,
   spawns: 1,
+  restarts: 0,
+  replacements: 0,
 });
 
 /** A pool whose replacements take `replaceMs` and can be told to fail; it records every step. */
@@ -36,6 +38,7 @@ function fakePool(workers: number, replaceMs = 5) {
 
 const lines: string[] = [];
 const log: Log = {
+  debug: (m) => lines.push(m),
   info: (m) => lines.push(m),
   warn: (m) => lines.push(m),
   error: (m) => lines.push(m),

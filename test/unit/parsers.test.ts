@@ -1,16 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import {
-  bool,
-  choice,
-  jsonArray,
-  refine,
-  url,
-  whole,
-} from "../../workers/primary/config/parsers.ts";
-import { checkExtras } from "../../workers/primary/start/hooks.ts";
+import { bool, choice, jsonArray, refine, url, whole } from "../../workers/parsers.ts";
 
-const value = <T>(parsed: { ok: true; value: T } | { ok: false; message: string }) =>
-  parsed.ok ? parsed.value : `error: ${parsed.message}`;
+const value = <T>(parsed: { ok: true; value: T } | { ok: false; error: string }) =>
+  parsed.ok ? parsed.value : `error: ${parsed.error}`;
 
 describe("setting parsers", () => {
   test("whole numbers: bounds, blanks, and no fractions or signs", () => {
@@ -47,27 +39,5 @@ describe("setting parsers", () => {
     expect(value(even("4"))).toBe(4);
     expect(value(even("3"))).toBe("error: must be even");
     expect(value(even("11"))).toStartWith("error: must be a whole number");
-  });
-});
-
-describe("checkExtras", () => {
-  const hooks = import.meta.path;
-  test("fills in instances and resolves module paths against the hooks module", () => {
-    const [extra] = checkExtras([{ name: "me", module: "./parsers.test.ts" }], hooks);
-    expect(extra).toEqual({ name: "me", module: import.meta.path, instances: 1 });
-  });
-
-  test("names the entry and field that is wrong", () => {
-    const bad: [unknown, string][] = [
-      [{}, "extras must be an array"],
-      [[42], "extras[0] must be an object"],
-      [[{ name: "a b", module: "./x.ts" }], "extras[0].name must be a simple name"],
-      [[{ name: "a", module: "" }], "extras[0].module must be a module path"],
-      [[{ name: "a", module: "./x.ts", instances: 0 }], "extras[0].instances must be a whole"],
-      [[{ name: "a", module: "./nope.ts" }], 'extra "a": no such module'],
-    ];
-    for (const [extras, message] of bad) {
-      expect(() => checkExtras(extras as never, hooks)).toThrow(message);
-    }
   });
 });

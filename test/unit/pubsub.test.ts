@@ -3,7 +3,7 @@ import { PubSubHub, type RelayTarget } from "../../workers/primary/pubsub/hub.ts
 import { shownUrl } from "../../workers/primary/pubsub/redis-bridge.ts";
 import { decodeEnvelope, encodeEnvelope } from "../../workers/primary/pubsub/redis-envelope.ts";
 import type { Publication } from "../../workers/protocol.ts";
-import { PROTOCOL, parsePrimaryMessage, parseWorkerMessage } from "../../workers/protocol.ts";
+import { PROTOCOL, parseChildMessage, parsePrimaryMessage } from "../../workers/protocol.ts";
 import {
   costOf,
   MAX_PUBLISH_BYTES,
@@ -21,7 +21,7 @@ function target(name: string): RelayTarget & { got: string[] } {
 function recordingLog() {
   const lines: string[] = [];
   const line = (m: string) => lines.push(m);
-  return { lines, log: { info: line, warn: line, error: line } };
+  return { lines, log: { debug: line, info: line, warn: line, error: line } };
 }
 
 const pub = (data: string, topic = "t"): Publication => ({ topic, data, binary: false });
@@ -52,22 +52,22 @@ describe("pub/sub payloads", () => {
   test("IPC shapes: publish and pubsub-ack are checked field by field", () => {
     const ok = { fleet: PROTOCOL, kind: "publish", topic: "t", data: "d", binary: false };
     expect(parsePrimaryMessage(ok).ok).toBe(true);
-    expect(parseWorkerMessage(ok).ok).toBe(true);
-    expect(parseWorkerMessage({ ...ok, topic: "" })).toMatchObject({ ok: false });
-    expect(parseWorkerMessage({ ...ok, data: 7 })).toMatchObject({ ok: false });
+    expect(parseChildMessage(ok).ok).toBe(true);
+    expect(parseChildMessage({ ...ok, topic: "" })).toMatchObject({ ok: false });
+    expect(parseChildMessage({ ...ok, data: 7 })).toMatchObject({ ok: false });
     expect(parsePrimaryMessage({ ...ok, binary: "yes" })).toMatchObject({ ok: false });
     const ack = { fleet: PROTOCOL, kind: "pubsub-ack", messages: 3, bytes: 200 };
-    expect(parseWorkerMessage(ack).ok).toBe(true);
-    expect(parseWorkerMessage({ ...ack, bytes: -1 })).toMatchObject({ ok: false });
+    expect(parseChildMessage(ack).ok).toBe(true);
+    expect(parseChildMessage({ ...ack, bytes: -1 })).toMatchObject({ ok: false });
   });
 
   test("IPC shapes of the mesh: listening, peers and counts", () => {
     const listening = { fleet: PROTOCOL, kind: "pubsub-listening", path: "/tmp/x/mesh.sock" };
-    expect(parseWorkerMessage(listening).ok).toBe(true);
-    expect(parseWorkerMessage({ ...listening, path: "" })).toMatchObject({ ok: false });
+    expect(parseChildMessage(listening).ok).toBe(true);
+    expect(parseChildMessage({ ...listening, path: "" })).toMatchObject({ ok: false });
     const counts = { fleet: PROTOCOL, kind: "pubsub-counts", published: 1, relayed: 2, dropped: 0 };
-    expect(parseWorkerMessage(counts).ok).toBe(true);
-    expect(parseWorkerMessage({ ...counts, dropped: 0.5 })).toMatchObject({ ok: false });
+    expect(parseChildMessage(counts).ok).toBe(true);
+    expect(parseChildMessage({ ...counts, dropped: 0.5 })).toMatchObject({ ok: false });
     const peer = { index: 0, pid: 10, path: "/tmp/x/mesh.sock" };
     const peers = { fleet: PROTOCOL, kind: "pubsub-peers", peers: [peer], remote: false };
     expect(parsePrimaryMessage({ ...peers, maxLagBytes: 1024 }).ok).toBe(true);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { withLiveReloadClient } from "../../workers/child/http/live-reload.ts";
+import { LIVE_RELOAD_CLIENT, LiveReload } from "../../workers/child/http/live-reload.ts";
 import { RequestMeter } from "../../workers/child/http/request-meter.ts";
+import { pipeline } from "../../workers/child/http/serve.ts";
 
 const app = {
   fetch: (request: Request) =>
@@ -11,16 +12,16 @@ const app = {
 
 describe("request meter", () => {
   test("counts answered requests by method and status, in flight, and the histogram", async () => {
-    const meter = new RequestMeter(true, null);
-    const wrapped = meter.wrap(app);
-    const pending = wrapped.fetch(new Request("http://x/a"));
+    const meter = new RequestMeter({ metered: true, access: null });
+    const fetch = meter.wrap(app);
+    const pending = fetch(new Request("http://x/a"));
     expect(meter.inFlight).toBe(1);
     await pending;
-    await wrapped.fetch(new Request("http://x/gone", { method: "POST" }));
+    await fetch(new Request("http://x/gone", { method: "POST" }));
     // Bun's Request constructor turns an unknown method into GET; a server request keeps it.
     const brew = { method: "BREW", url: "http://x/a", headers: new Headers() } as Request;
-    await wrapped.fetch(brew);
-    await expect(Promise.resolve(wrapped.fetch(new Request("http://x/boom")))).rejects.toThrow();
+    await fetch(brew);
+    await expect(Promise.resolve(fetch(new Request("http://x/boom")))).rejects.toThrow();
     const snap = meter.snapshot();
     expect(snap.requests).toBe(4);
     expect(snap.inFlight).toBe(0);
@@ -35,23 +36,54 @@ describe("request meter", () => {
 
   test("MAX_REQUESTS: the limit is reached once, after that many answered requests", async () => {
     let calls = 0;
-    const meter = new RequestMeter(false, null, 3, () => calls++);
-    const wrapped = meter.wrap(app);
-    for (let i = 0; i < 2; i++) await wrapped.fetch(new Request("http://x/a"));
+    const meter = new RequestMeter({
+      metered: false,
+      access: null,
+      limit: 3,
+      onLimit: () => calls++,
+    });
+    const fetch = meter.wrap(app);
+    for (let i = 0; i < 2; i++) await fetch(new Request("http://x/a"));
     expect(calls).toBe(0);
-    for (let i = 0; i < 5; i++) await wrapped.fetch(new Request("http://x/a"));
+    for (let i = 0; i < 5; i++) await fetch(new Request("http://x/a"));
     expect(calls).toBe(1);
   });
 });
 
 describe("app wrappers", () => {
+  const settings = { metrics: true, accessLog: false, maxRequests: 0 };
+  const parts = (liveReload: LiveReload | null) => ({
+    access: { name: "worker 0", bound: {} },
+    onLimit: () => {},
+    liveReload,
+  });
+
   test("keep the app's websocket handlers (the meter and dev mode's live reload)", () => {
     const websocket = { message() {} };
     const withSockets = { fetch: () => new Response("ok"), websocket };
-    expect(new RequestMeter(true, null).wrap(withSockets).websocket).toBe(websocket);
-    expect(withLiveReloadClient(withSockets).websocket).toBe(websocket);
-    expect("websocket" in new RequestMeter(true, null).wrap({ fetch: () => new Response() })).toBe(
-      false,
-    );
+    expect(pipeline(withSockets, settings, parts(null)).app.websocket).toBe(websocket);
+    const dev = pipeline(withSockets, { ...settings, metrics: false }, parts(new LiveReload()));
+    expect(dev.meter).toBeNull();
+    expect(dev.app.websocket).toBe(websocket);
+    expect(
+      "websocket" in pipeline({ fetch: () => new Response() }, settings, parts(null)).app,
+    ).toBe(false);
+  });
+
+  test("in dev mode with metrics on, a page gets the client injected and is counted once", async () => {
+    const page = {
+      fetch: () => new Response("<p>hi</p>", { headers: { "content-type": "text/html" } }),
+    };
+    const { app, meter } = pipeline(page, settings, parts(new LiveReload()));
+    const res = await app.fetch(new Request("http://x/"));
+    expect(await res?.text()).toBe(`<p>hi</p>${LIVE_RELOAD_CLIENT}`);
+    expect(meter?.snapshot().requests).toBe(1);
+  });
+
+  test("with nothing to count and no dev mode, the app is served as is", () => {
+    const off = { metrics: false, accessLog: false, maxRequests: 0 };
+    const served = pipeline(app, off, parts(null));
+    expect(served.app).toBe(app);
+    expect(served.meter).toBeNull();
   });
 });

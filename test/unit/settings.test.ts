@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { helpText, markdownTable, SETTINGS } from "../../workers/primary/config/settings.ts";
-import { jsonProblem } from "../../workers/primary/start/hooks.ts";
+import { helpText, markdownTable, SETTINGS } from "../../workers/settings.ts";
 
 describe("settings", () => {
   test("the README's configuration table is the one derived from the declarations", () => {
@@ -27,23 +26,5 @@ describe("settings", () => {
         });
       }
     }
-  });
-});
-
-describe("jsonProblem", () => {
-  test("plain JSON passes", () => {
-    expect(jsonProblem({ a: [1, "x", null, true, { b: 2 }] })).toBeNull();
-    expect(jsonProblem(Object.create(null))).toBeNull();
-  });
-
-  test.each([
-    [{ when: new Date(0) }, "result.when is a Date"],
-    [{ list: [1, () => 2] }, "result.list[1] is function"],
-    [{ n: Number.NaN }, "result.n is NaN"],
-    [undefined, "result is undefined"],
-    [new Map(), "result is a Map"],
-    [{ big: 1n }, "result.big is bigint"],
-  ])("%p is refused: %s", (value, problem) => {
-    expect(jsonProblem(value)).toBe(problem);
   });
 });

@@ -6,7 +6,7 @@ function worker() {
   const errors: string[] = [];
   const sent: string[] = [];
   const channel = { send: (m: { kind: string }) => sent.push(m.kind) } as unknown as Channel;
-  const log = { info() {}, warn() {}, error: (m: string) => errors.push(m) };
+  const log = { debug() {}, info() {}, warn() {}, error: (m: string) => errors.push(m) };
   return { pubsub: new WorkerPubSub(channel, 0, log), errors, sent };
 }
 
@@ -72,6 +72,7 @@ test("worker.subscribe: what a handler publishes goes out after the message it h
   const order: string[] = [];
   const channel = { send: (m: { data?: string }) => order.push(`redis:${m.data}`) };
   const remote = new WorkerPubSub(channel as unknown as Channel, 0, {
+    debug() {},
     info() {},
     warn() {},
     error() {},

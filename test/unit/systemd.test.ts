@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SETTINGS } from "../../workers/primary/config/settings.ts";
 import { KILL_GRACE_MS } from "../../workers/primary/primary.ts";
+import { SETTINGS } from "../../workers/settings.ts";
 import { projectFile, seconds } from "../helpers/deploy.ts";
 import { ROOT } from "../helpers/fleet.ts";
 
@@ -47,10 +47,10 @@ function verify(unit: string): { code: number; output: string } {
 }
 
 describe("deploy/systemd/bun-fleet.service", () => {
-  test("systemd-analyze verify finds nothing once ExecStart's bun exists", () => {
-    // The unit names bun where installers put it; this machine may have it elsewhere, so a copy
-    // with only that path replaced by this test's own bun is verified.
-    expect(verify(text.replace(binary, process.execPath))).toEqual({ code: 0, output: "" });
+  test("systemd-analyze verify finds nothing once ExecStart's executable exists", () => {
+    // The unit names the executable where its install lines put it; this machine has none
+    // there, so a copy with only that path replaced by this test's own bun is verified.
+    expect(verify(text.replaceAll(binary, process.execPath))).toEqual({ code: 0, output: "" });
     const asShipped = verify(text);
     if (!existsSync(binary))
       expect(asShipped.output).toBe(
@@ -60,14 +60,16 @@ describe("deploy/systemd/bun-fleet.service", () => {
 
   test("a misspelt option is caught (the check can fail)", () => {
     const broken = text
-      .replace(binary, process.execPath)
+      .replaceAll(binary, process.execPath)
       .replace("KillMode=mixed", "KillMode=mixd");
     expect(verify(broken).output).toContain("kill mode");
   });
 
-  test("runs the primary itself, as its own user", () => {
-    expect(startArgs).toEqual(["scripts/start.ts"]);
-    expect(existsSync(join(ROOT, "scripts", "start.ts"))).toBe(true);
+  test("runs the one-file build itself, as its own user, in a directory it may write", () => {
+    expect(binary).toEndWith("/bun-fleet");
+    expect(startArgs).toEqual([]);
+    expect(existsSync(join(ROOT, "scripts", "build.ts"))).toBe(true);
+    expect(one("WorkingDirectory")).toBe(`/var/lib/${one("StateDirectory")}`);
     expect(one("User")).not.toBe("");
     expect(one("User")).not.toBe("root");
   });

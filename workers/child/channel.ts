@@ -1,14 +1,14 @@
 import type { StopReason } from "../fleet.ts";
 import type { Log } from "../log.ts";
 import {
+  type ChildMessage,
   dispatch,
   type Handlers,
   message,
   type PrimaryMessage,
   parsePrimaryMessage,
-  type WorkerMessage,
 } from "../protocol.ts";
-import type { WorkerInit } from "../worker-init.ts";
+import type { ChildInit } from "../worker-init.ts";
 
 /** Signals that make a worker drain by itself (Ctrl-C reaches the whole process group). */
 const DRAIN_SIGNALS = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;
@@ -24,10 +24,10 @@ export class Channel {
   constructor(private readonly log: Log) {}
 
   /** Sends to the primary; a closed channel (primary gone) is not an error. */
-  send(body: Parameters<typeof message<WorkerMessage>>[0]): void {
+  send(body: Parameters<typeof message<ChildMessage>>[0]): void {
     if (!process.connected) return;
     try {
-      process.send?.(message<WorkerMessage>(body));
+      process.send?.(message<ChildMessage>(body));
     } catch (error) {
       this.log.warn(`could not send ${body.kind} to the primary: ${(error as Error).message}`);
     }
@@ -40,7 +40,7 @@ export class Channel {
   listen(handlers: Handlers<PrimaryMessage>, drainSelf: (reason: StopReason) => void): void {
     process.on("message", (raw) => {
       const parsed = parsePrimaryMessage(raw);
-      if (parsed.ok) dispatch(handlers, parsed.message);
+      if (parsed.ok) dispatch(handlers, parsed.value);
       else this.log.warn(`ignored IPC message: ${parsed.error}`);
     });
     process.on("disconnect", () => drainSelf("primary-gone"));
@@ -52,7 +52,7 @@ export class Channel {
    * Beats every `heartbeatMs` from this event loop (a blocked loop goes silent), and asks to be
    * recycled once when RSS passes `maxMemoryMb`.
    */
-  heartbeat({ heartbeatMs, maxMemoryMb }: Pick<WorkerInit, "heartbeatMs" | "maxMemoryMb">): void {
+  heartbeat({ heartbeatMs, maxMemoryMb }: Pick<ChildInit, "heartbeatMs" | "maxMemoryMb">): void {
     if (heartbeatMs <= 0) return;
     let asked = false;
     const timer = setInterval(() => {

@@ -1,11 +1,11 @@
 import { bridgeConsole, logUncaught } from "../console.ts";
 import type { StopReason } from "../fleet.ts";
-import { Lifecycle, WORKER_TRANSITIONS, type WorkerState } from "../lifecycle.ts";
+import { CHILD_TRANSITIONS, type ChildState, Lifecycle } from "../lifecycle.ts";
 import { configureLogs, createLog, type Fields, type Log } from "../log.ts";
 import { Pending } from "../pending.ts";
 import type { Collected, Handlers, PrimaryMessage, Publication } from "../protocol.ts";
 import { type ChildSnapshot, idleSnapshot, REPLY_GRACE_MS } from "../snapshot.ts";
-import type { WorkerInit } from "../worker-init.ts";
+import type { ChildInit } from "../worker-init.ts";
 import { Channel } from "./channel.ts";
 
 /** The primary's answer to a collect request: its body, or why there is none. */
@@ -16,13 +16,13 @@ export type CollectAnswer = { ok: boolean; body: string } | null;
  * channel and heartbeat, asking for a fleet stop, draining on its own signal, and exiting.
  */
 export abstract class ChildRuntime {
-  readonly lifecycle = new Lifecycle<WorkerState>("booting", WORKER_TRANSITIONS);
-  protected readonly log: Required<Log>;
+  readonly lifecycle = new Lifecycle<ChildState>("booting", CHILD_TRANSITIONS);
+  protected readonly log: Log;
   protected readonly channel: Channel;
   readonly #collects = new Pending<{ ok: boolean; body: string }>();
 
   constructor(
-    protected readonly init: WorkerInit,
+    protected readonly init: ChildInit,
     protected readonly name: string,
     protected readonly bound: Fields,
   ) {
@@ -49,6 +49,14 @@ export abstract class ChildRuntime {
     return answer;
   }
 
+  /** Asks the primary for the fleet's history after `since` (epoch ms); null: no answer in time. */
+  history(since: number): Promise<CollectAnswer> {
+    if (!process.connected) return Promise.resolve(null);
+    const { id, answer } = this.#collects.open(this.init.collectTimeoutMs + REPLY_GRACE_MS);
+    this.channel.send({ kind: "history-request", id, since });
+    return answer;
+  }
+
   /** Drains by `deadline` (epoch ms) and exits; idempotent. */
   abstract drain(reason: StopReason, deadline: number, windowMs?: number): Promise<void>;
 
@@ -70,7 +78,7 @@ export abstract class ChildRuntime {
       "snapshot-request": (m) =>
         this.channel.send({ kind: "snapshot", id: m.id, snapshot: this.snapshot() }),
       "collect-reply": (m) => void this.#collects.settle(m.id, { ok: m.ok, body: m.body }),
-      livereload: (m) => this.liveReload(m.generation),
+      "live-reload": (m) => this.liveReload(m.generation),
     };
     this.channel.listen(handlers, (reason) => this.drainSelf(reason));
     this.channel.heartbeat(this.init);

@@ -1,6 +1,8 @@
-import { WorkerExitCode } from "../exit-codes.ts";
+import { ChildExitCode } from "../exit-codes.ts";
 import type { ExtraContext, StopReason } from "../fleet.ts";
-import type { WorkerInit } from "../worker-init.ts";
+import { logFormat } from "../log.ts";
+import type { ChildInit } from "../worker-init.ts";
+import { headline, sourceErrors, withCodeFrames } from "./build-errors.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 
 type ExtraMain = (extra: ExtraContext) => unknown;
@@ -14,7 +16,7 @@ export class ExtraRuntime extends ChildRuntime {
   #running: Promise<unknown> = Promise.resolve();
 
   constructor(
-    init: WorkerInit,
+    init: ChildInit,
     private readonly extra: { name: string; module: string },
   ) {
     super(init, `extra ${extra.name}#${init.index}`, { extra: extra.name, index: init.index });
@@ -32,14 +34,17 @@ export class ExtraRuntime extends ChildRuntime {
       }
       main = mod.default as ExtraMain;
     } catch (error) {
-      this.log.error(`failed to boot: ${(error as Error).message}`);
-      this.channel.send({ kind: "boot-failed", error: (error as Error).message });
-      return this.exit(WorkerExitCode.bootFailure);
+      const built = sourceErrors(error);
+      const text = built.length ? headline(built) : (error as Error).message;
+      this.log.error(...withCodeFrames(`failed to boot: ${text}`, built, logFormat()));
+      this.channel.send({ kind: "boot-failed", error: text });
+      return this.exit(ChildExitCode.bootFailure);
     }
     const context: ExtraContext = {
       name: this.extra.name,
       index: this.init.index,
       setup: this.init.setup,
+      config: this.init.config,
       signal: this.#abort.signal,
       requestStop: (reason?: string) => this.requestStop(`app:${reason || "requested"}`),
       log: this.log,
@@ -49,7 +54,7 @@ export class ExtraRuntime extends ChildRuntime {
     this.channel.send({ kind: "ready" });
     this.#running.then(
       () => {
-        if (this.lifecycle.is("ready")) this.exit(WorkerExitCode.ok); // returned unasked: respawned
+        if (this.lifecycle.is("ready")) this.exit(ChildExitCode.ok); // returned unasked: respawned
       },
       (error: unknown) => {
         this.log.error(`threw: ${(error as Error).stack ?? error}`);
@@ -70,6 +75,6 @@ export class ExtraRuntime extends ChildRuntime {
     const timeout = Bun.sleep(Math.max(0, deadline - Date.now())).then(() => false);
     const finished = await Promise.race([settled, timeout]);
     if (!finished) this.log.warn("did not return by the deadline after its signal was aborted");
-    this.exit(finished ? WorkerExitCode.ok : WorkerExitCode.forced);
+    this.exit(finished ? ChildExitCode.ok : ChildExitCode.forced);
   }
 }

@@ -1,21 +1,18 @@
 /**
- * A child process: spawned by the primary (workers/primary.ts), never run by hand. It reads its
+ * A child process: spawned by the primary (workers/primary/), never run by hand. It reads its
  * identity from env, then serves the app (an HTTP worker) or runs an extra process, and drains
  * when told or when orphaned.
  */
-import { WorkerExitCode } from "../exit-codes.ts";
+import { ChildExitCode } from "../exit-codes.ts";
 import { createLog } from "../log.ts";
-import { parseWorkerInit, WORKER_ENV } from "../worker-init.ts";
+import { CHILD_ENV, parseChildInit } from "../worker-init.ts";
 import { ExtraRuntime } from "./extra-runtime.ts";
 import { WorkerRuntime } from "./worker-runtime.ts";
 
-const init = parseWorkerInit(process.env[WORKER_ENV]);
+const init = parseChildInit(process.env[CHILD_ENV]);
 if (!init.ok) {
   createLog("worker").error(init.error);
-  process.exit(WorkerExitCode.usage);
+  process.exit(ChildExitCode.usage);
 }
-const { message } = init;
-await (message.extra
-  ? new ExtraRuntime(message, message.extra)
-  : new WorkerRuntime(message)
-).boot();
+const { value } = init;
+await (value.extra ? new ExtraRuntime(value, value.extra) : new WorkerRuntime(value)).boot();

@@ -1,17 +1,18 @@
 import type { Server } from "bun";
-import { WorkerExitCode } from "../exit-codes.ts";
+import { ChildExitCode } from "../exit-codes.ts";
 import type { FleetHooks, FleetWorker, StopReason } from "../fleet.ts";
-import { shown } from "../modules.ts";
+import { logFormat } from "../log.ts";
 import type { PrimaryMessage, Publication } from "../protocol.ts";
 import type { PublishData } from "../pubsub.ts";
-import type { ChildSnapshot } from "../snapshot.ts";
-import type { WorkerInit } from "../worker-init.ts";
+import { appStatsProblem, type ChildSnapshot } from "../snapshot.ts";
+import type { ChildInit } from "../worker-init.ts";
+import { headline, sourceErrors, withCodeFrames } from "./build-errors.ts";
 import { ChildRuntime } from "./child-runtime.ts";
 import { stopServer } from "./http/drain.ts";
 import { fleetRoutes } from "./http/fleet-routes.ts";
 import { LiveReload } from "./http/live-reload.ts";
 import { loadApp, loadHooks } from "./http/loading.ts";
-import { RequestMeter } from "./http/request-meter.ts";
+import type { RequestMeter } from "./http/request-meter.ts";
 import { serve } from "./http/serve.ts";
 import { OpenSockets } from "./http/websockets.ts";
 import { type MessageHandler, WorkerPubSub } from "./pubsub.ts";
@@ -25,6 +26,7 @@ export class WorkerRuntime extends ChildRuntime {
   readonly #abort = new AbortController();
   #hooks: FleetHooks = {};
   #meter: RequestMeter | null = null;
+  #statsWarned = false;
   /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
   #draining = false;
   /** Fleet-wide pub/sub from this worker's side (its counters: `pubsub.stats`). */
@@ -32,7 +34,7 @@ export class WorkerRuntime extends ChildRuntime {
   /** Live-reload streams; dev mode only. */
   readonly #liveReload: LiveReload | null;
 
-  constructor(init: WorkerInit) {
+  constructor(init: ChildInit) {
     super(init, `worker ${init.index}`, { worker: init.index });
     this.#liveReload = init.dev ? new LiveReload() : null;
     const runtime = this;
@@ -41,6 +43,7 @@ export class WorkerRuntime extends ChildRuntime {
       pid: process.pid,
       context: init.context,
       setup: init.setup,
+      config: init.config,
       get draining() {
         return runtime.#draining;
       },
@@ -59,14 +62,7 @@ export class WorkerRuntime extends ChildRuntime {
     try {
       await this.pubsub.join();
       this.#hooks = await loadHooks(this.init.hooksModule);
-      let app = await loadApp(this.init.appModule, this.worker);
-      const { metrics, accessLog, maxRequests } = this.init;
-      if (metrics || accessLog || maxRequests > 0) {
-        const access = accessLog ? { name: this.name, bound: this.bound } : null;
-        const recycle = () => this.#askToRecycle(maxRequests);
-        this.#meter = new RequestMeter(metrics, access, maxRequests, recycle);
-        app = this.#meter.wrap(app);
-      }
+      const app = await loadApp(this.init.appModule, this.worker);
       const send = this.channel.send.bind(this.channel);
       const fleet = fleetRoutes({
         adminToken: this.init.adminToken,
@@ -77,29 +73,19 @@ export class WorkerRuntime extends ChildRuntime {
         observe: {
           metricsPublic: this.init.metricsPublic,
           collect: (what) => this.collect(what),
+          history: (since) => this.history(since),
         },
       });
-      const { index, port, host } = this.init;
-      const isDraining = () => this.#draining;
-      this.#server = serve({
-        index,
-        port,
-        host,
-        app,
+      const { server, meter } = serve(app, this.init, {
         fleet,
-        isDraining,
-        workerIndexHeader: this.init.workerIndexHeader,
+        isDraining: () => this.#draining,
         sockets: this.#sockets,
-        wsLimits: {
-          maxPayloadLength: this.init.wsMaxPayloadBytes,
-          idleTimeout: this.init.wsIdleTimeoutS,
-          backpressureLimit: this.init.wsBackpressureLimitBytes,
-        },
-        tls: this.init.tls,
-        idleTimeoutS: this.init.idleTimeoutS,
-        maxBodyBytes: this.init.maxBodyBytes,
-        ...(this.#liveReload && { liveReload: this.#liveReload }),
+        access: { name: this.name, bound: this.bound },
+        onLimit: () => this.#askToRecycle(this.init.maxRequests),
+        liveReload: this.#liveReload,
       });
+      this.#server = server;
+      this.#meter = meter;
       this.pubsub.attach(this.#server);
       await this.#hooks.onStart?.(this.worker);
     } catch (error) {
@@ -124,18 +110,18 @@ export class WorkerRuntime extends ChildRuntime {
     this.pubsub.unsubscribeAll();
     this.#abort.abort(reason);
     this.#liveReload?.close(); // open event streams would hold the server open until the deadline
-    if (booting) return this.exit(WorkerExitCode.ok); // never served: nothing to drain or hook
+    if (booting) return this.exit(ChildExitCode.ok); // never served: nothing to drain or hook
     const server = this.#server;
     const forced = server
       ? await stopServer(server, this.#sockets, deadline, windowMs, this.log)
       : false;
     try {
-      await this.#hooks.onShutdown?.(reason, this.worker);
+      await this.#hooks.onShutdown?.(reason, this.worker, deadline);
     } catch (error) {
       this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
     this.pubsub.flush();
-    this.exit(forced ? WorkerExitCode.forced : WorkerExitCode.ok);
+    this.exit(forced ? ChildExitCode.forced : ChildExitCode.ok);
   }
 
   protected override received(publication: Publication): void {
@@ -149,7 +135,26 @@ export class WorkerRuntime extends ChildRuntime {
   override snapshot(): ChildSnapshot {
     this.pubsub.reportCounts(); // sent before the snapshot, so the primary's totals include them
     const numbers = this.#meter ? this.#meter.snapshot() : super.snapshot();
-    return { ...numbers, websockets: this.#sockets.size };
+    const app = this.#appStats();
+    return { ...numbers, websockets: this.#sockets.size, ...(app && { app }) };
+  }
+
+  /** The hooks module's `stats`, checked; a throw or a bad shape is logged once and skipped. */
+  #appStats(): ChildSnapshot["app"] | null {
+    if (!this.#hooks.stats) return null;
+    let problem: string | null;
+    let value: unknown;
+    try {
+      value = this.#hooks.stats(this.worker);
+      problem = appStatsProblem(value);
+    } catch (error) {
+      problem = `threw: ${(error as Error).message}`;
+    }
+    if (!problem) return value as ChildSnapshot["app"];
+    if (!this.#statsWarned)
+      this.log.warn(`stats hook: ${problem} (left out of status and metrics)`);
+    this.#statsWarned = true;
+    return null;
   }
 
   protected override liveReload(generation: number): void {
@@ -163,16 +168,22 @@ export class WorkerRuntime extends ChildRuntime {
 
   #bootFailed(error: unknown): void {
     const text = describeBootError(error, this.init);
-    this.log.error(`failed to boot: ${text}`);
-    if (!(error as { code?: string }).code) console.error(error); // the app's stack, for its author
+    const built = sourceErrors(error);
+    if (built.length) {
+      // A syntax error has no stack worth printing: its places and code frames, once.
+      this.log.error(...withCodeFrames(`failed to boot: ${text}`, built, logFormat()));
+    } else {
+      this.log.error(`failed to boot: ${text}`);
+      if (!(error as { code?: string }).code) console.error(error); // the app's stack, for its author
+    }
     this.channel.send({ kind: "boot-failed", error: text });
     this.#server?.stop(true);
-    this.exit(WorkerExitCode.bootFailure);
+    this.exit(ChildExitCode.bootFailure);
   }
 }
 
 /** A boot error in words an operator can act on. */
-export function describeBootError(error: unknown, init: Pick<WorkerInit, "port" | "host">): string {
+export function describeBootError(error: unknown, init: Pick<ChildInit, "port" | "host">): string {
   const code = (error as { code?: string }).code;
   if (code === "EADDRINUSE") {
     return `port ${init.port} on ${init.host} is already in use by a process that did not set SO_REUSEPORT (another server?)`;
@@ -180,7 +191,7 @@ export function describeBootError(error: unknown, init: Pick<WorkerInit, "port" 
   if (code === "EACCES") return `no permission to bind port ${init.port} on ${init.host}`;
   if (code === "EADDRNOTAVAIL") return `cannot bind ${init.host}: no such local address`;
   // Bun's syntax errors (BuildMessage) carry where they are in `position`, not in the message.
-  const at = (error as { position?: { file?: string; line?: number; column?: number } }).position;
-  const where = at?.file ? ` (${shown(at.file)}:${at.line}:${at.column})` : "";
-  return `${error instanceof Error ? error.message : String(error)}${where}`;
+  const built = sourceErrors(error);
+  if (built.length) return headline(built);
+  return error instanceof Error ? error.message : String(error);
 }

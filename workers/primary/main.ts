@@ -1,16 +1,23 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { bridgeConsole, logUncaught } from "../console.ts";
 import { ExitCode } from "../exit-codes.ts";
 import type { ExtraProcess, FleetHooks, Json } from "../fleet.ts";
 import { configureLogs, createLog, writeOut } from "../log.ts";
-import { checkHooks, shown } from "../modules.ts";
+import { checkHooks, pathExists, shown } from "../modules.ts";
+import { helpText } from "../settings.ts";
+import {
+  type AppConfig,
+  appHelpText,
+  appSettingRows,
+  appSettingsSchema,
+  readAppSettings,
+} from "./config/app-settings.ts";
 import { type FleetConfig, resolveConfig } from "./config/config.ts";
-import { helpText } from "./config/settings.ts";
 import { Primary } from "./primary.ts";
 import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
-import { printBanner } from "./start/banner.ts";
-import { checkExtras, runSetupHook } from "./start/hooks.ts";
+import { localUrl, printBanner } from "./start/banner.ts";
+import { checkExtras, runSetupHook, SetupInvalid } from "./start/hooks.ts";
 import { claimPidFile, releasePidFile } from "./start/pid-file.ts";
 import { tcpMigrateNote } from "./start/platform.ts";
 import { removeTokenFile, writeTokenFile } from "./start/token-file.ts";
@@ -59,9 +66,12 @@ function installSignals(primary: Primary): () => void {
 
 /**
  * The primary from argv to exit code: config, setup hook, fleet, stop. `dev` is set by
- * `bun run dev` (watch app/, live reload), never by a setting.
+ * `bun run dev` (watch app/, live reload), never by a setting; `command` is how --help names it.
  */
-export async function main(argv: string[], { dev = false } = {}): Promise<ExitCode> {
+export async function main(
+  argv: string[],
+  { dev = false, command }: { dev?: boolean; command?: string } = {},
+): Promise<ExitCode> {
   const result = resolveConfig({
     argv,
     env: process.env,
@@ -70,11 +80,17 @@ export async function main(argv: string[], { dev = false } = {}): Promise<ExitCo
     cwd: process.cwd(),
     root: ROOT,
     readFile: (path) => readFileSync(path, "utf8"),
-    exists: existsSync,
+    exists: pathExists,
     dev,
   });
   if (result.kind === "help") {
-    writeOut("stdout", `${helpText(dev ? "bun run dev" : "bun run start")}\n`);
+    const appHelp = await appSettingsHelp(
+      process.env.HOOKS_MODULE || resolve(ROOT, "app/hooks.ts"),
+    );
+    writeOut(
+      "stdout",
+      `${helpText(command ?? (dev ? "bun run dev" : "bun run start"))}${appHelp}\n`,
+    );
     return ExitCode.ok;
   }
   if (result.kind === "error") {
@@ -95,7 +111,8 @@ export async function main(argv: string[], { dev = false } = {}): Promise<ExitCo
   let tokenFile: string | null = null;
   if (config.adminTokenGenerated) {
     try {
-      tokenFile = writeTokenFile(config.port, config.adminToken);
+      const url = localUrl(config.host, config.port, config.tls ? "https" : "http");
+      tokenFile = writeTokenFile(config.port, config.adminToken, { pid: process.pid, url });
     } catch (error) {
       log.warn(
         `could not write the admin token file (bun run status needs ADMIN_TOKEN): ${(error as Error).message}`,
@@ -107,6 +124,16 @@ export async function main(argv: string[], { dev = false } = {}): Promise<ExitCo
   } finally {
     if (pidFile) releasePidFile(pidFile);
     if (tokenFile) removeTokenFile(config.port, config.adminToken);
+  }
+}
+
+/** The app settings' part of `--help` (nothing when the hooks module has none or fails to load). */
+async function appSettingsHelp(hooksModule: string): Promise<string> {
+  try {
+    const schema = appSettingsSchema(await import(resolve(hooksModule)), hooksModule);
+    return schema ? appHelpText(appSettingRows(schema)) : "";
+  } catch (error) {
+    return `\n\n(app settings not listed: HOOKS_MODULE ${shown(hooksModule)}: ${(error as Error).message})`;
   }
 }
 
@@ -145,17 +172,36 @@ async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode
   let hooks: FleetHooks;
   let extras: Required<ExtraProcess>[];
   let setup: Json;
+  let appConfig: AppConfig = {};
   try {
     hooks = checkHooks(mod, config.hooksModule);
     extras = checkExtras(hooks.extras, config.hooksModule);
+    // The app's settings, checked before any process starts, like the fleet's.
+    const schema = appSettingsSchema(mod, config.hooksModule);
+    const read = schema ? readAppSettings(schema, process.env) : { ok: true as const, config: {} };
+    if (!read.ok) throw new Error(read.message);
+    appConfig = read.config;
   } catch (error) {
     log.error(`invalid configuration: ${(error as Error).message}`);
     return ExitCode.config;
   }
   try {
-    setup = await runSetupHook(hooks);
+    setup = await runSetupHook(hooks, {
+      config: appConfig,
+      workers: config.workers,
+      log,
+    });
   } catch (error) {
-    log.error(`setup hook failed, no worker started: ${(error as Error).stack ?? error}`);
+    if (error instanceof SetupInvalid) {
+      log.error(`invalid configuration: ${error.message}`);
+      return ExitCode.config;
+    }
+    // An error with a code is an expected failure (a migration, a database that is down): its
+    // message says it all. Anything else is a bug in setup: print its stack.
+    const text = (error as { code?: unknown }).code
+      ? (error as Error).message
+      : ((error as Error).stack ?? String(error));
+    log.error(`setup hook failed, no worker started: ${text}`);
     return ExitCode.bootFailure;
   }
   // Loaded only by `bun run dev`: the watcher is not part of a production primary's footprint.
@@ -163,7 +209,7 @@ async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode
     ? (await import("./dev/dev-mode.ts")).startDevMode(primary, config, ROOT, createLog("dev"))
     : null;
   try {
-    return await primary.run(setup, extras);
+    return await primary.run(setup, extras, appConfig);
   } finally {
     stopWatching?.();
   }

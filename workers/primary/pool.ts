@@ -1,14 +1,16 @@
-import { WorkerExitCode } from "../exit-codes.ts";
+import { ChildExitCode } from "../exit-codes.ts";
 import type { Json, StopReason } from "../fleet.ts";
 import type { Log } from "../log.ts";
-import { childSettings, type WorkerInit } from "../worker-init.ts";
+import { type ChildInit, childSettings } from "../worker-init.ts";
 import type { FleetConfig } from "./config/config.ts";
 import { CrashPolicy } from "./crash-policy.ts";
 import {
+  type ChildEvents,
+  type ChildExit,
+  ChildProcess,
   describeExit,
-  type WorkerEvents,
-  type WorkerExit,
-  WorkerProcess,
+  type SpawnChild,
+  spawnChild,
 } from "./worker-process.ts";
 
 /** One place in the fleet: an HTTP worker index, or one instance of an extra process. */
@@ -16,65 +18,84 @@ export interface Slot {
   index: number;
   extra: { name: string; module: string } | null;
   /** The process serving this slot; a replacement becomes current only once ready. */
-  current: WorkerProcess | null;
+  current: ChildProcess | null;
   crashes: CrashPolicy;
   respawnTimer: Timer | undefined;
-  /** Processes started for this slot (status: restarts = spawns - 1). */
+  /** Processes started for this slot: the first, then restarts + replacements. */
   spawns: number;
+  /** Processes started because the one before exited unasked (a crash, a hang, its own exit). */
+  restarts: number;
+  /** Processes started to replace a live one on purpose (reload, recycle). */
+  replacements: number;
 }
 
+/** Why a slot's process is replaced while it still serves. */
+export type Replacement = "reload" | "recycle";
+
+/** Why a process is spawned: a new slot, a restart after an exit, or a planned replacement. */
+type SpawnCause = "new" | "restart" | Replacement;
+
 /** What the pool needs from the primary. */
-export interface PoolOwner extends WorkerEvents {
+export interface PoolOwner extends ChildEvents {
   readonly starting: boolean;
   readonly running: boolean;
   /** A slot died before the fleet was ever ready. */
-  bootFailed(worker: WorkerProcess, why: string): void;
+  bootFailed(worker: ChildProcess, why: string): void;
   /** A slot crashed too often. */
-  crashLooped(worker: WorkerProcess, why: string): void;
+  crashLooped(worker: ChildProcess, why: string): void;
   /** A process was just spawned (before it is ready). */
-  spawned(worker: WorkerProcess): void;
+  spawned(worker: ChildProcess): void;
 }
 
 /** The slots and their processes: spawn, respawn with backoff, replace the rolling way, resize. */
 export class Pool {
   readonly http: Slot[] = [];
   readonly extras: Slot[] = [];
-  readonly #slotOf = new Map<WorkerProcess, Slot>();
+  readonly #slotOf = new Map<ChildProcess, Slot>();
   /** What the setup hook returned; every child gets it. */
   #setup: Json = null;
+  /** The app's settings; every child gets them. */
+  #appConfig: { [env: string]: Json } = {};
   /** Fleet-wide totals for status and metrics (slots removed by scaling keep counting here). */
-  readonly totals = { restarts: 0, crashes: 0 };
+  readonly totals = { restarts: 0, crashes: 0, replacements: { reload: 0, recycle: 0 } };
 
   constructor(
     private readonly config: FleetConfig,
     private readonly owner: PoolOwner,
     private readonly log: Log,
+    /** How a child's process starts: a real one, or a test's (the seam for unit tests). */
+    private readonly spawn: SpawnChild = spawnChild,
   ) {}
 
   /** The slot `worker` was spawned for, while it lives. */
-  slotOf(worker: WorkerProcess): Slot | undefined {
+  slotOf(worker: ChildProcess): Slot | undefined {
     return this.#slotOf.get(worker);
   }
 
   /** Every live process: current, replacements still booting, retiring ones, extras. */
-  get live(): WorkerProcess[] {
+  get live(): ChildProcess[] {
     return [...this.#slotOf.keys()].filter((w) => w.alive);
   }
 
   /** The processes currently serving HTTP, in slot order. */
-  get serving(): WorkerProcess[] {
+  get serving(): ChildProcess[] {
     return this.http.flatMap((slot) => (slot.current ? [slot.current] : []));
   }
 
   /** Creates one slot per HTTP worker and per extra instance, and spawns them all. */
-  start(setup: Json, extras: { name: string; module: string; instances: number }[]): void {
+  start(
+    setup: Json,
+    extras: { name: string; module: string; instances: number }[],
+    appConfig: { [env: string]: Json } = {},
+  ): void {
     this.#setup = setup;
+    this.#appConfig = appConfig;
     this.resize(this.config.workers);
     for (const { name, module, instances } of extras) {
       for (let index = 0; index < instances; index++) {
         const slot = this.#slot(index, { name, module });
         this.extras.push(slot);
-        this.#spawnInto(slot);
+        this.#spawnInto(slot, "new");
       }
     }
   }
@@ -84,7 +105,7 @@ export class Pool {
     while (this.http.length < workers) {
       const slot = this.#slot(this.http.length, null);
       this.http.push(slot);
-      this.#spawnInto(slot);
+      this.#spawnInto(slot, "new");
     }
     while (this.http.length > workers) {
       const slot = this.http.pop() as Slot;
@@ -98,15 +119,15 @@ export class Pool {
    * retire the old one (capacity never dips); extras stop first (two consumers never overlap).
    * False, and the old process keeps serving, when the replacement fails to boot.
    */
-  async replace(slot: Slot, reason: StopReason): Promise<boolean> {
+  async replace(slot: Slot, reason: Replacement): Promise<boolean> {
     if (slot.extra) {
       const old = this.#retire(slot, reason);
       if (old) await old.proc.exited;
       if (!this.owner.running) return false;
-      this.#spawnInto(slot);
-      return (await (slot.current as WorkerProcess).settled) === "ready";
+      this.#spawnInto(slot, reason);
+      return (await (slot.current as ChildProcess).settled) === "ready";
     }
-    const incoming = this.#spawn(slot);
+    const incoming = this.#spawn(slot, reason);
     if ((await incoming.settled) !== "ready") {
       const why = incoming.bootError ?? "exited before ready";
       this.log.error(`${reason}: replacement for slot ${slot.index} failed to boot (${why})`);
@@ -126,15 +147,15 @@ export class Pool {
   }
 
   /** Forgets an exited process; outside a stop, respawns or retires its slot as the exit says. */
-  exited(worker: WorkerProcess, exit: WorkerExit): void {
+  exited(worker: ChildProcess, exit: ChildExit): void {
     const slot = this.#slotOf.get(worker);
     this.#slotOf.delete(worker);
     if (!this.owner.running && !this.owner.starting) return; // stopping: the primary logs it
     if (!slot || slot.current !== worker) {
       const how =
-        exit.code === WorkerExitCode.ok
+        exit.code === ChildExitCode.ok
           ? "drained"
-          : exit.code === WorkerExitCode.forced
+          : exit.code === ChildExitCode.forced
             ? "cut at its deadline"
             : describeExit(exit);
       if (exit.wasReady) this.log.info(`${worker.name} retired (${how})`);
@@ -143,9 +164,9 @@ export class Pool {
     slot.current = null;
     if (!exit.wasReady && this.owner.starting) {
       this.owner.bootFailed(worker, exit.bootError ?? describeExit(exit));
-    } else if (exit.intended && exit.code === WorkerExitCode.ok && !worker.hung) {
+    } else if (exit.intended && exit.code === ChildExitCode.ok && !worker.hung) {
       this.log.info(`${worker.name} drained on its own and exited; respawning its slot`);
-      this.#spawnInto(slot);
+      this.#spawnInto(slot, "restart");
     } else {
       this.#crashed(slot, worker, exit);
     }
@@ -156,7 +177,7 @@ export class Pool {
     for (const slot of [...this.http, ...this.extras]) clearTimeout(slot.respawnTimer);
   }
 
-  #crashed(slot: Slot, worker: WorkerProcess, exit: WorkerExit): void {
+  #crashed(slot: Slot, worker: ChildProcess, exit: ChildExit): void {
     const { crashLoopLimit: limit, crashLoopWindowMs: windowMs } = this.config;
     const cause = exit.bootError
       ? `failed to boot: ${exit.bootError}`
@@ -176,11 +197,11 @@ export class Pool {
     slot.respawnTimer = setTimeout(() => {
       // Stops cancel this timer; a scale-down may have removed the slot meanwhile.
       const inPool = this.http.includes(slot) || this.extras.includes(slot);
-      if (inPool && !slot.current) this.#spawnInto(slot);
+      if (inPool && !slot.current) this.#spawnInto(slot, "restart");
     }, verdict.delayMs);
   }
 
-  #retire(slot: Slot, reason: StopReason): WorkerProcess | null {
+  #retire(slot: Slot, reason: StopReason): ChildProcess | null {
     const old = slot.current;
     slot.current = null;
     const windowMs = slot.extra ? 0 : this.config.drainWindowMs;
@@ -191,29 +212,36 @@ export class Pool {
   #slot(index: number, extra: Slot["extra"]): Slot {
     const { crashLoopLimit, crashLoopWindowMs, respawnBackoffMs } = this.config;
     const crashes = new CrashPolicy(crashLoopLimit, crashLoopWindowMs, respawnBackoffMs);
-    return { index, extra, current: null, crashes, respawnTimer: undefined, spawns: 0 };
+    const counts = { spawns: 0, restarts: 0, replacements: 0 };
+    return { index, extra, current: null, crashes, respawnTimer: undefined, ...counts };
   }
 
-  #spawnInto(slot: Slot): void {
-    slot.current = this.#spawn(slot);
+  #spawnInto(slot: Slot, cause: SpawnCause): void {
+    slot.current = this.#spawn(slot, cause);
   }
 
-  #spawn(slot: Slot): WorkerProcess {
+  #spawn(slot: Slot, cause: SpawnCause): ChildProcess {
     const { config } = this;
     slot.spawns += 1;
-    if (slot.spawns > 1) this.totals.restarts += 1;
+    if (cause === "restart") {
+      slot.restarts += 1;
+      this.totals.restarts += 1;
+    } else if (cause !== "new") {
+      slot.replacements += 1;
+      this.totals.replacements[cause] += 1;
+    }
     const jitter = Math.floor(Math.random() * (config.maxRequestsJitter + 1));
-    const init: WorkerInit = {
+    const init: ChildInit = {
       ...childSettings(config),
-      role: slot.extra ? "extra" : "http",
       extra: slot.extra,
       index: slot.index,
       context: slot.extra ? null : (config.contexts?.[slot.index] ?? null),
       setup: this.#setup,
+      config: this.#appConfig,
       heartbeatMs: heartbeatPeriod(config.workerTimeoutMs),
       maxRequests: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
     };
-    const worker = new WorkerProcess(init, config.bootTimeoutMs, this.owner, this.log);
+    const worker = new ChildProcess(init, config.bootTimeoutMs, this.owner, this.log, this.spawn);
     this.#slotOf.set(worker, slot);
     this.owner.spawned(worker);
     return worker;

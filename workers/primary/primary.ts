@@ -1,15 +1,23 @@
-import { ExitCode, WorkerExitCode } from "../exit-codes.ts";
+import { ChildExitCode, ExitCode } from "../exit-codes.ts";
 import type { ExtraProcess, Json, StopReason } from "../fleet.ts";
 import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
-import type { Collected, Publication } from "../protocol.ts";
 import type { FleetConfig } from "./config/config.ts";
 import { Collector } from "./observe/collector.ts";
+import { FleetHistory, sampleHistory } from "./observe/history.ts";
+import type { FleetView } from "./observe/sample.ts";
 import { Operations, type ReloadOutcome } from "./operations.ts";
 import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
 import { FleetPubSub } from "./pubsub/index.ts";
 import { Watchdog } from "./watchdog.ts";
-import { describeExit, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
+import {
+  type ChildExit,
+  type ChildProcess,
+  type ChildRoutes,
+  describeExit,
+  type SpawnChild,
+  spawnChild,
+} from "./worker-process.ts";
 
 /** After the deadline, workers cut their connections and exit; this long later we SIGKILL. */
 export const KILL_GRACE_MS = 1000;
@@ -18,6 +26,12 @@ interface Stop {
   reason: StopReason;
   code: ExitCode;
   startedAt: number;
+}
+
+/** What others (dev mode) can listen for: a worker became ready, a rolling reload ended. */
+export interface PrimaryEvents {
+  ready: (worker: ChildProcess) => void;
+  reloaded: (outcome: ReloadOutcome) => void;
 }
 
 /**
@@ -35,32 +49,66 @@ export class Primary implements PoolOwner {
   /** Epoch ms of the start, for status. */
   readonly startedAt = Date.now();
   readonly #collector: Collector;
+  /** The last 15 minutes, one sample a second (GET /admin/history). */
+  readonly #history = new FleetHistory();
+  #stopSampling = () => {};
+  readonly #view: () => FleetView;
   #watchdog: Watchdog | null = null;
   #stop: Stop | null = null;
   #killTimer: Timer | undefined;
   /** Fleet-wide pub/sub: the relay between workers, and Redis when PUBSUB_URL is set. */
   readonly pubsub: FleetPubSub;
-  /** Dev mode listens here (live reload, the watcher's messages); no-ops otherwise. */
-  readonly listeners = {
-    ready: (_worker: WorkerProcess) => {},
-    reloaded: (_outcome: ReloadOutcome) => {},
+  readonly #listeners: { [E in keyof PrimaryEvents]: PrimaryEvents[E][] } = {
+    ready: [],
+    reloaded: [],
   };
+  /** What each message a worker sends the supervisor does: one typed table, built once here. */
+  readonly routes: ChildRoutes;
 
   constructor(
     private readonly config: FleetConfig,
     private readonly log: Log,
     private readonly onRunning: (primary: Primary, bootMs: number) => void,
+    spawn: SpawnChild = spawnChild,
   ) {
     this.pubsub = new FleetPubSub(config, log);
-    this.#pool = new Pool(config, this, log);
+    const hub = this.pubsub.hub;
+    this.routes = {
+      "stop-requested": (worker, { reason }) => {
+        this.log.info(`${worker.name} asks the fleet to stop (${reason})`);
+        this.requestStop(reason);
+      },
+      "reload-requested": (worker) => this.reload(`requested by ${worker.name}`),
+      "scale-requested": (worker, m) => this.scale(m.workers, `requested by ${worker.name}`),
+      recycle: (worker, m) => this.#recycle(worker, m.reason),
+      "collect-request": (worker, { id, what }) =>
+        void this.#collector.collect(what).then(({ ok, body }) => worker.reply(id, ok, body)),
+      "history-request": (worker, { id, since }) =>
+        worker.reply(id, true, JSON.stringify(this.#history.json(since))),
+      // Its app called `worker.publish` (delivered in the fleet already; sent here for Redis).
+      publish: (_worker, { topic, data, binary }) => hub.fromWorker({ topic, data, binary }),
+      "pubsub-ack": (worker, m) => hub.ack(worker, m.bytes),
+      // Its pub/sub mesh socket listens at `path`: tell it its siblings.
+      "pubsub-listening": (worker, m) => {
+        if (worker.init.extra) return;
+        const answer = this.pubsub.listening(worker, m.path);
+        if (answer) worker.meshPeers(answer);
+      },
+      // Pub/sub counts since its last report.
+      "pubsub-counts": (_worker, { published, relayed, dropped }) =>
+        this.pubsub.counted({ published, relayed, dropped }),
+    };
+    this.#pool = new Pool(config, this, log, spawn);
     this.#operations = new Operations(
       this.#pool,
       log,
       () => this.running,
       this.#opened.promise,
-      (outcome) => this.listeners.reloaded(outcome),
+      (outcome) => {
+        for (const listener of this.#listeners.reloaded) listener(outcome);
+      },
     );
-    const view = () => ({
+    this.#view = () => ({
       pid: process.pid,
       state: this.lifecycle.state,
       startedAt: this.startedAt,
@@ -69,11 +117,20 @@ export class Primary implements PoolOwner {
       history: this.#operations.history,
       pubsub: this.pubsub.stats(),
     });
-    this.#collector = new Collector(view, this.log, config.collectTimeoutMs);
+    this.#collector = new Collector(this.#view, this.log, config.collectTimeoutMs);
+  }
+
+  /** Calls `listener` on every `event` from now on (dev mode: live reload, its log lines). */
+  on<E extends keyof PrimaryEvents>(event: E, listener: PrimaryEvents[E]): void {
+    this.#listeners[event].push(listener);
   }
 
   /** Spawns every worker and extra; resolves with the exit code once the fleet has stopped. */
-  run(setup: Json, extras: Required<ExtraProcess>[] = []): Promise<ExitCode> {
+  run(
+    setup: Json,
+    extras: Required<ExtraProcess>[] = [],
+    appConfig: { [env: string]: Json } = {},
+  ): Promise<ExitCode> {
     if (this.#stop) {
       this.#finishIfDone();
       return this.#done.promise;
@@ -83,17 +140,23 @@ export class Primary implements PoolOwner {
     const period = heartbeatPeriod(workerTimeoutMs);
     this.#watchdog = new Watchdog(() => pool.live, workerTimeoutMs, period, this.log);
     this.pubsub.start();
-    pool.start(setup, extras);
+    pool.start(setup, extras, appConfig);
+    this.#stopSampling = sampleHistory(
+      this.#history,
+      () => this.#collector.samples(),
+      this.#view,
+      (error) => this.log.error(`history sample failed: ${(error as Error).stack ?? error}`),
+    );
     return this.#done.promise;
   }
 
   /** HTTP workers currently serving, in slot order. */
-  get workers(): WorkerProcess[] {
+  get workers(): ChildProcess[] {
     return this.#pool.serving;
   }
 
   /** Extra processes currently running, in declaration order. */
-  get extras(): WorkerProcess[] {
+  get extras(): ChildProcess[] {
     return this.#pool.extras.flatMap((slot) => (slot.current ? [slot.current] : []));
   }
 
@@ -120,6 +183,7 @@ export class Primary implements PoolOwner {
     this.#opened.resolve(); // what is queued is dropped, logged
     this.#pool.cancelRespawns();
     this.#watchdog?.stop();
+    this.#stopSampling();
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     const live = this.#live();
     this.log.info(
@@ -172,12 +236,12 @@ export class Primary implements PoolOwner {
   }
 
   /** Processes told to drain while the fleet runs on: retiring after a reload, recycle or scale. */
-  get retiring(): WorkerProcess[] {
+  get retiring(): ChildProcess[] {
     return this.#live().filter((worker) => worker.lifecycle.is("draining"));
   }
 
-  ready(worker: WorkerProcess): void {
-    this.listeners.ready(worker);
+  ready(worker: ChildProcess): void {
+    for (const listener of this.#listeners.ready) listener(worker);
     const pool = this.#pool;
     if (!this.starting) return;
     const slots = [...pool.http, ...pool.extras];
@@ -188,76 +252,41 @@ export class Primary implements PoolOwner {
     }
   }
 
-  stopRequested(worker: WorkerProcess, reason: StopReason): void {
-    this.log.info(`${worker.name} asks the fleet to stop (${reason})`);
-    this.requestStop(reason);
-  }
-
-  reloadRequested(worker: WorkerProcess): void {
-    this.reload(`requested by ${worker.name}`);
-  }
-
-  scaleRequested(worker: WorkerProcess, workers: number): void {
-    this.scale(workers, `requested by ${worker.name}`);
-  }
-
-  collectRequested(worker: WorkerProcess, id: number, what: Collected): void {
-    void this.#collector.collect(what).then(({ ok, body }) => worker.reply(id, ok, body));
-  }
-
-  recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void {
+  #recycle(worker: ChildProcess, reason: "max-requests" | "max-memory"): void {
     const slot = this.#pool.http.find((s) => s.current === worker);
     if (slot && !this.stopping) this.#operations.recycle(slot, `${worker.name} reached ${reason}`);
   }
 
-  spawned(worker: WorkerProcess): void {
-    if (worker.init.role === "http") this.pubsub.hub.add(worker);
+  spawned(worker: ChildProcess): void {
+    if (!worker.init.extra) this.pubsub.hub.add(worker);
   }
 
-  published(_worker: WorkerProcess, publication: Publication): void {
-    this.pubsub.hub.fromWorker(publication);
-  }
-
-  pubsubAck(worker: WorkerProcess, bytes: number): void {
-    this.pubsub.hub.ack(worker, bytes);
-  }
-
-  meshListening(worker: WorkerProcess, path: string): void {
-    if (worker.init.role !== "http") return;
-    const answer = this.pubsub.listening(worker, path);
-    if (answer) worker.meshPeers(answer);
-  }
-
-  pubsubCounts(counts: { published: number; relayed: number; dropped: number }): void {
-    this.pubsub.counted(counts);
-  }
-
-  bootFailed(worker: WorkerProcess, why: string): void {
+  bootFailed(worker: ChildProcess, why: string): void {
     this.log.error(`${worker.name} failed to boot: ${why}`);
     this.requestStop("boot-failure", ExitCode.bootFailure);
   }
 
-  crashLooped(_worker: WorkerProcess, why: string): void {
+  crashLooped(_worker: ChildProcess, why: string): void {
     this.log.error(`${why}, stopping the fleet (exit ${ExitCode.crashLoop})`);
     this.requestStop("crash-loop", ExitCode.crashLoop);
   }
 
-  exited(worker: WorkerProcess, exit: WorkerExit): void {
+  exited(worker: ChildProcess, exit: ChildExit): void {
     this.pubsub.hub.remove(worker);
     this.pubsub.left(worker);
     this.#pool.exited(worker, exit);
     const stop = this.#stop;
     if (!stop) return;
-    if (exit.code === WorkerExitCode.forced && stop.code === ExitCode.ok)
+    if (exit.code === ChildExitCode.forced && stop.code === ExitCode.ok)
       stop.code = ExitCode.deadline;
-    const clean = exit.code === WorkerExitCode.ok;
+    const clean = exit.code === ChildExitCode.ok;
     const line = `${worker.name} ${clean ? "drained and exited" : describeExit(exit)}`;
     if (clean || stop.code === ExitCode.forced) this.log.info(line);
     else this.log.warn(line);
     this.#finishIfDone();
   }
 
-  #live(): WorkerProcess[] {
+  #live(): ChildProcess[] {
     return this.#pool.live;
   }
 

@@ -1,5 +1,5 @@
 import type { Log } from "../log.ts";
-import type { WorkerProcess } from "./worker-process.ts";
+import type { ChildProcess } from "./worker-process.ts";
 
 /**
  * Kills workers whose event loop went silent: no heartbeat for `timeoutMs` → SIGTERM, then
@@ -10,7 +10,7 @@ export class Watchdog {
   readonly #timer: Timer;
 
   constructor(
-    private readonly workers: () => WorkerProcess[],
+    private readonly workers: () => ChildProcess[],
     private readonly timeoutMs: number,
     periodMs: number,
     private readonly log: Log,

@@ -1,26 +1,55 @@
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import type { StopReason } from "../fleet.ts";
-import { Lifecycle, WORKER_TRANSITIONS } from "../lifecycle.ts";
+import { CHILD_TRANSITIONS, Lifecycle } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
 import { Pending } from "../pending.ts";
 import {
-  type Collected,
+  type ChildMessage,
   dispatch,
   type Handlers,
   type MeshPeer,
   message,
   type Publication,
-  parseWorkerMessage,
-  type WorkerMessage,
+  parseChildMessage,
+  type Routes,
+  route,
 } from "../protocol.ts";
 import type { ChildSnapshot } from "../snapshot.ts";
-import { WORKER_ENV, type WorkerInit } from "../worker-init.ts";
+import { CHILD_ENV, type ChildInit } from "../worker-init.ts";
 
 const WORKER_ENTRY = join(import.meta.dir, "..", "child", "main.ts");
 
-/** How a worker process ended. */
-export interface WorkerExit {
+/** What the supervisor needs of a child's OS process (Bun's Subprocess has it). */
+export interface ChildHandle {
+  readonly pid: number;
+  readonly exited: Promise<unknown>;
+  send(message: unknown): void;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Starts a child's process with `init` in its env: `receive` gets each IPC message, `onExit` how
+ * it ended. The seam where unit tests put processes of their own (test/unit/primary.test.ts).
+ */
+export type SpawnChild = (
+  init: ChildInit,
+  receive: (raw: unknown) => void,
+  onExit: (code: number | null, signal: string | null) => void,
+) => ChildHandle;
+
+/** A real child: `bun workers/child/main.ts`, IPC on. */
+export const spawnChild: SpawnChild = (init, receive, onExit) =>
+  Bun.spawn([process.execPath, WORKER_ENTRY], {
+    env: { ...process.env, [CHILD_ENV]: JSON.stringify(init) },
+    stdio: ["ignore", "inherit", "inherit"],
+    // Every message is plain JSON; JSON relays 2.4x the messages/s of the default ("advanced").
+    serialization: "json",
+    ipc: (raw) => receive(raw),
+    onExit: (_proc, code, signal) => onExit(code, signal === null ? null : String(signal)),
+  });
+
+/** How a child process ended. */
+export interface ChildExit {
   code: number | null;
   signal: string | null;
   /** It had reported ready before it exited. */
@@ -31,30 +60,30 @@ export interface WorkerExit {
   bootError: string | null;
 }
 
-/** What the supervisor hears from one worker. */
-export interface WorkerEvents {
-  ready(worker: WorkerProcess): void;
-  stopRequested(worker: WorkerProcess, reason: StopReason): void;
-  exited(worker: WorkerProcess, exit: WorkerExit): void;
-  recycle(worker: WorkerProcess, reason: "max-requests" | "max-memory"): void;
-  reloadRequested(worker: WorkerProcess): void;
-  scaleRequested(worker: WorkerProcess, workers: number): void;
-  /** Its app called `worker.publish` (delivered in the fleet already; for Redis). */
-  published(worker: WorkerProcess, publication: Publication): void;
-  /** Running total of pub/sub bytes it has received. */
-  pubsubAck(worker: WorkerProcess, bytes: number): void;
-  /** Its pub/sub mesh socket listens at `path`: tell it its siblings (`worker.meshPeers`). */
-  meshListening(worker: WorkerProcess, path: string): void;
-  /** Pub/sub counts since its last report. */
-  pubsubCounts(counts: { published: number; relayed: number; dropped: number }): void;
-  /** GET /admin/status or /metrics reached this worker: answer with `worker.reply(id, …)`. */
-  collectRequested(worker: WorkerProcess, id: number, what: Collected): void;
+/** The messages a process object handles itself: its lifecycle, heartbeat and snapshots. */
+type OwnMessage = Extract<
+  ChildMessage,
+  { kind: "ready" | "boot-failed" | "draining" | "heartbeat" | "snapshot" }
+>;
+
+/**
+ * What the supervisor does with every other message a child sends (stop, reload, scale,
+ * recycle, pub/sub, collect): one typed table, built once by the primary; a new message kind
+ * without a route is a compile error.
+ */
+export type ChildRoutes = Routes<Exclude<ChildMessage, OwnMessage>, ChildProcess>;
+
+/** What the supervisor hears from one child: its routed messages, and when it is ready or gone. */
+export interface ChildEvents {
+  readonly routes: ChildRoutes;
+  ready(worker: ChildProcess): void;
+  exited(worker: ChildProcess, exit: ChildExit): void;
 }
 
-/** One worker child, seen from the primary: spawn, messages, drain, kill, exit. */
-export class WorkerProcess {
-  readonly lifecycle = new Lifecycle("booting", WORKER_TRANSITIONS);
-  readonly proc: Subprocess;
+/** One child (HTTP worker or extra), seen from the primary: spawn, messages, drain, kill, exit. */
+export class ChildProcess {
+  readonly lifecycle = new Lifecycle("booting", CHILD_TRANSITIONS);
+  readonly proc: ChildHandle;
   /** Resolves once: "ready" when it reports ready, "exited" if it dies first. */
   readonly settled: Promise<"ready" | "exited">;
   /** performance.now() of its last sign of life (spawn, ready, heartbeat). */
@@ -71,22 +100,20 @@ export class WorkerProcess {
   #settle: (outcome: "ready" | "exited") => void = () => {};
 
   constructor(
-    readonly init: WorkerInit,
+    readonly init: ChildInit,
     bootTimeoutMs: number,
-    private readonly events: WorkerEvents,
+    private readonly events: ChildEvents,
     private readonly log: Log,
+    spawn: SpawnChild = spawnChild,
   ) {
     this.settled = new Promise((resolve) => {
       this.#settle = resolve;
     });
-    this.proc = Bun.spawn([process.execPath, WORKER_ENTRY], {
-      env: { ...process.env, [WORKER_ENV]: JSON.stringify(init) },
-      stdio: ["ignore", "inherit", "inherit"],
-      // Every message is plain JSON; JSON relays 2.4x the messages/s of the default ("advanced").
-      serialization: "json",
-      ipc: (raw) => this.#receive(raw),
-      onExit: (_proc, code, signal) => this.#exited(code, signal === null ? null : String(signal)),
-    });
+    this.proc = spawn(
+      init,
+      (raw) => this.#receive(raw),
+      (code, signal) => this.#exited(code, signal),
+    );
     this.#bootTimer = setTimeout(() => {
       this.#bootError = `not ready within ${bootTimeoutMs} ms`;
       this.kill("SIGKILL");
@@ -171,7 +198,7 @@ export class WorkerProcess {
     if (this.alive) this.proc.kill(signal);
   }
 
-  readonly #handlers: Handlers<WorkerMessage> = {
+  readonly #own: Handlers<OwnMessage> = {
     ready: () => {
       if (!this.lifecycle.can("ready")) return; // a drain overtook the boot
       clearTimeout(this.#bootTimer);
@@ -184,7 +211,6 @@ export class WorkerProcess {
     "boot-failed": (m) => {
       this.#bootError = m.error;
     },
-    "stop-requested": (m) => this.events.stopRequested(this, m.reason),
     draining: (m) => {
       this.#intended = true;
       if (this.lifecycle.can("draining")) this.lifecycle.to("draining");
@@ -193,22 +219,22 @@ export class WorkerProcess {
     heartbeat: () => {
       this.lastSeen = performance.now();
     },
-    recycle: (m) => this.events.recycle(this, m.reason),
-    "reload-requested": () => this.events.reloadRequested(this),
-    "scale-requested": (m) => this.events.scaleRequested(this, m.workers),
-    publish: ({ topic, data, binary }) => this.events.published(this, { topic, data, binary }),
-    "pubsub-ack": (m) => this.events.pubsubAck(this, m.bytes),
-    "pubsub-listening": (m) => this.events.meshListening(this, m.path),
-    "pubsub-counts": ({ published, relayed, dropped }) =>
-      this.events.pubsubCounts({ published, relayed, dropped }),
     snapshot: (m) => void this.#snapshots.settle(m.id, m.snapshot),
-    "collect-request": (m) => this.events.collectRequested(this, m.id, m.what),
   };
 
   #receive(raw: unknown): void {
-    const parsed = parseWorkerMessage(raw);
-    if (parsed.ok) dispatch(this.#handlers, parsed.message);
-    else this.log.warn(`${this.name}: ignored IPC message: ${parsed.error}`);
+    const parsed = parseChildMessage(raw);
+    if (!parsed.ok) {
+      this.log.warn(`${this.name}: ignored IPC message: ${parsed.error}`);
+      return;
+    }
+    const m = parsed.value;
+    if (this.#isOwn(m)) dispatch(this.#own, m);
+    else route(this.events.routes, this, m);
+  }
+
+  #isOwn(m: ChildMessage): m is OwnMessage {
+    return Object.hasOwn(this.#own, m.kind);
   }
 
   #exited(code: number | null, signal: string | null): void {
@@ -228,7 +254,7 @@ export class WorkerProcess {
 }
 
 /** "exited with code 1", "killed by SIGKILL (out of memory?)", "hung: ...". */
-export function describeExit(exit: Pick<WorkerExit, "code" | "signal">, hung = false): string {
+export function describeExit(exit: Pick<ChildExit, "code" | "signal">, hung = false): string {
   if (hung) return `hung (no heartbeat) and was killed by ${exit.signal ?? "its own exit"}`;
   if (exit.signal) {
     const hint = exit.signal === "SIGKILL" ? " (out of memory, or killed by hand?)" : "";

@@ -3,6 +3,7 @@ import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import { validator } from "hono/validator";
 import type { StopReason } from "../../fleet.ts";
+import { ASSET_PREFIX, dashboardAsset } from "./dashboard-assets.ts";
 import { dashboardPage, type ObserveOptions, observeRoutes } from "./observe-routes.ts";
 
 /** Paths the fleet answers itself, ahead of the app (Bun matches them natively). */
@@ -45,6 +46,7 @@ export function fleetRoutes(options: FleetRouteOptions): Hono {
     isDraining() ? c.json({ status: "draining" }, 503) : c.json({ status: "ready" }),
   );
   routes.get("/admin", dashboardPage); // ahead of the token check: the page holds no data
+  routes.get(`${ASSET_PREFIX}:name`, dashboardAsset); // nor does the chart library
   routes.use(
     "/admin/*",
     bearerAuth({

@@ -1,9 +1,8 @@
 import type { Server } from "bun";
 import type { FetchApp } from "../../fleet.ts";
-import { withFetch } from "./loading.ts";
 
 /** The live-reload channel (server-sent events), served by every worker in `bun run dev` only. */
-export const LIVERELOAD_PATH = "/__livereload";
+export const LIVE_RELOAD_PATH = "/__livereload";
 
 /** Pages open at once per worker; more get 503 (a tab left open per save would add up). */
 const MAX_PAGES = 256;
@@ -13,10 +12,10 @@ const MAX_PAGES = 256;
  * reloads the page when a later one differs. A retiring worker closes its streams (and a draining
  * one answers 503), so the client reconnects by itself until a new worker answers.
  */
-export const LIVERELOAD_CLIENT = `<script>/* bun run dev: live reload */(() => {
+export const LIVE_RELOAD_CLIENT = `<script>/* bun run dev: live reload */(() => {
   let first;
   const connect = () => {
-    const events = new EventSource(${JSON.stringify(LIVERELOAD_PATH)});
+    const events = new EventSource(${JSON.stringify(LIVE_RELOAD_PATH)});
     events.onmessage = (event) => {
       if (first === undefined) first = event.data;
       else if (event.data !== first) location.reload();
@@ -89,12 +88,12 @@ export class LiveReload {
   }
 }
 
-/** Wraps the app so HTML responses carry the live-reload client (dev mode only). */
-export function withLiveReloadClient(app: FetchApp): FetchApp {
-  return withFetch(app, async (request, env) => {
+/** The app's fetch with the live-reload client injected into HTML responses (dev mode only). */
+export function withLiveReloadClient(app: FetchApp): FetchApp["fetch"] {
+  return async (request, env) => {
     const response = await app.fetch(request, env);
     return response && injectClient(response); // undefined: upgraded to a WebSocket
-  });
+  };
 }
 
 /** Adds the client before `</body>` (or at the end) of an uncompressed HTML response. */
@@ -106,7 +105,7 @@ export async function injectClient(response: Response): Promise<Response> {
   const html = await response.text();
   const at = html.lastIndexOf("</body>");
   const injected =
-    at === -1 ? html + LIVERELOAD_CLIENT : html.slice(0, at) + LIVERELOAD_CLIENT + html.slice(at);
+    at === -1 ? html + LIVE_RELOAD_CLIENT : html.slice(0, at) + LIVE_RELOAD_CLIENT + html.slice(at);
   const headers = new Headers(response.headers);
   headers.delete("content-length");
   headers.delete("etag"); // the body changed

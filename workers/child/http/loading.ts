@@ -41,11 +41,3 @@ export async function loadApp(path: string, worker: FleetWorker): Promise<FetchA
   }
   return checkWebSocket(app, path);
 }
-
-/**
- * `app` with its `fetch` replaced by `fetch` and its `websocket` handlers kept: every wrapper of
- * the app (request meter, live-reload injection) goes through this, so none can drop them.
- */
-export function withFetch(app: FetchApp, fetch: FetchApp["fetch"]): FetchApp {
-  return app.websocket ? { fetch, websocket: app.websocket } : { fetch };
-}

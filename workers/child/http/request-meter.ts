@@ -1,8 +1,7 @@
 import type { Server } from "bun";
 import type { FetchApp } from "../../fleet.ts";
-import { type Fields, LEVELS, logFormat, writeLine } from "../../log.ts";
+import { capTarget, type Fields, LEVELS, logFormat, writeLine } from "../../log.ts";
 import { type ChildSnapshot, DURATION_BUCKETS, type StatusCount } from "../../snapshot.ts";
-import { withFetch } from "./loading.ts";
 
 /** Methods counted by name; anything else is "OTHER", so clients cannot grow the label set. */
 const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"];
@@ -13,6 +12,17 @@ const OTHER = METHODS.length;
 export interface AccessLog {
   name: string;
   bound: Fields;
+}
+
+/** What a meter counts for, and what it does when MAX_REQUESTS is reached. */
+export interface MeterOptions {
+  /** METRICS: the counts are reported (status, /metrics); off, only the total is kept. */
+  metered: boolean;
+  /** ACCESS_LOG: one line per app request; null for none. */
+  access: AccessLog | null;
+  /** MAX_REQUESTS (0 = none): `onLimit` is called once, when that many requests were answered. */
+  limit?: number;
+  onLimit?: () => void;
 }
 
 /** The path of a request URL without its query (which may carry secrets). */
@@ -36,23 +46,26 @@ export class RequestMeter {
   readonly #counts = new Map<number, number>();
   readonly #buckets = new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
 
-  /**
-   * `limit` (MAX_REQUESTS, 0 = none) calls `onLimit` once, when that many requests were answered:
-   * one count serves metrics, the access log and recycling.
-   */
-  constructor(
-    private readonly metered: boolean,
-    private readonly access: AccessLog | null,
-    private readonly limit = 0,
-    private readonly onLimit: () => void = () => {},
-  ) {}
+  private readonly metered: boolean;
+  private readonly access: AccessLog | null;
+  private readonly limit: number;
+  private readonly onLimit: () => void;
+
+  /** One count serves metrics, the access log and recycling (MAX_REQUESTS). */
+  constructor({ metered, access, limit = 0, onLimit = () => {} }: MeterOptions) {
+    this.metered = metered;
+    this.access = access;
+    this.limit = limit;
+    this.onLimit = onLimit;
+  }
 
   /**
-   * `app` with every request counted (and logged with ACCESS_LOG); its `websocket` handlers are
-   * kept. A request the app upgraded to a WebSocket answers nothing and counts as 101.
+   * The app's fetch with every request counted (and logged with ACCESS_LOG); the pipeline
+   * (serve.ts) keeps the app's `websocket` handlers. A request the app upgraded to a WebSocket
+   * answers nothing and counts as 101.
    */
-  wrap(app: FetchApp): FetchApp {
-    return withFetch(app, (request: Request, server?: unknown) => {
+  wrap(app: FetchApp): FetchApp["fetch"] {
+    return (request: Request, server?: unknown) => {
       const started = performance.now();
       this.inFlight += 1;
       let res: ReturnType<FetchApp["fetch"]>;
@@ -76,7 +89,7 @@ export class RequestMeter {
           throw error;
         },
       );
-    });
+    };
   }
 
   /**
@@ -107,7 +120,7 @@ export class RequestMeter {
     seconds: number,
   ) {
     const { name, bound } = this.access as AccessLog;
-    const path = pathOf(request.url);
+    const path = capTarget(pathOf(request.url));
     const ms = Math.round(seconds * 1e5) / 100;
     // hono/request-id answers the id it used (the client's, or a new one) in X-Request-Id.
     const requestId =
@@ -127,7 +140,6 @@ export class RequestMeter {
     );
   }
 
-  /** This worker's numbers now. */
   /** The request numbers (the runtime adds what it knows: open WebSockets). */
   snapshot(): Omit<ChildSnapshot, "websockets"> {
     const counts: StatusCount[] = [...this.#counts].map(([key, n]) => [

@@ -1,33 +1,54 @@
 import type { Server } from "bun";
 import type { FetchApp } from "../../fleet.ts";
+import type { ChildInit } from "../../worker-init.ts";
 import { bunBodyBackstop, limitBody } from "./body-limit.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
-import { LIVERELOAD_PATH, type LiveReload, withLiveReloadClient } from "./live-reload.ts";
-import type { OpenSockets, WebSocketLimits } from "./websockets.ts";
+import { withTargetUrl } from "./host.ts";
+import { LIVE_RELOAD_PATH, type LiveReload, withLiveReloadClient } from "./live-reload.ts";
+import { type AccessLog, RequestMeter } from "./request-meter.ts";
+import type { OpenSockets } from "./websockets.ts";
 
 /** Header naming the worker that answered; only with WORKER_INDEX_HEADER on. */
 export const WORKER_INDEX_HEADER = "x-worker-index";
 
-/** What one worker serves, and how to know it is draining. */
-export interface ServeOptions {
-  index: number;
-  port: number;
-  host: string;
-  app: FetchApp;
+/** The settings the request path takes as the primary handed them over (no copying). */
+export type ServeSettings = Pick<
+  ChildInit,
+  | "index"
+  | "port"
+  | "host"
+  | "tls"
+  | "idleTimeoutS"
+  | "maxBodyBytes"
+  | "workerIndexHeader"
+  | "wsMaxPayloadBytes"
+  | "wsIdleTimeoutS"
+  | "wsBackpressureLimitBytes"
+  | "metrics"
+  | "accessLog"
+  | "maxRequests"
+>;
+
+/** What the worker runtime adds to the app and the settings. */
+export interface ServeParts {
+  /** The fleet's own routes (health, admin, metrics), matched natively ahead of the app. */
   fleet: FetchApp;
+  /** Read on every response: a draining worker answers `Connection: close`. */
   isDraining: () => boolean;
-  /** Stamp `x-worker-index` on every response. */
-  workerIndexHeader: boolean;
-  /** Where the app's WebSockets (its `websocket` export) are tracked, and their limits. */
+  /** Where the app's WebSockets (its `websocket` export) are tracked. */
   sockets: OpenSockets;
-  wsLimits: WebSocketLimits;
-  /** PEM files to serve HTTPS with; null for plain HTTP. */
-  tls: { certFile: string; keyFile: string } | null;
-  idleTimeoutS: number;
-  /** MAX_BODY_BYTES: a larger body (declared or chunked; not GET/HEAD) gets 413 JSON. */
-  maxBodyBytes: number;
+  /** This worker's access-log name and fields (used with ACCESS_LOG). */
+  access: AccessLog;
+  /** MAX_REQUESTS was reached (called once). */
+  onLimit: () => void;
   /** `bun run dev` only: serve /__livereload and inject its client into HTML responses. */
-  liveReload?: LiveReload;
+  liveReload: LiveReload | null;
+}
+
+/** The listening server, and the meter counting its app requests (null with nothing to count). */
+export interface Serving {
+  server: Server<never>;
+  meter: RequestMeter | null;
 }
 
 type Served = Response | undefined;
@@ -46,17 +67,53 @@ function withHeader(response: Response, name: string, value: string): Response {
 }
 
 /**
- * `Bun.serve` with reusePort: fleet paths go to the fleet routes (matched natively by Bun),
- * everything else to the app. Per response the fleet only checks whether this worker drains
- * (then `Connection: close`, also on responses that were in flight when the drain began); it
- * sets no header otherwise, since one `headers.set` costs ~4% of hello throughput in Bun 1.4.5.
+ * `app` with its `fetch` replaced by `fetch` and its `websocket` handlers kept: the pipeline's
+ * stages wrap only `fetch`, and this is the one place the app's handlers are carried over.
  */
-export function serve(options: ServeOptions): Server<never> {
-  const { index, port, host, fleet, isDraining, workerIndexHeader } = options;
-  const { tls, maxBodyBytes, liveReload } = options;
-  // Outside dev mode the app is served as is: the injection costs nothing there.
-  const app = liveReload ? withLiveReloadClient(options.app) : options.app;
-  const workerIndex = String(index);
+export function withFetch(app: FetchApp, fetch: FetchApp["fetch"]): FetchApp {
+  return app.websocket ? { fetch, websocket: app.websocket } : { fetch };
+}
+
+/**
+ * The app's side of the request path, inside out: the live-reload injection (dev mode only) wraps
+ * the app, the request meter wraps that. The meter exists when anything counts requests (METRICS,
+ * ACCESS_LOG, MAX_REQUESTS): one count serves metrics, the access log and recycling. A stage that
+ * is off is not in the chain, and with none on the app is served as is.
+ */
+export function pipeline(
+  app: FetchApp,
+  settings: Pick<ServeSettings, "metrics" | "accessLog" | "maxRequests">,
+  parts: Pick<ServeParts, "access" | "onLimit" | "liveReload">,
+): { app: FetchApp; meter: RequestMeter | null } {
+  const { metrics, accessLog, maxRequests } = settings;
+  const meter =
+    metrics || accessLog || maxRequests > 0
+      ? new RequestMeter({
+          metered: metrics,
+          access: accessLog ? parts.access : null,
+          limit: maxRequests,
+          onLimit: parts.onLimit,
+        })
+      : null;
+  let fetch: FetchApp["fetch"] | null = null;
+  if (parts.liveReload) fetch = withLiveReloadClient(app);
+  if (meter) fetch = meter.wrap(fetch ? { fetch } : app);
+  return { app: fetch ? withFetch(app, fetch) : app, meter };
+}
+
+/**
+ * `Bun.serve` with reusePort, and the request path built once, in order: body limit -> request
+ * meter -> live-reload injection (dev only) -> the app -> stamp. A stage that is off is not in
+ * the chain at all. Fleet paths go to the fleet routes (matched natively by Bun, never metered).
+ * Per response the stamp only checks whether this worker drains (then `Connection: close`, also
+ * on responses that were in flight when the drain began); it sets no header otherwise, since one
+ * `headers.set` costs ~4% of hello throughput in Bun 1.4.5.
+ */
+export function serve(app: FetchApp, settings: ServeSettings, parts: ServeParts): Serving {
+  const { isDraining, liveReload } = parts;
+  const { workerIndexHeader, maxBodyBytes, tls } = settings;
+  const { app: served, meter } = pipeline(app, settings, parts);
+  const workerIndex = String(settings.index);
   const stamp = (response: Served): Served => {
     if (response === undefined) return response; // upgraded to a WebSocket: nothing to send
     let res = response;
@@ -65,42 +122,52 @@ export function serve(options: ServeOptions): Server<never> {
     if (isDraining()) res = withHeader(res, "connection", "close");
     return res;
   };
-  const stamped = (target: FetchApp): Handler => {
+  const limited = (target: FetchApp): Handler => {
     const run: Handler = (request, server) => {
       const res = target.fetch(request, server);
       return res instanceof Promise ? res.then(stamp) : stamp(res);
     };
     return (request, server) => {
-      const limited = limitBody(request, maxBodyBytes);
-      if (limited === request) return run(request, server);
-      if (limited instanceof Response) return stamp(limited);
-      return Promise.resolve(limited).then((r) =>
+      withTargetUrl(request, server); // a request without Host: absolute URL, as Hono needs
+      const checked = limitBody(request, maxBodyBytes);
+      if (checked === request) return run(request, server);
+      if (checked instanceof Response) return stamp(checked);
+      return Promise.resolve(checked).then((r) =>
         r instanceof Response ? stamp(r) : run(r, server),
       );
     };
   };
-  const fleetHandler = stamped(fleet);
-  const appHandler = stamped(app);
+  const fleetHandler = limited(parts.fleet);
   const routes: [string, Handler][] = FLEET_PATHS.map((path) => [path, fleetHandler]);
   if (liveReload) {
-    routes.push([LIVERELOAD_PATH, (request, server) => stamp(liveReload.connect(request, server))]);
+    routes.push([
+      LIVE_RELOAD_PATH,
+      (request, server) => stamp(liveReload.connect(request, server)),
+    ]);
   }
   // Only an app that exports `websocket` gets one: Bun then answers upgrades on its behalf.
-  const websocket = app.websocket && options.sockets.handler(app.websocket, options.wsLimits);
-  return Bun.serve<never>({
+  const websocket =
+    served.websocket &&
+    parts.sockets.handler(served.websocket, {
+      maxPayloadLength: settings.wsMaxPayloadBytes,
+      idleTimeout: settings.wsIdleTimeoutS,
+      backpressureLimit: settings.wsBackpressureLimitBytes,
+    });
+  const server = Bun.serve<never>({
     ...(websocket && { websocket }),
-    port,
-    hostname: host,
+    port: settings.port,
+    hostname: settings.host,
     reusePort: true,
     development: false,
-    idleTimeout: options.idleTimeoutS,
+    idleTimeout: settings.idleTimeoutS,
     maxRequestBodySize: bunBodyBackstop(maxBodyBytes),
     ...(tls && { tls: { cert: Bun.file(tls.certFile), key: Bun.file(tls.keyFile) } }),
     routes: Object.fromEntries(routes),
-    fetch: appHandler,
+    fetch: limited(served),
     error: (error) => {
       console.error(error);
       return stamp(Response.json({ error: "Internal Server Error" }, { status: 500 }));
     },
   });
+  return { server, meter };
 }

@@ -1,15 +1,36 @@
 import { dirname, resolve } from "node:path";
 import type { Json } from "../../fleet.ts";
+import {
+  type ChildSettingKey,
+  type GivenSettings,
+  SETTINGS,
+  type SettingSpec,
+  type Settings,
+  settingDefaults,
+  settingEntries,
+} from "../../settings.ts";
 import { type ChildSettings, MAX_CONTEXT_BYTES } from "../../worker-init.ts";
 import { ArgvError, type FlagKind, type Flags, parseFlags } from "./argv.ts";
-import { type GivenSettings, SETTINGS, type SettingSpec, settingEntries } from "./settings.ts";
-import { resolveTls, type TlsFiles } from "./tls.ts";
+import { resolveTls } from "./tls.ts";
+
+/** The primary's own settings (those children do not take), less the ones resolved below. */
+type PrimarySettings = Omit<
+  Settings,
+  | ChildSettingKey
+  | "workers"
+  | "contexts"
+  | "contextsFile"
+  | "pidFile"
+  | "pubsubUrl"
+  | "tlsCertFile"
+  | "tlsKeyFile"
+>;
 
 /**
  * The primary's resolved configuration: the settings children take as they are (ChildSettings,
- * shared with them), plus what only the primary uses.
+ * shared with them) and the primary's own (both typed by SETTINGS), plus what is resolved here.
  */
-export interface FleetConfig extends ChildSettings {
+export interface FleetConfig extends ChildSettings, PrimarySettings {
   workers: number;
   /** One entry per worker, or null when no contexts were configured. */
   contexts: Json[] | null;
@@ -17,19 +38,8 @@ export interface FleetConfig extends ChildSettings {
   adminTokenGenerated: boolean;
   /** Absolute path of the primary's pid file, or null for none. */
   pidFile: string | null;
-  bootTimeoutMs: number;
-  respawnBackoffMs: number;
-  crashLoopLimit: number;
-  crashLoopWindowMs: number;
-  workerTimeoutMs: number;
-  drainWindowMs: number;
-  maxRequests: number;
-  maxRequestsJitter: number;
   /** Redis URL for fleet-to-fleet pub/sub, or null (this fleet only). */
   pubsubUrl: string | null;
-  pubsubMaxLagBytes: number;
-  /** Serve HTTPS with these files; null for plain HTTP. */
-  tls: TlsFiles | null;
 }
 
 /** Everything config depends on, passed in so resolution stays a pure function. */
@@ -55,13 +65,6 @@ export type ConfigResult =
 class ConfigError extends Error {}
 
 const entries = settingEntries();
-
-/** Every declared default, keyed like the settings. */
-function defaults(): GivenSettings {
-  const values: Record<string, unknown> = {};
-  for (const [key, spec] of entries) if (spec.default !== undefined) values[key] = spec.default;
-  return values as GivenSettings;
-}
 
 /** Reads flags (winning) and env into validated values; throws ConfigError naming the setting. */
 function readGiven(argv: string[], env: ConfigInput["env"]): GivenSettings | "help" {
@@ -94,7 +97,7 @@ function validate<T>(spec: SettingSpec<T>, raw: string, label: string, echo: boo
   const result = spec.parse(raw);
   if (result.ok) return result.value;
   const shown = echo ? `=${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 57)}...` : raw)}` : "";
-  throw new ConfigError(`${label}${shown}: ${result.message}`);
+  throw new ConfigError(`${label}${shown}: ${result.error}`);
 }
 
 function readContexts(given: GivenSettings, input: ConfigInput): Json[] | null {
@@ -172,7 +175,7 @@ export function resolveConfig(input: ConfigInput): ConfigResult {
       tlsKeyFile,
       ...values
     } = {
-      ...defaults(),
+      ...settingDefaults(),
       ...given,
     };
     const tls = resolveTls({
@@ -183,7 +186,7 @@ export function resolveConfig(input: ConfigInput): ConfigResult {
     });
     if (typeof tls === "string") throw new ConfigError(tls);
     const config: FleetConfig = {
-      ...(values as Omit<FleetConfig, "contexts" | "adminTokenGenerated" | "tls" | "dev">),
+      ...values,
       tls,
       dev: input.dev ?? false,
       workers,

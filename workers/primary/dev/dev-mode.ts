@@ -67,8 +67,8 @@ export function startDevMode(primary: Primary, config: FleetConfig, root: string
   const hub = new LiveReloadHub(log);
   let started = 0;
 
-  primary.listeners.ready = (worker) => hub.ready(worker);
-  primary.listeners.reloaded = (outcome) => {
+  primary.on("ready", (worker) => hub.ready(worker));
+  primary.on("reloaded", (outcome) => {
     if (outcome === "aborted") {
       log.error(
         "the changed code fails to load (the worker's error is above); the last good workers keep serving. Fix it and save: the fleet reloads by itself.",
@@ -80,7 +80,7 @@ export function startDevMode(primary: Primary, config: FleetConfig, root: string
       .then(() => {
         log.info(`reloaded in ${Math.round(performance.now() - started)} ms; open pages reload`);
       });
-  };
+  });
 
   return watchDirs(watchedDirs(root, config.appModule), log, (files) => {
     started = performance.now();

@@ -1,6 +1,6 @@
 import type { Log } from "../../log.ts";
 import { message, type PrimaryMessage } from "../../protocol.ts";
-import type { WorkerProcess } from "../worker-process.ts";
+import type { ChildProcess } from "../worker-process.ts";
 
 /**
  * The primary's side of live reload (`bun run dev`): it counts completed rolling reloads and
@@ -14,26 +14,26 @@ export class LiveReloadHub {
   constructor(private readonly log: Log) {}
 
   /** A worker became ready: tell it the count, so pages it serves know where they stand. */
-  ready(worker: WorkerProcess): void {
+  ready(worker: ChildProcess): void {
     if (!worker.init.extra) this.#tell(worker);
   }
 
   /** A reload completed: once `retiring` have exited, move the count and tell `serving`. */
-  async completed(retiring: WorkerProcess[], serving: () => WorkerProcess[]): Promise<void> {
+  async completed(retiring: ChildProcess[], serving: () => ChildProcess[]): Promise<void> {
     await Promise.all(retiring.map((worker) => worker.proc.exited));
     await new Promise((resolve) => setImmediate(resolve)); // the primary logs those exits first
     this.#generation += 1;
     for (const worker of serving()) this.#tell(worker);
   }
 
-  #tell(worker: WorkerProcess): void {
+  #tell(worker: ChildProcess): void {
     if (!worker.alive) return;
     try {
       worker.proc.send(
-        message<PrimaryMessage>({ kind: "livereload", generation: this.#generation }),
+        message<PrimaryMessage>({ kind: "live-reload", generation: this.#generation }),
       );
     } catch (error) {
-      this.log.warn(`${worker.name}: could not send livereload (${(error as Error).message})`);
+      this.log.warn(`${worker.name}: could not send live-reload (${(error as Error).message})`);
     }
   }
 }

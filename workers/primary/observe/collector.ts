@@ -21,7 +21,7 @@ export class Collector {
   /** Collects `what`; `ok: false` with a reason when it could not be rendered. */
   async collect(what: Collected): Promise<{ ok: boolean; body: string }> {
     try {
-      const samples = await this.#samples();
+      const samples = await this.samples();
       const view = this.view();
       if (what === "status") return { ok: true, body: JSON.stringify(buildStatus(view, samples)) };
       return { ok: true, body: await renderMetrics(view, samples) };
@@ -31,7 +31,8 @@ export class Collector {
     }
   }
 
-  #samples(): Promise<Sample[]> {
+  /** Every live process with its snapshot (null: no answer in time), from one shared round. */
+  samples(): Promise<Sample[]> {
     this.#round ??= this.#ask().finally(() => {
       this.#round = null;
     });

@@ -25,9 +25,9 @@ type Aggregator = typeof import("prom-client").AggregatorRegistry;
 let aggregator: Promise<Aggregator> | null = null;
 
 async function loadAggregator(): Promise<Aggregator> {
-  // A string specifier: the package ships no types for this path; they are the package's own.
-  const path = "prom-client/lib/cluster.js";
-  const mod = (await import(path)) as { default: Aggregator };
+  // A literal specifier, so `bun run build` bundles it; the types are the package's own.
+  // @ts-expect-error the package ships no types for this path
+  const mod = (await import("prom-client/lib/cluster.js")) as { default: Aggregator };
   return mod.default;
 }
 
@@ -74,6 +74,32 @@ function requestMetrics({ worker, snapshot }: Sample): MetricJson[] {
       { value: snapshot.inFlight, labels: { worker: w } },
     ]),
   ];
+}
+
+/** A worker's app stats (the hooks module's `stats`): `app_<name>` series, strings in app_info. */
+function appMetrics({ worker, snapshot }: Sample): MetricJson[] {
+  const app = snapshot?.app;
+  if (!app || worker.init.extra) return [];
+  const labels: Labels = { worker: String(worker.index) };
+  const out: MetricJson[] = [];
+  const info: Labels = { ...labels };
+  for (const [name, value] of Object.entries(app)) {
+    if (typeof value === "string") info[name] = value;
+    else {
+      const type = name.endsWith("_total") ? "counter" : "gauge";
+      out.push(
+        metric(`app_${name}`, type, `The app's ${name} (hooks stats).`, [{ value, labels }]),
+      );
+    }
+  }
+  if (Object.keys(info).length > 1) {
+    out.push(
+      metric("app_info", "gauge", "The app's own labels (hooks stats).", [
+        { value: 1, labels: info },
+      ]),
+    );
+  }
+  return out;
 }
 
 /** Per process (primary, workers, extras): RSS, uptime, heartbeat age. */
@@ -126,7 +152,11 @@ function upMetrics(view: FleetView, samples: Sample[]): MetricJson[] {
 
 /** Fleet-wide counters and sizes kept by the primary. */
 function fleetMetrics(view: FleetView, samples: Sample[]): MetricJson[] {
-  const totals = view.pool?.totals ?? { restarts: 0, crashes: 0 };
+  const totals = view.pool?.totals ?? {
+    restarts: 0,
+    crashes: 0,
+    replacements: { reload: 0, recycle: 0 },
+  };
   const history = view.history;
   const one = (value: number) => [{ value, labels: {} }];
   const ready = samples.filter((s) => !s.worker.init.extra && s.worker.lifecycle.is("ready"));
@@ -135,8 +165,17 @@ function fleetMetrics(view: FleetView, samples: Sample[]): MetricJson[] {
     metric(
       "fleet_restarts_total",
       "counter",
-      "New processes started for a slot.",
+      "Processes restarted after the one before exited unasked (crash, hang, own exit).",
       one(totals.restarts),
+    ),
+    metric(
+      "fleet_replacements_total",
+      "counter",
+      "Processes started to replace live ones on purpose, by reason (reload, recycle).",
+      [
+        { value: totals.replacements.reload, labels: { reason: "reload" } },
+        { value: totals.replacements.recycle, labels: { reason: "recycle" } },
+      ],
     ),
     metric("fleet_crashes_total", "counter", "Unexpected process exits.", one(totals.crashes)),
     metric("fleet_reloads_total", "counter", "Rolling reloads, by outcome.", [
@@ -211,7 +250,7 @@ function pubsubMetrics({ hub, redis }: FleetView["pubsub"]): MetricJson[] {
 export async function renderMetrics(view: FleetView, samples: Sample[]): Promise<string> {
   aggregator ??= loadAggregator();
   const AggregatorRegistry = await aggregator;
-  const perProcess = samples.map(requestMetrics);
+  const perProcess = samples.map((s) => [...requestMetrics(s), ...appMetrics(s)]);
   const fleet = [
     ...fleetMetrics(view, samples),
     ...upMetrics(view, samples),

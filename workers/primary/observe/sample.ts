@@ -3,7 +3,7 @@ import type { ChildSnapshot } from "../../snapshot.ts";
 import type { Operations } from "../operations.ts";
 import type { Pool, Slot } from "../pool.ts";
 import type { FleetPubSub } from "../pubsub/index.ts";
-import type { WorkerProcess } from "../worker-process.ts";
+import type { ChildProcess } from "../worker-process.ts";
 
 /** What the collector reads from the primary at the moment it collects. */
 export interface FleetView {
@@ -21,7 +21,7 @@ export interface FleetView {
 
 /** One live process with its slot and what it answered (null: not in time). */
 export interface Sample {
-  worker: WorkerProcess;
+  worker: ChildProcess;
   slot: Slot | undefined;
   snapshot: ChildSnapshot | null;
 }

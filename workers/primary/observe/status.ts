@@ -16,14 +16,20 @@ export interface ProcessStatus {
   /** App requests served by this process (null with METRICS=0 or no answer). */
   requests: number | null;
   inFlight: number | null;
-  /** Its slot's restarts (any new process: crash, reload, recycle) and crashes. */
+  /**
+   * Its slot's restarts (new processes after one exited unasked: crash, hang, its own exit),
+   * crashes, and replacements (new processes that took over on purpose: reload, recycle).
+   */
   restarts: number;
   crashes: number;
+  replacements: number;
   rssBytes: number | null;
   /** WebSockets open on it (null with no answer; 0 for extras). */
   websockets: number | null;
   /** Milliseconds since its last heartbeat (or ready, or spawn). */
   heartbeatAgeMs: number;
+  /** The app's own numbers (the hooks module's `stats`), or null without them. */
+  app: { [name: string]: number | string } | null;
 }
 
 /** `GET /admin/status`. */
@@ -36,8 +42,11 @@ export interface FleetStatus {
     rssBytes: number;
     workers: { configured: number; current: number; atStart: number };
     extras: number;
+    /** Processes restarted after an unasked exit, fleet-wide (slots removed by scaling too). */
     restarts: number;
     crashes: number;
+    /** Processes started to replace live ones on purpose, by why. */
+    replacements: { reload: number; recycle: number };
     reloads: { complete: number; aborted: number };
     recycles: number;
     scaleChanges: number;
@@ -69,11 +78,13 @@ function processStatus({ worker, slot, snapshot }: Sample, now: number): Process
     answered: snapshot !== null,
     requests: metered ? (snapshot?.requests ?? null) : null,
     inFlight: metered ? (snapshot?.inFlight ?? null) : null,
-    restarts: Math.max(0, (slot?.spawns ?? 1) - 1),
+    restarts: slot?.restarts ?? 0,
     crashes: slot?.crashes.total ?? 0,
+    replacements: slot?.replacements ?? 0,
     rssBytes: snapshot?.rss ?? null,
     websockets: snapshot?.websockets ?? null,
     heartbeatAgeMs: Math.round(performance.now() - worker.lastSeen),
+    app: snapshot?.app ?? null,
   };
 }
 
@@ -101,6 +112,7 @@ export function buildStatus(view: FleetView, samples: Sample[]): FleetStatus {
       extras: view.pool?.extras.length ?? 0,
       restarts: view.pool?.totals.restarts ?? 0,
       crashes: view.pool?.totals.crashes ?? 0,
+      replacements: { ...(view.pool?.totals.replacements ?? { reload: 0, recycle: 0 }) },
       reloads: { ...(history?.reloads ?? { complete: 0, aborted: 0 }) },
       recycles: history?.recycles ?? 0,
       scaleChanges: history?.scaleChanges ?? 0,

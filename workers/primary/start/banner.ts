@@ -1,5 +1,6 @@
 import { relative } from "node:path";
 import { formatLine, LEVELS, logFormat, writeOut } from "../../log.ts";
+import { shown } from "../../modules.ts";
 import type { FleetConfig } from "../config/config.ts";
 
 /** A URL a person can paste: wildcard binds are reached through loopback. */
@@ -26,7 +27,7 @@ export function banner(config: FleetConfig, fleet: BannerFacts): string {
   const lines = [
     `bun-fleet: serving ${url} (bound to ${config.host}:${config.port}) with ${config.workers} worker(s), ready in ${Math.round(fleet.bootMs)} ms`,
     `  primary pid ${fleet.primaryPid}${config.pidFile ? ` (written to ${relative(process.cwd(), config.pidFile)})` : ""}; worker pids ${fleet.workerPids.join(", ")}${fleet.extras.length ? `; extras ${fleet.extras.join(", ")}` : ""}`,
-    `  app ${relative(process.cwd(), config.appModule)}; hooks ${relative(process.cwd(), config.hooksModule)}`,
+    `  app ${shown(config.appModule)}; hooks ${shown(config.hooksModule)}`,
     `  stop: Ctrl-C, kill -TERM ${fleet.primaryPid}, or curl -X POST -H "authorization: Bearer ${token}" ${url}/admin/stop`,
     `  reload: kill -HUP ${fleet.primaryPid}; scale: kill -TTIN / -TTOU ${fleet.primaryPid} (or POST /admin/reload, /admin/scale)`,
   ];

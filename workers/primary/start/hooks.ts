@@ -1,8 +1,7 @@
-import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ExtraProcess, FleetHooks, Json } from "../../fleet.ts";
-import { shown } from "../../modules.ts";
+import type { ExtraProcess, FleetHooks, Json, SetupContext } from "../../fleet.ts";
+import { pathExists, shown } from "../../modules.ts";
 import { MAX_CONTEXT_BYTES } from "../../worker-init.ts";
 
 /** The primary's use of the hooks module: the `setup` hook and the `extras` declarations. */
@@ -52,9 +51,18 @@ export function jsonProblem(value: unknown, at = "result"): string | null {
   return `${at} is ${typeof value}`;
 }
 
+/** `SetupContext.invalid`: the start stops as a configuration error (exit 2) with this line. */
+export class SetupInvalid extends Error {}
+
 /** Runs the hooks module's `setup` once (in the primary) and checks its result can reach workers. */
-export async function runSetupHook(hooks: FleetHooks): Promise<Json> {
-  const value: unknown = (await hooks.setup?.()) ?? null;
+export async function runSetupHook(
+  hooks: FleetHooks,
+  fleet: Omit<SetupContext, "invalid"> = { config: {}, workers: 1, log: console },
+): Promise<Json> {
+  const invalid = (message: string): never => {
+    throw new SetupInvalid(message);
+  };
+  const value: unknown = (await hooks.setup?.({ ...fleet, invalid })) ?? null;
   const problem = jsonProblem(value);
   if (problem) throw new Error(`setup must return plain JSON data; ${problem}`);
   const bytes = Buffer.byteLength(JSON.stringify(value));
@@ -82,7 +90,7 @@ export function checkExtras(
     names.add(extra.name);
     const path = extra.module.startsWith("file:") ? fileURLToPath(extra.module) : extra.module;
     const module = isAbsolute(path) ? path : resolve(dirname(hooksModule), path);
-    if (!existsSync(module)) {
+    if (!pathExists(module)) {
       throw new Error(`HOOKS_MODULE: extra "${extra.name}": no such module ${shown(module)}`);
     }
     return { ...extra, module };

@@ -17,7 +17,8 @@ function readPid(path: string): number | null {
   return /^\s*\d+\s*$/.test(text) ? Number(text) : null;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether `pid` names a live process (of any user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,17 +3,21 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { isAlive } from "./pid-file.ts";
 
 /**
  * The generated admin token, for the CLI on the same machine (as PM2 and supervisord keep a
  * socket or secret beside their pid file): `bun-fleet/port-<PORT>.token`, mode 0600, in a 0700
  * directory of this user under $XDG_RUNTIME_DIR (else the OS temp dir). Written only when
- * ADMIN_TOKEN was not set, removed at exit.
+ * ADMIN_TOKEN was not set, removed at exit. The first line is the token; `pid=` and `url=` lines
+ * name the primary and where it serves, so the CLI with no PORT finds the one fleet that runs
+ * (and tells a file left by a killed primary from a live one).
  */
 
 /** This user's id (no node:os: it costs the primary ~1.6 MB of RSS for these two facts). */
@@ -40,8 +44,21 @@ function checkDir(dir: string): void {
   }
 }
 
+/** What a token file says of its fleet besides the token. */
+export interface TokenFleet {
+  /** The primary's pid. */
+  pid: number;
+  /** Where it serves, as the banner prints it. */
+  url: string;
+}
+
 /** Writes `token` for the fleet on `port`; returns the path, or throws saying why not. */
-export function writeTokenFile(port: number, token: string, env = process.env): string {
+export function writeTokenFile(
+  port: number,
+  token: string,
+  fleet: TokenFleet,
+  env = process.env,
+): string {
   const dir = tokenDir(env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   checkDir(dir);
@@ -49,7 +66,7 @@ export function writeTokenFile(port: number, token: string, env = process.env): 
   rmSync(path, { force: true }); // a stale file of a fleet that was killed
   const fd = openSync(path, "wx", 0o600); // never through a planted file or link
   try {
-    writeSync(fd, `${token}\n`);
+    writeSync(fd, `${token}\npid=${fleet.pid}\nurl=${fleet.url}\n`);
   } finally {
     closeSync(fd);
   }
@@ -65,8 +82,51 @@ export function removeTokenFile(port: number, token: string, env = process.env):
 /** The token the fleet on `port` generated, or null when there is no readable file. */
 export function readTokenFile(port: number, env = process.env): string | null {
   try {
-    return readFileSync(tokenFilePath(port, env), "utf8").trim() || null;
+    return readFileSync(tokenFilePath(port, env), "utf8").split("\n")[0]?.trim() || null;
   } catch {
     return null;
   }
+}
+
+/** A fleet of this user that runs on this machine, as its token file names it. */
+export interface RunningFleet extends TokenFleet {
+  port: number;
+  token: string;
+  /** The token file. */
+  path: string;
+}
+
+/**
+ * The fleets of this user whose token files name a live primary, by port. A file whose primary
+ * is gone (killed before it could remove it) is skipped; one without a pid line is kept.
+ */
+export function runningFleets(env = process.env): RunningFleet[] {
+  let names: string[];
+  try {
+    names = readdirSync(tokenDir(env));
+  } catch {
+    return [];
+  }
+  const fleets: RunningFleet[] = [];
+  for (const name of names) {
+    const port = Number(/^port-(\d+)\.token$/.exec(name)?.[1]);
+    if (!port) continue;
+    const path = join(tokenDir(env), name);
+    let lines: string[];
+    try {
+      lines = readFileSync(path, "utf8").split("\n");
+    } catch {
+      continue;
+    }
+    const token = lines[0]?.trim();
+    const field = (key: string) =>
+      lines
+        .find((line) => line.startsWith(`${key}=`))
+        ?.slice(key.length + 1)
+        .trim();
+    const pid = Number(field("pid") ?? 0);
+    if (!token || (pid > 0 && !isAlive(pid))) continue;
+    fleets.push({ port, token, pid, url: field("url") || `http://127.0.0.1:${port}`, path });
+  }
+  return fleets.sort((a, b) => a.port - b.port);
 }

@@ -1,0 +1,41 @@
+/**
+ * The app's own settings: edit freely. Each key is an env variable; the primary reads them once
+ * at start, checks them with this schema before any process starts (a bad value stops the start
+ * with exit 2 and one line naming the setting), lists them in `--help`, and hands the parsed
+ * values to every worker as `worker.config` (and to extras as `config`). Add `REDIS_URL` or
+ * `STRIPE_KEY` here and it gets the same treatment. Values are never printed: they may be secrets.
+ */
+import { z } from "zod";
+import { parseDatabaseUrl } from "./db/url.ts";
+
+export const settings = z.object({
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      const target = parseDatabaseUrl(value);
+      if ("error" in target) ctx.addIssue({ code: "custom", message: target.error });
+    })
+    .describe(
+      "sqlite://PATH or file:PATH (a SQLite file), postgres:// or postgresql:// (PostgreSQL); unset: SQLite at data/app.db",
+    ),
+  DB_MAX_CONNECTIONS: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(100_000)
+    .default(20)
+    .describe(
+      "PostgreSQL: the fleet's whole connection budget, reload overlap included; each process gets floor(budget / (WORKERS + 1)); must not exceed the server's max_connections",
+    ),
+  TICKER_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(86_400_000)
+    .default(60_000)
+    .describe("how often the example extra process (app/jobs/ticker.ts) ticks"),
+});
+
+/** The parsed settings, as `worker.config` holds them. */
+export type AppConfig = z.output<typeof settings>;

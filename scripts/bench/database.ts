@@ -1,0 +1,326 @@
+/**
+ * `bun run bench:db`: the template's database under load, through `bun run start` and wrk on
+ * 127.0.0.1 (bounded in time).
+ *
+ *   1. SQLite writes/s (POST /api/todos, 64 connections) with WORKERS = 1, 2, 4: p99, failures,
+ *      SQLITE_BUSY seen, rows = successes, the longest event-loop stall (heartbeat age);
+ *   2. the read route (GET /api/todos/1) fleet ×2 / ×1, interleaved rounds;
+ *   3. PostgreSQL (a throwaway server): writes/s and p99 with a pool of 1, 2, 4, 8 per worker
+ *      (WORKERS=2); sessions at start, at the peak of a rolling reload, after stop.
+ *
+ * What the data layer costs a route that does not touch the database is measured with the
+ * paired method of `bun run bench` (see README "Database"). Options: `--duration <s>` (default
+ * 5), `--rounds <n>` for the read ratio (default 3), `--no-postgres`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Postgres, postgresBin, startPostgres } from "../../test/helpers/postgres.ts";
+import { freePort, type Group, Processes, pollUntil } from "../lib/procs.ts";
+import { parseWrk, WRK_MISSING, type WrkResult } from "./measure/wrk.ts";
+import { ROOT } from "./servers/index.ts";
+
+const TOKEN = "bench-db-admin-token-0123456789";
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  const value = i === -1 ? fallback : Number(args[i + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a whole number`);
+  return value;
+};
+const durationS = flag("duration", 5);
+const rounds = flag("rounds", 3);
+const withPostgres = !args.includes("--no-postgres");
+
+const wrk = Bun.which("wrk");
+if (!wrk) {
+  console.error(WRK_MISSING);
+  process.exit(2);
+}
+const processes = new Processes(crypto.randomUUID());
+const tmp = mkdtempSync(join(tmpdir(), "bun-fleet-bench-db-"));
+let pg: Postgres | null = null;
+process.on("exit", () => {
+  processes.killAllSync();
+  rmSync(tmp, { recursive: true, force: true });
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    void Promise.allSettled([processes.stopAll(), pg?.stop()]).finally(() => process.exit(130));
+  });
+}
+
+const POST_LUA = join(tmp, "post.lua");
+writeFileSync(
+  POST_LUA,
+  `wrk.method = "POST"
+wrk.body = '{"title":"benchmark todo"}'
+wrk.headers["Content-Type"] = "application/json"
+`,
+);
+
+interface Fleet {
+  group: Group;
+  url: string;
+  port: number;
+}
+
+async function startFleet(workers: number, env: Record<string, string>): Promise<Fleet> {
+  const port = freePort();
+  const group = processes.spawnGroup(
+    [process.execPath, join(ROOT, "scripts", "start.ts")],
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      WORKERS: String(workers),
+      ADMIN_TOKEN: TOKEN,
+      SHUTDOWN_TIMEOUT_MS: "5000",
+      // A heartbeat every 100 ms: /admin/status's heartbeat age then shows event-loop stalls.
+      WORKER_TIMEOUT_MS: "500",
+      DRAIN_WINDOW_MS: "100",
+      ...env,
+    },
+    ROOT,
+  );
+  try {
+    await group.stdout.waitFor(/\bprimary pid (\d+); worker pids/, 30_000);
+  } catch (error) {
+    await processes.stop(group, 500);
+    throw new Error(`the fleet did not start: ${(error as Error).message}\n${group.describe()}`);
+  }
+  return { group, port, url: `http://127.0.0.1:${port}` };
+}
+
+async function runWrk(url: string, script: string | null, seconds = durationS, c = 64) {
+  const cmd = [wrk as string, "-t1", `-c${c}`, `-d${seconds}s`, "--latency"];
+  if (script) cmd.push("-s", script);
+  const proc = Bun.spawn([...cmd, url], { stdio: ["ignore", "pipe", "pipe"] });
+  processes.track(proc);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), (seconds + 15) * 1000);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`wrk exited with ${code}:\n${err || out}`);
+  return parseWrk(out);
+}
+
+type Status = { workers: { heartbeatAgeMs: number; app: Record<string, number | string> }[] };
+
+async function status(fleet: Fleet): Promise<Status> {
+  const res = await fetch(`${fleet.url}/admin/status`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  return (await res.json()) as Status;
+}
+
+/** Runs `load` while polling /admin/status; the largest heartbeat age seen (ms). */
+async function withStallWatch<T>(fleet: Fleet, load: Promise<T>): Promise<[T, number]> {
+  let worst = 0;
+  let done = false;
+  const watch = (async () => {
+    while (!done) {
+      try {
+        for (const w of (await status(fleet)).workers) worst = Math.max(worst, w.heartbeatAgeMs);
+      } catch {
+        // a status that times out under load: the next poll tries again
+      }
+      await Bun.sleep(50);
+    }
+  })();
+  try {
+    return [await load, worst];
+  } finally {
+    done = true;
+    await watch;
+  }
+}
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const row = (cells: (string | number)[]) => console.log(`| ${cells.join(" | ")} |`);
+const log = (line: string) => console.error(`bench:db: ${line}`);
+
+async function sqliteRows(file: string): Promise<number> {
+  const { SQL } = await import("bun");
+  const sql = new SQL({ adapter: "sqlite", filename: file });
+  try {
+    const [r] = await sql`select count(*) as n from todos`;
+    return Number(r.n);
+  } finally {
+    await sql.close();
+  }
+}
+
+async function sqliteWrites(): Promise<void> {
+  console.log(`\n### SQLite writes (POST /api/todos, wrk -c64 -d${durationS}s)\n`);
+  row([
+    "workers",
+    "writes/s",
+    "p50 ms",
+    "p99 ms",
+    "non-2xx",
+    "socket errors",
+    "SQLITE_BUSY seen",
+    "rows = successes",
+    "longest heartbeat gap ms",
+  ]);
+  row(Array(9).fill("---"));
+  for (const workers of [1, 2, 4]) {
+    const file = join(tmp, `writes-${workers}.db`);
+    const fleet = await startFleet(workers, { DATABASE_URL: `sqlite://${file}` });
+    try {
+      const [result, stall] = await withStallWatch(
+        fleet,
+        runWrk(`${fleet.url}/api/todos`, POST_LUA),
+      );
+      const busy = (
+        fleet.group.stderr.tail(1_000_000).match(/SQLITE_BUSY|database is locked/g) ?? []
+      ).length;
+      const rows = await sqliteRows(file);
+      // wrk counts answers it read; a request cut at the end of the run may still be written.
+      const successes = result.requests - result.non2xx;
+      row([
+        workers,
+        fmt(result.rps),
+        fmt(result.p50Ms, 2),
+        fmt(result.p99Ms, 2),
+        result.non2xx,
+        result.errors,
+        busy,
+        `${fmt(rows)} = ${fmt(successes)}${rows === successes ? "" : ` (+${rows - successes} written as wrk stopped)`}`,
+        fmt(stall),
+      ]);
+    } finally {
+      await processes.stop(fleet.group);
+    }
+  }
+}
+
+async function readRatio(): Promise<void> {
+  console.log(
+    `\n### Read route (GET /api/todos/1, SQLite): fleet ×2 / ×1, ${rounds} interleaved rounds of ${durationS} s\n`,
+  );
+  const file = join(tmp, "reads.db");
+  const seed = await startFleet(1, { DATABASE_URL: `sqlite://${file}` });
+  await fetch(`${seed.url}/api/todos`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ title: "read me" }),
+  });
+  await processes.stop(seed.group);
+  const ratios: number[] = [];
+  const rps: Record<number, number[]> = { 1: [], 2: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const workers of [1, 2]) {
+      const fleet = await startFleet(workers, { DATABASE_URL: `sqlite://${file}` });
+      try {
+        await runWrk(`${fleet.url}/api/todos/1`, null, 1); // warm-up
+        const result: WrkResult = await runWrk(`${fleet.url}/api/todos/1`, null);
+        if (result.non2xx || result.errors)
+          log(`read round ${round}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+        rps[workers]?.push(result.rps);
+      } finally {
+        await processes.stop(fleet.group);
+      }
+    }
+    ratios.push((rps[2]?.[round] ?? 0) / (rps[1]?.[round] ?? 1));
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? 0;
+  row(["fleet ×1 req/s (median)", "fleet ×2 req/s (median)", "×2 / ×1 per round", "median"]);
+  row(["---", "---", "---", "---"]);
+  row([
+    fmt(median(rps[1] ?? [])),
+    fmt(median(rps[2] ?? [])),
+    ratios.map((r) => fmt(r, 2)).join(", "),
+    fmt(median(ratios), 2),
+  ]);
+}
+
+async function postgresPools(server: Postgres): Promise<void> {
+  console.log(`\n### PostgreSQL writes (POST /api/todos, WORKERS=2, wrk -c64 -d${durationS}s)\n`);
+  row([
+    "pool per worker",
+    "DB_MAX_CONNECTIONS",
+    "writes/s",
+    "p50 ms",
+    "p99 ms",
+    "failed",
+    "sessions at start",
+    "peak during a reload",
+    "after stop",
+  ]);
+  row(["---", "---", "---", "---", "---", "---", "---", "---", "---"]);
+  for (const pool of [1, 2, 4, 8]) {
+    const db = `bench_pool_${pool}`;
+    const budget = pool * 3; // 2 workers + 1 for the reload overlap
+    const fleet = await startFleet(2, {
+      DATABASE_URL: await server.url(db),
+      DB_MAX_CONNECTIONS: String(budget),
+    });
+    let afterStop = -1;
+    try {
+      const result = await runWrk(`${fleet.url}/api/todos`, POST_LUA);
+      const atStart = (await server.sessions(db)).length;
+      // A rolling reload under load, sessions polled throughout.
+      let peak = 0;
+      let polling = true;
+      const poller = (async () => {
+        while (polling) {
+          peak = Math.max(peak, (await server.sessions(db)).length);
+          await Bun.sleep(5);
+        }
+      })();
+      const load = runWrk(`${fleet.url}/api/todos`, POST_LUA, 3, 16);
+      await Bun.sleep(300);
+      await fetch(`${fleet.url}/admin/reload`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      await pollUntil(() => /complete in/.test(fleet.group.stderr.tail(1_000_000)), 20_000);
+      await load.catch(() => null);
+      polling = false;
+      await poller;
+      await processes.stop(fleet.group);
+      await pollUntil(() => false, 200);
+      afterStop = (await server.sessions(db)).length;
+      row([
+        pool,
+        budget,
+        fmt(result.rps),
+        fmt(result.p50Ms, 2),
+        fmt(result.p99Ms, 2),
+        result.non2xx + result.errors,
+        atStart,
+        `${peak} (≤ ${budget})`,
+        afterStop,
+      ]);
+    } finally {
+      if (!fleet.group.gone) await processes.stop(fleet.group);
+    }
+  }
+}
+
+try {
+  const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
+  console.log(
+    `bench:db on ${navigator.hardwareConcurrency} CPUs, load average ${load} at the start`,
+  );
+  await sqliteWrites();
+  await readRatio();
+  if (withPostgres) {
+    if (!postgresBin()) log("PostgreSQL is not installed: its section is skipped");
+    else {
+      pg = await startPostgres({ maxConnections: 60 });
+      await postgresPools(pg);
+    }
+  }
+  const end = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
+  console.log(`\nload average ${end} at the end`);
+} finally {
+  await pg?.stop();
+  await processes.stopAll();
+}
+process.exit(0);

@@ -1,0 +1,58 @@
+/**
+ * Memory sections of the real-time bench: RSS per idle WebSocket, and the primary's RSS while a
+ * stalled worker falls behind a flood.
+ */
+
+import { groupRssBytes, rssBytes } from "../../lib/procs.ts";
+import { closeAll, openIdle } from "./clients.ts";
+import type { Running } from "./servers.ts";
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** Fleet RSS before and after `count` idle WebSockets. */
+export async function idleMemory(fleet: Running, count: number, settleMs: number) {
+  const { port } = fleet;
+  const warm = await openIdle(port, 100);
+  await closeAll(warm); // first sockets allocate pools that later ones reuse
+  await Bun.sleep(500);
+  const before = groupRssBytes(fleet.pgid);
+  const subs = await openIdle(port, count);
+  await Bun.sleep(settleMs); // idle: let allocations settle before reading RSS
+  const after = groupRssBytes(fleet.pgid);
+  const split = [0, 1].map((w) => subs.filter((s) => s.worker === w).length).join("/");
+  await closeAll(subs);
+  const perSocket = (after - before) / count;
+  return `  ${fmt(count)} idle WebSockets over 2 workers (${split}): fleet RSS ${fmt(before / 2 ** 20)} -> ${fmt(after / 2 ** 20)} MB, ${(perSocket / 1024).toFixed(1)} KB per socket`;
+}
+
+/** Until a fresh connection lands on worker `index` and `path` answers 200 there. */
+async function onWorker(port: number, path: string, index: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const url = `http://127.0.0.1:${port}${path}${path.includes("?") ? "&" : "?"}worker=${index}`;
+    const res = await fetch(url, { method: "POST", headers: { connection: "close" } });
+    if (res.status === 200) return;
+  }
+  throw new Error(`no connection landed on worker ${index} in 100 tries`);
+}
+
+/**
+ * Peak primary RSS while worker 0 publishes `messages` x 1 KB and worker 1 is stalled for
+ * `stallMs` (its messages pile up in the primary up to PUBSUB_MAX_LAG_BYTES, `budget`).
+ */
+export async function flood(fleet: Running, budget: string, messages: number, stallMs: number) {
+  const primary = fleet.pgid; // the group leader is the primary
+  const before = rssBytes(primary) ?? 0;
+  // Worker 1 stalls in 500 ms: until then a request that lands on it is refused at once (409),
+  // so finding worker 0 for the flood never waits on the stalled one.
+  await onWorker(fleet.port, `/block?ms=${stallMs}&after=500`, 1);
+  const sampling = (async () => {
+    let peak = before;
+    for (const end = performance.now() + stallMs; performance.now() < end; await Bun.sleep(50)) {
+      peak = Math.max(peak, rssBytes(primary) ?? 0);
+    }
+    return peak;
+  })();
+  await onWorker(fleet.port, `/pub?topic=flood&n=${messages}&size=1000`, 0);
+  const peak = await sampling;
+  return `  flood, PUBSUB_MAX_LAG_BYTES ${budget}: worker 0 publishes ${fmt(messages)} x 1 KB while worker 1 stalls ${stallMs} ms: primary RSS ${fmt(before / 2 ** 20)} -> peak ${fmt(peak / 2 ** 20)} MB`;
+}

@@ -1,0 +1,165 @@
+/**
+ * `bun scripts/strip-demo.ts`: drops the template's demo in one step and leaves a minimal app to
+ * build on: `app/index.ts` with one route (`GET /`), `app/errors.ts` (the JSON error path),
+ * `app/hooks.ts` with empty hooks, and their tests in `test/app/`. It deletes the demo's routes
+ * (`app/routes/`), pages (`app/public/`), the ticker extra (`app/jobs/`) and their tests, and
+ * replaces the README's `template:` rows of the Endpoints table with the new app's. The runtime
+ * (`workers/`), its tests and the scripts are untouched, so `bun run test` stays green.
+ *
+ * It deletes files: in a git checkout it refuses to run while `app/`, `test/app/` or README.md
+ * have uncommitted changes (`--force` runs anyway).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+const force = process.argv.includes("--force");
+const unknown = process.argv.slice(2).filter((arg) => arg !== "--force");
+if (unknown.length > 0) {
+  process.stderr.write(`strip-demo: unknown argument ${unknown[0]} (only --force)\n`);
+  process.exit(2);
+}
+
+/** What is deleted: the demo's routes, pages and extra process (and its tests, below). */
+const DEMO = ["app/routes", "app/public", "app/jobs"];
+
+const INDEX = `/**
+ * The app: edit freely. The fleet (workers/) imports this module in every worker and calls the
+ * default export with that worker's view of the fleet; it mounts /healthz, /readyz and /admin/*
+ * in front. Add routes here or in app/routes/ with \`app.route()\`; static files with
+ * \`serveStatic\` from \`hono/bun\`; WebSockets by exporting \`{ fetch, websocket }\` (see README).
+ */
+import { Hono } from "hono";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { FleetWorker } from "../workers/fleet.ts";
+import { notFound, onError } from "./errors.ts";
+
+/** Builds the app for one worker. */
+export function createApp(worker: FleetWorker): Hono {
+  const app = new Hono();
+  app.use(requestId(), secureHeaders());
+  app.get("/", (c) => c.text(\`Hello from worker \${worker.index}\\n\`));
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}
+
+export default createApp;
+`;
+
+const HOOKS = `/**
+ * Lifecycle hooks (HOOKS_MODULE): edit these, or delete the ones you don't need.
+ * \`setup\` runs once in the primary; \`onStart\` / \`onShutdown\` run in every worker; \`extras\` are
+ * non-HTTP processes the primary runs beside the workers.
+ */
+import type { ExtraProcess, FleetWorker, StopReason } from "../workers/fleet.ts";
+
+/**
+ * Extra processes, started with the fleet, respawned on crash, stopped in the same drain, e.g.
+ * \`{ name: "jobs", module: import.meta.resolve("./jobs/worker.ts"), instances: 1 }\`.
+ */
+export const extras: ExtraProcess[] = [];
+
+/** Runs once before any worker starts; what it returns (plain JSON) reaches every worker. */
+export async function setup() {
+  return { startedAt: new Date().toISOString() };
+}
+
+/** The setup result as workers see it (\`worker.setup\`). */
+export type Setup = Awaited<ReturnType<typeof setup>>;
+
+/** Runs in each worker once it listens, before it counts as ready. A throw fails the boot. */
+export async function onStart(_worker: FleetWorker): Promise<void> {
+  // e.g. open a database pool, warm a cache.
+}
+
+/** Runs in each worker after its server has stopped, within the shutdown deadline. */
+export async function onShutdown(_reason: StopReason, _worker: FleetWorker): Promise<void> {
+  // e.g. flush buffers, close the pool.
+}
+`;
+
+const INDEX_TEST = `import { describe, expect, test } from "bun:test";
+import { createApp } from "../../app/index.ts";
+import { fakeWorker } from "../helpers/worker.ts";
+
+const worker = fakeWorker({ index: 3 });
+
+describe("app/index.ts", () => {
+  test("GET / says hello from its worker", async () => {
+    const res = await createApp(worker).request("/");
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("Hello from worker 3\\n");
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+  });
+
+  test("an unknown route is 404 JSON", async () => {
+    const res = await createApp(worker).request("/nope");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: "Not Found" });
+  });
+});
+`;
+
+/** The README endpoints check is kept: it reads the routes of whatever app/index.ts builds. */
+const KEPT_TESTS = new Set(["readme.test.ts"]);
+
+/** Endpoints table rows for the minimal app, in place of the demo's `template:` rows. */
+const ROWS = [
+  "| `GET /` | the app: `Hello from worker <i>` (app/index.ts) |",
+  '| anything else | the app: 404 `{"error":"Not Found"}`; a thrown error → 500 `{"error":"Internal Server Error","requestId"}` (no stack) |',
+];
+
+function gitChanges(): string {
+  const git = Bun.spawnSync(
+    ["git", "status", "--porcelain", "--", "app", "test/app", "README.md"],
+    {
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  // Not a git checkout (or no git): nothing to compare with, so nothing to protect.
+  return git.exitCode === 0 ? git.stdout.toString().trim() : "";
+}
+
+const changes = force ? "" : gitChanges();
+if (changes) {
+  process.stderr.write(
+    `strip-demo: uncommitted changes that it would delete or overwrite:\n${changes}\nCommit or stash them first, or run with --force.\n`,
+  );
+  process.exit(1);
+}
+
+for (const path of DEMO) {
+  if (existsSync(join(ROOT, path))) {
+    rmSync(join(ROOT, path), { recursive: true, force: true });
+    console.log(`deleted ${path}/`);
+  }
+}
+const tests = join(ROOT, "test", "app");
+mkdirSync(tests, { recursive: true });
+for (const name of readdirSync(tests)) {
+  if (KEPT_TESTS.has(name)) continue;
+  rmSync(join(tests, name), { recursive: true, force: true });
+  console.log(`deleted test/app/${name}`);
+}
+writeFileSync(join(ROOT, "app", "index.ts"), INDEX);
+writeFileSync(join(ROOT, "app", "hooks.ts"), HOOKS);
+writeFileSync(join(tests, "index.test.ts"), INDEX_TEST);
+console.log("wrote app/index.ts (GET /), app/hooks.ts (empty hooks), test/app/index.test.ts");
+
+const readmePath = join(ROOT, "README.md");
+if (existsSync(readmePath)) {
+  const lines = readFileSync(readmePath, "utf8").split("\n");
+  const demoRow = (line: string) => /^\|[^|]*\| template: /.test(line);
+  const first = lines.findIndex(demoRow);
+  if (first !== -1) {
+    const kept = lines.filter((line) => !demoRow(line));
+    kept.splice(first, 0, ...ROWS);
+    writeFileSync(readmePath, kept.join("\n"));
+    console.log("README.md: the Endpoints table's template rows now describe the new app");
+  }
+}
+console.log("done: run `bun run test`, then `bun run start`.");

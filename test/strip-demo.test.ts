@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT } from "./helpers/fleet.ts";
+
+/** A copy of the project (no .git: the script's uncommitted-changes check has nothing to see). */
+let project = "";
+
+/** Runs a command in the copy to completion. */
+function run(cmd: string[]) {
+  const proc = Bun.spawnSync(cmd, { cwd: project, stdout: "pipe", stderr: "pipe" });
+  return { code: proc.exitCode, out: `${proc.stdout}${proc.stderr}` };
+}
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), "strip-demo-"));
+  const entries = ["app", "workers", "scripts", "test", "package.json", "tsconfig.json"];
+  for (const entry of [...entries, "bunfig.toml", "README.md"]) {
+    cpSync(join(ROOT, entry), join(project, entry), {
+      recursive: true,
+      filter: (source) => !source.startsWith(join(ROOT, "test", "output")),
+    });
+  }
+  symlinkSync(join(ROOT, "node_modules"), join(project, "node_modules"));
+});
+
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+describe("bun scripts/strip-demo.ts", () => {
+  test("leaves a minimal app with one route, its hooks and its tests: it type-checks, lints and its tests pass", () => {
+    // The README endpoints check is kept when the project has it (a user may have deleted it).
+    const kept = existsSync(join(project, "test", "app", "readme.test.ts"))
+      ? ["readme.test.ts"]
+      : [];
+    const strip = run([process.execPath, "scripts/strip-demo.ts"]);
+    expect(strip).toMatchObject({ code: 0 });
+    for (const gone of ["app/routes", "app/public", "app/jobs"]) {
+      expect(existsSync(join(project, gone))).toBe(false);
+    }
+    for (const file of ["index.ts", "hooks.ts", "errors.ts"]) {
+      expect(existsSync(join(project, "app", file))).toBe(true);
+    }
+    const testFiles = ["index.test.ts", ...kept].sort();
+    expect(readdirSync(join(project, "test", "app")).sort()).toEqual(testFiles);
+    // The rest of the tree is untouched, so checking app/ and test/app/ (with what they import)
+    // covers what changed; the whole-project type check and suite run in `bun run test`.
+    Bun.write(
+      join(project, "tsconfig.app.json"),
+      JSON.stringify({ extends: "./tsconfig.json", include: ["app", "test/app"] }),
+    );
+    const types = run([
+      join(ROOT, "node_modules", ".bin", "tsc"),
+      "--noEmit",
+      "-p",
+      "tsconfig.app.json",
+    ]);
+    expect(types).toEqual({ code: 0, out: "" });
+    const lint = run([
+      join(ROOT, "node_modules", ".bin", "biome"),
+      "check",
+      "--indent-style=space",
+      "--line-width=100",
+      "app",
+      "test/app",
+    ]);
+    expect(lint.out).toContain("No fixes applied");
+    expect(lint.code).toBe(0);
+    // The app's tests, the README tables (runtime rows and the new app's) and the layout rules.
+    const tests = run([
+      process.execPath,
+      "test",
+      "test/app",
+      "test/unit/readme.test.ts",
+      "test/unit/layout.test.ts",
+    ]);
+    expect(tests.out).toContain("(pass) app/index.ts > GET / says hello from its worker");
+    if (kept.length > 0) {
+      expect(tests.out).toContain(
+        "(pass) every route of app/index.ts is in README.md's Endpoints table",
+      );
+    }
+    expect(tests.out).toContain(" 0 fail");
+    expect(tests.code).toBe(0);
+    // Run again, it changes nothing and still succeeds.
+    expect(run([process.execPath, "scripts/strip-demo.ts"]).code).toBe(0);
+    expect(readdirSync(join(project, "test", "app")).sort()).toEqual(testFiles);
+  }, 60_000);
+});
