@@ -76,6 +76,15 @@ export interface FleetWorker<
    * more than 1 MiB.
    */
   publish(topic: string, data: string | ArrayBuffer | ArrayBufferView): void;
+  /**
+   * Calls `handler` in this worker for every message published on `topic` (with `publish`)
+   * anywhere in the fleet, this worker included, and with PUBSUB_URL on other fleets too: a string
+   * as it was published, bytes as a `Uint8Array`. Same guarantees as WebSocket delivery: once
+   * each, in order per publisher, dropped (counted, warned) only past PUBSUB_MAX_LAG_BYTES.
+   * Returns the unsubscribe. A handler that throws is logged; the others still run. Everything is
+   * unsubscribed when this worker begins to drain. Throws on an empty topic.
+   */
+  subscribe(topic: string, handler: (data: string | Uint8Array, topic: string) => void): () => void;
   /** This worker's logger (the fleet's format and level). */
   readonly log: FleetLog;
 }

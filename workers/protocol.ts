@@ -33,8 +33,13 @@ export type PrimaryMessage =
    * siblings serve keeps its listener for `windowMs` first, answering `Connection: close`.
    */
   | Tagged<"drain", { reason: StopReason; deadline: number; windowMs: number }>
-  /** Pub/sub: another worker (or another fleet, via Redis) published; deliver to local subscribers. */
+  /** Pub/sub: another fleet published (via Redis); deliver to local subscribers. */
   | Tagged<"publish", Publication>
+  /**
+   * Pub/sub: the answer to `pubsub-listening`: the siblings to open a mesh socket to (those that
+   * listened before), whether to hand publications to the primary too (Redis), the lag budget.
+   */
+  | Tagged<"pubsub-peers", { peers: MeshPeer[]; remote: boolean; maxLagBytes: number }>
   /** Report your numbers (answer `snapshot` with the same id; late answers are dropped). */
   | Tagged<"snapshot-request", { id: number }>
   /** The answer to this worker's `collect-request`: JSON (status) or Prometheus text. */
@@ -60,10 +65,14 @@ export type ChildMessage =
   | Tagged<"reload-requested">
   /** POST /admin/scale: run this many HTTP workers. */
   | Tagged<"scale-requested", { workers: number }>
-  /** Pub/sub: this worker's app published (already delivered here); relay to the rest. */
+  /** Pub/sub, with PUBSUB_URL only: this worker's app published; send it to other fleets. */
   | Tagged<"publish", Publication>
   /** Pub/sub: totals of relayed messages received so far; bounds what the primary keeps in flight. */
   | Tagged<"pubsub-ack", { messages: number; bytes: number }>
+  /** Pub/sub: this worker's mesh socket listens at `path`; who are my siblings? */
+  | Tagged<"pubsub-listening", { path: string }>
+  /** Pub/sub: counts since the last report (the primary keeps the fleet's totals). */
+  | Tagged<"pubsub-counts", { published: number; relayed: number; dropped: number }>
   /** The answer to `snapshot-request`. */
   | Tagged<"snapshot", { id: number; snapshot: ChildSnapshot }>
   /** GET /admin/status or /metrics: collect it from the fleet; reply `collect-reply` with `id`. */
@@ -81,6 +90,27 @@ export interface Publication {
   binary: boolean;
 }
 
+/** A sibling worker's pub/sub mesh socket. */
+export interface MeshPeer {
+  index: number;
+  pid: number;
+  path: string;
+}
+
+const peers: Check = (v) =>
+  Array.isArray(v) &&
+  v.every(
+    (p) =>
+      typeof p === "object" &&
+      p !== null &&
+      Number.isInteger(p.index) &&
+      Number.isInteger(p.pid) &&
+      typeof p.path === "string" &&
+      p.path !== "",
+  )
+    ? null
+    : "must be a list of {index, pid, path}";
+
 /** The fields of each message kind: a kind missing here is a compile error. */
 type Shapes<M extends { kind: string }> = {
   [K in M["kind"]]: { [F in Exclude<keyof Extract<M, { kind: K }>, "fleet" | "kind">]-?: Check };
@@ -89,6 +119,7 @@ type Shapes<M extends { kind: string }> = {
 const PRIMARY_SHAPES: Shapes<PrimaryMessage> = {
   drain: { reason, deadline: finite, windowMs: count(0) },
   publish: { topic: nonEmpty, data: text, binary: flag },
+  "pubsub-peers": { peers, remote: flag, maxLagBytes: count(1) },
   "snapshot-request": { id: count(0) },
   "collect-reply": { id: count(0), ok: flag, body: text },
   "live-reload": { generation: count(0) },
@@ -105,6 +136,8 @@ const CHILD_SHAPES: Shapes<ChildMessage> = {
   "scale-requested": { workers: count(1) },
   publish: { topic: nonEmpty, data: text, binary: flag },
   "pubsub-ack": { messages: count(0), bytes: count(0) },
+  "pubsub-listening": { path: nonEmpty },
+  "pubsub-counts": { published: count(0), relayed: count(0), dropped: count(0) },
   snapshot: { id: count(0), snapshot: snapshotProblem },
   "collect-request": { id: count(0), what: oneOf("status", "metrics") },
   "history-request": { id: count(0), since: count(0) },

@@ -245,7 +245,7 @@ export const SETTINGS = {
     flag: "pubsub-max-lag",
     default: 8 * 1024 * 1024,
     description:
-      "pub/sub bytes the primary keeps in flight to one worker; a worker further behind misses messages (counted, warned)",
+      "pub/sub bytes in flight (sent, not yet acknowledged) from one worker, or the primary, to one worker; a worker further behind misses messages (counted, warned)",
     parse: whole(1024, 1024 * 1024 * 1024),
   },
   metrics: {

@@ -27,7 +27,7 @@ export interface ChildSnapshot {
   buckets: number[];
   /** Sum of request durations, seconds. */
   durationSum: number;
-  /** WebSockets open on this worker now (pub/sub counters live in the primary, which relays). */
+  /** WebSockets open on this worker now (pub/sub counts reach the primary as pubsub-counts). */
   websockets: number;
   /** The app's own numbers (the hooks module's `stats`), when it has some. */
   app?: { [name: string]: number | string };

@@ -10,7 +10,9 @@ import { upgradeWebSocket } from "hono/bun";
 import type { FleetWorker } from "../../workers/fleet.ts";
 
 const PAGE = await Bun.file(new URL("../public/chat.html", import.meta.url)).text();
-const ROOM = /^[A-Za-z0-9_-]{1,32}$/;
+/** A room's name; its messages go out on `roomTopic(room)` (the SSE example streams it too). */
+export const ROOM = /^[A-Za-z0-9_-]{1,32}$/;
+export const roomTopic = (room: string) => `chat:${room}`;
 /** Longest chat line accepted, in characters. */
 export const MAX_CHAT_TEXT = 2000;
 
@@ -27,7 +29,7 @@ export function chat(worker: FleetWorker): Hono {
       upgradeWebSocket((c) => {
         const room = c.req.query("room") ?? "lobby";
         const name = (c.req.query("name") ?? "").trim().slice(0, 32) || "anonymous";
-        const topic = `chat:${room}`;
+        const topic = roomTopic(room);
         return {
           onOpen(_event, ws) {
             (ws.raw as ServerWebSocket).subscribe(topic);

@@ -12,6 +12,7 @@ export function fakeWorker(over: Partial<FleetWorker> = {}): FleetWorker {
     signal: new AbortController().signal,
     requestStop: () => {},
     publish: () => {},
+    subscribe: () => () => {},
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
     ...over,
   };

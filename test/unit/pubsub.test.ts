@@ -60,36 +60,53 @@ describe("pub/sub payloads", () => {
     expect(parseChildMessage(ack).ok).toBe(true);
     expect(parseChildMessage({ ...ack, bytes: -1 })).toMatchObject({ ok: false });
   });
+
+  test("IPC shapes of the mesh: listening, peers and counts", () => {
+    const listening = { fleet: PROTOCOL, kind: "pubsub-listening", path: "/tmp/x/mesh.sock" };
+    expect(parseChildMessage(listening).ok).toBe(true);
+    expect(parseChildMessage({ ...listening, path: "" })).toMatchObject({ ok: false });
+    const counts = { fleet: PROTOCOL, kind: "pubsub-counts", published: 1, relayed: 2, dropped: 0 };
+    expect(parseChildMessage(counts).ok).toBe(true);
+    expect(parseChildMessage({ ...counts, dropped: 0.5 })).toMatchObject({ ok: false });
+    const peer = { index: 0, pid: 10, path: "/tmp/x/mesh.sock" };
+    const peers = { fleet: PROTOCOL, kind: "pubsub-peers", peers: [peer], remote: false };
+    expect(parsePrimaryMessage({ ...peers, maxLagBytes: 1024 }).ok).toBe(true);
+    expect(parsePrimaryMessage({ ...peers, maxLagBytes: 0 })).toMatchObject({ ok: false });
+    for (const bad of [[{ ...peer, pid: "10" }], [{ ...peer, path: "" }], [null], "x"]) {
+      const parsed = parsePrimaryMessage({ ...peers, peers: bad, maxLagBytes: 1 });
+      expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining("peers") });
+    }
+  });
 });
 
 describe("pub/sub hub", () => {
-  test("relays to every worker but the publisher, in order; remote messages to all", () => {
+  test("relays other fleets' messages to every worker, in order; this fleet's go to Redis only", () => {
     const { log } = recordingLog();
     const hub = new PubSubHub(1 << 20, log);
+    const toRedis: string[] = [];
+    hub.connectRemote({ publish: (p) => toRedis.push(p.data) });
     const [a, b, c] = [target("a"), target("b"), target("c")];
     for (const t of [a, b, c]) hub.add(t);
-    hub.fromWorker(a, pub("1"));
-    hub.fromWorker(a, pub("2"));
-    hub.fromWorker(b, pub("3"));
-    hub.fromRemote(pub("4"));
-    expect(a.got).toEqual(["3", "4"]);
-    expect(b.got).toEqual(["1", "2", "4"]);
-    expect(c.got).toEqual(["1", "2", "3", "4"]);
+    hub.fromWorker(pub("1")); // workers exchange their own over the mesh
+    hub.fromRemote(pub("2"));
+    hub.fromRemote(pub("3"));
+    for (const t of [a, b, c]) expect(t.got).toEqual(["2", "3"]);
+    expect(toRedis).toEqual(["1"]);
     hub.remove(c);
-    hub.fromWorker(a, pub("5"));
-    expect(c.got).toHaveLength(4);
-    expect(hub.stats).toEqual({ published: 4, remote: 1, relayed: 10, dropped: 0 });
+    hub.fromRemote(pub("4"));
+    expect(c.got).toHaveLength(2);
+    expect(hub.stats).toEqual({ published: 0, remote: 3, relayed: 8, dropped: 0 });
   });
 
   test("a worker too far behind misses messages, counted and warned once, until it acks", () => {
     const { lines, log } = recordingLog();
     const each = costOf(pub("x".repeat(36)));
     const hub = new PubSubHub(each * 3, log);
-    const [fast, slow, from] = [target("fast"), target("slow"), target("from")];
-    for (const t of [fast, slow, from]) hub.add(t);
+    const [fast, slow] = [target("fast"), target("slow")];
+    for (const t of [fast, slow]) hub.add(t);
     let acked = 0;
     for (let i = 0; i < 10; i++) {
-      hub.fromWorker(from, pub(String(i).padStart(36, "x")));
+      hub.fromRemote(pub(String(i).padStart(36, "x")));
       acked += each;
       hub.ack(fast, acked); // fast keeps up; slow never acks
     }
@@ -99,7 +116,7 @@ describe("pub/sub hub", () => {
     expect(hub.stats.dropped).toBe(7);
     expect(lines.filter((l) => l.includes("dropping its messages"))).toHaveLength(1);
     hub.ack(slow, each * 3);
-    hub.fromWorker(from, pub("y".repeat(36)));
+    hub.fromRemote(pub("y".repeat(36)));
     expect(slow.got.at(-1)).toBe("y".repeat(36));
     expect(lines.at(-1)).toContain("slow caught up; 7 message(s) were dropped");
   });

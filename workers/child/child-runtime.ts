@@ -74,6 +74,7 @@ export abstract class ChildRuntime {
     const handlers: Handlers<PrimaryMessage> = {
       drain: (m) => void this.drain(m.reason, m.deadline, m.windowMs),
       publish: (m) => this.received(m),
+      "pubsub-peers": (m) => this.meshPeers(m),
       "snapshot-request": (m) =>
         this.channel.send({ kind: "snapshot", id: m.id, snapshot: this.snapshot() }),
       "collect-reply": (m) => void this.#collects.settle(m.id, { ok: m.ok, body: m.body }),
@@ -85,6 +86,9 @@ export abstract class ChildRuntime {
 
   /** A pub/sub message relayed by the primary; only HTTP workers have subscribers. */
   protected received(_publication: Publication): void {}
+
+  /** The siblings' pub/sub mesh sockets; only HTTP workers join the mesh. */
+  protected meshPeers(_message: Extract<PrimaryMessage, { kind: "pubsub-peers" }>): void {}
 
   /** A drain this child starts itself: tell the primary the exit is intended. */
   protected drainSelf(reason: StopReason): void {

@@ -2,7 +2,7 @@ import type { Server } from "bun";
 import { ChildExitCode } from "../exit-codes.ts";
 import type { FleetHooks, FleetWorker, StopReason } from "../fleet.ts";
 import { logFormat } from "../log.ts";
-import type { Publication } from "../protocol.ts";
+import type { PrimaryMessage, Publication } from "../protocol.ts";
 import type { PublishData } from "../pubsub.ts";
 import { appStatsProblem, type ChildSnapshot } from "../snapshot.ts";
 import type { ChildInit } from "../worker-init.ts";
@@ -15,7 +15,7 @@ import { loadApp, loadHooks } from "./http/loading.ts";
 import type { RequestMeter } from "./http/request-meter.ts";
 import { serve } from "./http/serve.ts";
 import { OpenSockets } from "./http/websockets.ts";
-import { WorkerPubSub } from "./pubsub.ts";
+import { type MessageHandler, WorkerPubSub } from "./pubsub.ts";
 
 /** One HTTP worker, from the inside: boot, serve, drain, exit. */
 export class WorkerRuntime extends ChildRuntime {
@@ -30,7 +30,7 @@ export class WorkerRuntime extends ChildRuntime {
   /** Read on every response (Connection: close), so a plain field, not a lifecycle query. */
   #draining = false;
   /** Fleet-wide pub/sub from this worker's side (its counters: `pubsub.stats`). */
-  readonly pubsub = new WorkerPubSub(this.channel);
+  readonly pubsub = new WorkerPubSub(this.channel, this.init.index, this.log);
   /** Live-reload streams; dev mode only. */
   readonly #liveReload: LiveReload | null;
 
@@ -50,6 +50,8 @@ export class WorkerRuntime extends ChildRuntime {
       signal: this.#abort.signal,
       requestStop: (reason?: string) => runtime.requestStop(`app:${reason || "requested"}`),
       publish: (topic: string, data: PublishData) => runtime.pubsub.publish(topic, data),
+      subscribe: (topic: string, handler: MessageHandler) =>
+        runtime.pubsub.subscribe(topic, handler),
       log: this.log,
     });
   }
@@ -58,6 +60,7 @@ export class WorkerRuntime extends ChildRuntime {
   async boot(): Promise<void> {
     this.connect();
     try {
+      await this.pubsub.join();
       this.#hooks = await loadHooks(this.init.hooksModule);
       const app = await loadApp(this.init.appModule, this.worker);
       const send = this.channel.send.bind(this.channel);
@@ -104,6 +107,7 @@ export class WorkerRuntime extends ChildRuntime {
     const booting = this.lifecycle.is("booting");
     this.lifecycle.to("draining");
     this.#draining = true;
+    this.pubsub.unsubscribeAll();
     this.#abort.abort(reason);
     this.#liveReload?.close(); // open event streams would hold the server open until the deadline
     if (booting) return this.exit(ChildExitCode.ok); // never served: nothing to drain or hook
@@ -116,6 +120,7 @@ export class WorkerRuntime extends ChildRuntime {
     } catch (error) {
       this.log.error(`onShutdown hook threw: ${(error as Error).stack ?? error}`);
     }
+    this.pubsub.flush();
     this.exit(forced ? ChildExitCode.forced : ChildExitCode.ok);
   }
 
@@ -123,7 +128,12 @@ export class WorkerRuntime extends ChildRuntime {
     this.pubsub.receive(publication);
   }
 
+  protected override meshPeers(m: Extract<PrimaryMessage, { kind: "pubsub-peers" }>): void {
+    this.pubsub.peers(m.peers, m.remote, m.maxLagBytes);
+  }
+
   override snapshot(): ChildSnapshot {
+    this.pubsub.reportCounts(); // sent before the snapshot, so the primary's totals include them
     const numbers = this.#meter ? this.#meter.snapshot() : super.snapshot();
     const app = this.#appStats();
     return { ...numbers, websockets: this.#sockets.size, ...(app && { app }) };

@@ -85,9 +85,18 @@ export class Primary implements PoolOwner {
         void this.#collector.collect(what).then(({ ok, body }) => worker.reply(id, ok, body)),
       "history-request": (worker, { id, since }) =>
         worker.reply(id, true, JSON.stringify(this.#history.json(since))),
-      // Its app called `worker.publish` (delivered to its own subscribers already).
-      publish: (worker, { topic, data, binary }) => hub.fromWorker(worker, { topic, data, binary }),
+      // Its app called `worker.publish` (delivered in the fleet already; sent here for Redis).
+      publish: (_worker, { topic, data, binary }) => hub.fromWorker({ topic, data, binary }),
       "pubsub-ack": (worker, m) => hub.ack(worker, m.bytes),
+      // Its pub/sub mesh socket listens at `path`: tell it its siblings.
+      "pubsub-listening": (worker, m) => {
+        if (worker.init.extra) return;
+        const answer = this.pubsub.listening(worker, m.path);
+        if (answer) worker.meshPeers(answer);
+      },
+      // Pub/sub counts since its last report.
+      "pubsub-counts": (_worker, { published, relayed, dropped }) =>
+        this.pubsub.counted({ published, relayed, dropped }),
     };
     this.#pool = new Pool(config, this, log, spawn);
     this.#operations = new Operations(
@@ -264,6 +273,7 @@ export class Primary implements PoolOwner {
 
   exited(worker: ChildProcess, exit: ChildExit): void {
     this.pubsub.hub.remove(worker);
+    this.pubsub.left(worker);
     this.#pool.exited(worker, exit);
     const stop = this.#stop;
     if (!stop) return;

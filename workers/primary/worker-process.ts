@@ -7,6 +7,7 @@ import {
   type ChildMessage,
   dispatch,
   type Handlers,
+  type MeshPeer,
   message,
   type Publication,
   parseChildMessage,
@@ -164,6 +165,11 @@ export class ChildProcess {
     } catch {
       // exiting: its exit event removes it from the hub
     }
+  }
+
+  /** Answers `pubsub-listening`: the siblings to join, Redis or not, the lag budget. */
+  meshPeers(answer: { peers: MeshPeer[]; remote: boolean; maxLagBytes: number }): void {
+    if (this.alive) this.#send(message({ kind: "pubsub-peers", ...answer }));
   }
 
   /** Asks for this process's numbers; null when it does not answer within `timeoutMs`. */

@@ -88,7 +88,7 @@ async function latencies(fleetPort: number, refPort: number) {
   return {
     p99: percentile(cross, 99),
     rows: [
-      line("cross-worker (client -> worker A -> primary -> worker B -> client)", cross),
+      line("cross-worker (client -> worker A -> worker B -> client)", cross),
       line("same worker (client -> worker A -> client)", same),
       line("reference, one process", ref),
       `  p99 per round, cross-worker/reference ms: ${rounds}`,

@@ -222,13 +222,13 @@ function pubsubMetrics({ hub, redis }: FleetView["pubsub"]): MetricJson[] {
     metric(
       "fleet_pubsub_messages_total",
       "counter",
-      "worker.publish calls reaching the primary, by where they were published.",
+      "worker.publish calls in this fleet, and publications from other fleets, by source.",
       messages,
     ),
     metric(
       "fleet_pubsub_relayed_total",
       "counter",
-      "Publications handed to workers by the primary.",
+      "Publications handed to a worker (by a sibling, or by the primary from Redis).",
       [{ value: hub.relayed, labels: {} }],
     ),
     metric(

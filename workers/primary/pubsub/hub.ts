@@ -13,15 +13,15 @@ export interface RemoteBus {
   publish(publication: Publication): void;
 }
 
-/** The hub's counters (plain numbers, for status and metrics). */
+/** The fleet's pub/sub counters (plain numbers, for status and metrics). */
 export interface HubStats {
-  /** Publications received from this fleet's workers. */
+  /** `worker.publish` calls in this fleet's workers (as they report them). */
   published: number;
   /** Publications received from other fleets (Redis). */
   remote: number;
-  /** Messages sent to a worker. */
+  /** Messages handed to a worker: by a sibling over the mesh, or by the hub from Redis. */
   relayed: number;
-  /** Messages not sent to a worker because it was too far behind (see `maxLagBytes`). */
+  /** Messages not handed to a worker because it was too far behind (see `maxLagBytes`). */
   dropped: number;
 }
 
@@ -34,9 +34,9 @@ interface Lane {
 }
 
 /**
- * The primary's pub/sub relay. Every publication goes to every HTTP worker but its publisher
- * (which delivered it locally already), in arrival order, so each subscriber sees each message
- * once and in order per publisher. A worker that is more than `maxLagBytes` behind (sent but not
+ * The primary's relay of other fleets' publications (Redis) to its HTTP workers, in arrival
+ * order, and the bridge of this fleet's publications to Redis. (Workers of one fleet exchange
+ * their publications directly, over the mesh: the hub relays none of them.) A worker that is more than `maxLagBytes` behind (sent but not
  * yet acknowledged) gets nothing until it catches up: its messages are dropped, counted and
  * warned about once per episode, so a stuck worker never grows the primary's memory.
  */
@@ -65,17 +65,15 @@ export class PubSubHub {
     this.#lanes.delete(target);
   }
 
-  /** What a worker published (and delivered to its own subscribers). */
-  fromWorker(origin: RelayTarget, publication: Publication): void {
-    this.stats.published += 1;
-    this.#relay(publication, origin);
+  /** What a worker published (delivered in this fleet already): for other fleets. */
+  fromWorker(publication: Publication): void {
     this.#remote?.publish(publication);
   }
 
   /** What another fleet published. */
   fromRemote(publication: Publication): void {
     this.stats.remote += 1;
-    this.#relay(publication, null);
+    this.#relay(publication);
   }
 
   /** A worker's running totals of what it received. */
@@ -90,10 +88,9 @@ export class PubSubHub {
     return lane ? lane.sentBytes - lane.ackedBytes : 0;
   }
 
-  #relay(publication: Publication, origin: RelayTarget | null): void {
+  #relay(publication: Publication): void {
     const cost = costOf(publication);
     for (const [target, lane] of this.#lanes) {
-      if (target === origin) continue;
       if (lane.sentBytes - lane.ackedBytes + cost > this.maxLagBytes) {
         this.stats.dropped += 1;
         lane.droppedRun += 1;

@@ -1,0 +1,27 @@
+import { expect, test } from "bun:test";
+import { joinAcross, leave } from "../helpers/chat.ts";
+import { freshFetch, NO_EXTRAS, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+import { openStream } from "../helpers/sse.ts";
+
+test("the template's event stream carries a chat room said on another worker", async () => {
+  const fleet = await startReadyFleet({ env: NO_EXTRAS });
+  const clients = await joinAcross(fleet.port, "sse", 2, 1);
+  try {
+    expect((await freshFetch(fleet.url("/events?room=no%20spaces"))).status).toBe(400);
+    const stream = await openStream(fleet, "/events?room=sse");
+    const on = Number(/"worker":(\d+)/.exec(stream.text())?.[1]);
+    const other = clients.find((c) => c.worker !== on);
+    if (!other) throw new Error("need a chat client on the other worker");
+    other.ws.send("hello over SSE");
+    await waitFor("the message on the stream", () => stream.text().includes("hello over SSE"));
+    expect(stream.text()).toMatch(
+      new RegExp(
+        `event: message\\ndata: \\{"type":"message","from":"${other.name}","text":"hello over SSE","worker":${other.worker}\\}`,
+      ),
+    );
+  } finally {
+    await leave(clients);
+    fleet.kill("SIGTERM");
+  }
+  expect(await fleet.exited).toBe(0);
+});
