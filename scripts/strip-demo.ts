@@ -27,7 +27,8 @@ const INDEX = `/**
  * The app: edit freely. The fleet (workers/) imports this module in every worker and calls the
  * default export with that worker's view of the fleet; it mounts /healthz, /readyz and /admin/*
  * in front. Add routes here or in app/routes/ with \`app.route()\`; static files with
- * \`serveStatic\` from \`hono/bun\`; WebSockets by exporting \`{ fetch, websocket }\` (see README).
+ * \`staticFiles\` from ./static.ts (it answers 404 to paths that cannot name a file); WebSockets
+ * by exporting \`{ fetch, websocket }\` (see README).
  */
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
@@ -46,38 +47,6 @@ export function createApp(worker: FleetWorker): Hono {
 }
 
 export default createApp;
-`;
-
-const HOOKS = `/**
- * Lifecycle hooks (HOOKS_MODULE): edit these, or delete the ones you don't need.
- * \`setup\` runs once in the primary; \`onStart\` / \`onShutdown\` run in every worker; \`extras\` are
- * non-HTTP processes the primary runs beside the workers.
- */
-import type { ExtraProcess, FleetWorker, StopReason } from "../workers/fleet.ts";
-
-/**
- * Extra processes, started with the fleet, respawned on crash, stopped in the same drain, e.g.
- * \`{ name: "jobs", module: import.meta.resolve("./jobs/worker.ts"), instances: 1 }\`.
- */
-export const extras: ExtraProcess[] = [];
-
-/** Runs once before any worker starts; what it returns (plain JSON) reaches every worker. */
-export async function setup() {
-  return { startedAt: new Date().toISOString() };
-}
-
-/** The setup result as workers see it (\`worker.setup\`). */
-export type Setup = Awaited<ReturnType<typeof setup>>;
-
-/** Runs in each worker once it listens, before it counts as ready. A throw fails the boot. */
-export async function onStart(_worker: FleetWorker): Promise<void> {
-  // e.g. open a database pool, warm a cache.
-}
-
-/** Runs in each worker after its server has stopped, within the shutdown deadline. */
-export async function onShutdown(_reason: StopReason, _worker: FleetWorker): Promise<void> {
-  // e.g. flush buffers, close the pool.
-}
 `;
 
 const INDEX_TEST = `import { describe, expect, test } from "bun:test";
@@ -102,8 +71,30 @@ describe("app/index.ts", () => {
 });
 `;
 
-/** The README endpoints check is kept: it reads the routes of whatever app/index.ts builds. */
-const KEPT_TESTS = new Set(["readme.test.ts"]);
+/**
+ * Kept: the README endpoints check (it reads the routes of whatever app/index.ts builds), and the
+ * data layer's tests (the database client, migrations, the app settings table).
+ */
+const KEPT_TESTS = new Set([
+  "readme.test.ts",
+  "settings.test.ts",
+  "db.test.ts",
+  "migrations.test.ts",
+  "migrate-dir.ts",
+]);
+
+/** Edits a file of the template in place; says so when the text it expects is not there. */
+function edit(path: string, pattern: RegExp, replacement: string, what: string): void {
+  const file = join(ROOT, path);
+  if (!existsSync(file)) return;
+  const text = readFileSync(file, "utf8");
+  if (!pattern.test(text)) {
+    console.log(`${path}: ${what} not found as the template wrote it; left as it is`);
+    return;
+  }
+  writeFileSync(file, text.replace(pattern, replacement));
+  console.log(`${path}: ${what} removed`);
+}
 
 /** Endpoints table rows for the minimal app, in place of the demo's `template:` rows. */
 const ROWS = [
@@ -146,20 +137,32 @@ for (const name of readdirSync(tests)) {
   console.log(`deleted test/app/${name}`);
 }
 writeFileSync(join(ROOT, "app", "index.ts"), INDEX);
-writeFileSync(join(ROOT, "app", "hooks.ts"), HOOKS);
 writeFileSync(join(tests, "index.test.ts"), INDEX_TEST);
-console.log("wrote app/index.ts (GET /), app/hooks.ts (empty hooks), test/app/index.test.ts");
+console.log("wrote app/index.ts (GET /), test/app/index.test.ts");
+edit(
+  "app/hooks.ts",
+  /export const extras: ExtraProcess\[\] = \[\n[^\]]*ticker[^\]]*\];/,
+  "export const extras: ExtraProcess[] = [];",
+  "the ticker extra",
+);
+edit("app/hooks.ts", / \(the ticker does not use it\)/, "", "the ticker's mention");
+edit(
+  "app/config.ts",
+  /\n {2}TICKER_INTERVAL_MS: z[\s\S]*?\.describe\("[^"]*"\),/,
+  "",
+  "the ticker's setting",
+);
 
 const readmePath = join(ROOT, "README.md");
 if (existsSync(readmePath)) {
-  const lines = readFileSync(readmePath, "utf8").split("\n");
+  const tickerRow = (line: string) => line.startsWith("| `TICKER_INTERVAL_MS` |");
+  const lines = readFileSync(readmePath, "utf8")
+    .split("\n")
+    .filter((line) => !tickerRow(line));
   const demoRow = (line: string) => /^\|[^|]*\| template: /.test(line);
   const first = lines.findIndex(demoRow);
-  if (first !== -1) {
-    const kept = lines.filter((line) => !demoRow(line));
-    kept.splice(first, 0, ...ROWS);
-    writeFileSync(readmePath, kept.join("\n"));
-    console.log("README.md: the Endpoints table's template rows now describe the new app");
-  }
+  if (first !== -1) lines.splice(first, 0, ...ROWS);
+  writeFileSync(readmePath, lines.filter((line) => !demoRow(line)).join("\n"));
+  console.log("README.md: the Endpoints table's template rows now describe the new app");
 }
 console.log("done: run `bun run test`, then `bun run start`.");

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./helpers/fleet.ts";
@@ -29,18 +37,28 @@ afterAll(() => rmSync(project, { recursive: true, force: true }));
 
 describe("bun scripts/strip-demo.ts", () => {
   test("leaves a minimal app with one route, its hooks and its tests: it type-checks, lints and its tests pass", () => {
-    // The README endpoints check is kept when the project has it (a user may have deleted it).
-    const kept = existsSync(join(project, "test", "app", "readme.test.ts"))
-      ? ["readme.test.ts"]
-      : [];
+    // The README endpoints check and the data layer's tests are kept when the project has them.
+    const keep = ["readme.test.ts", "settings.test.ts", "db.test.ts", "migrations.test.ts"];
+    const kept = [...keep, "migrate-dir.ts"].filter((name) =>
+      existsSync(join(project, "test", "app", name)),
+    );
     const strip = run([process.execPath, "scripts/strip-demo.ts"]);
     expect(strip).toMatchObject({ code: 0 });
     for (const gone of ["app/routes", "app/public", "app/jobs"]) {
       expect(existsSync(join(project, gone))).toBe(false);
     }
-    for (const file of ["index.ts", "hooks.ts", "errors.ts"]) {
+    for (const file of ["index.ts", "hooks.ts", "errors.ts", "config.ts", "db/index.ts"]) {
       expect(existsSync(join(project, "app", file))).toBe(true);
     }
+    // The data layer stays wired; the ticker goes with its entry and its setting.
+    const hooks = readFileSync(join(project, "app", "hooks.ts"), "utf8");
+    expect(hooks).toContain("export const extras: ExtraProcess[] = [];");
+    expect(hooks).toContain("export async function onStart");
+    expect(hooks).not.toContain("ticker");
+    expect(readFileSync(join(project, "app", "config.ts"), "utf8")).not.toContain("TICKER");
+    expect(readFileSync(join(project, "README.md"), "utf8")).not.toContain(
+      "| `TICKER_INTERVAL_MS`",
+    );
     const testFiles = ["index.test.ts", ...kept].sort();
     expect(readdirSync(join(project, "test", "app")).sort()).toEqual(testFiles);
     // The rest of the tree is untouched, so checking app/ and test/app/ (with what they import)
@@ -70,7 +88,11 @@ describe("bun scripts/strip-demo.ts", () => {
     const tests = run([
       process.execPath,
       "test",
-      "test/app",
+      // The data layer's own tests (PostgreSQL, migrations) are unchanged by the script and run
+      // in the whole suite; here, what the script wrote or edited.
+      "test/app/index.test.ts",
+      ...(kept.includes("readme.test.ts") ? ["test/app/readme.test.ts"] : []),
+      ...(kept.includes("settings.test.ts") ? ["test/app/settings.test.ts"] : []),
       "test/unit/readme.test.ts",
       "test/unit/layout.test.ts",
     ]);

@@ -1,10 +1,10 @@
 import { expect, test } from "bun:test";
 import { joinAcross, leave } from "../helpers/chat.ts";
-import { freshFetch, NO_EXTRAS, startReadyFleet, waitFor } from "../helpers/fleet.ts";
+import { freshFetch, NO_EXTRAS, PROJECT_APP, startReadyFleet, waitFor } from "../helpers/fleet.ts";
 import { openStream } from "../helpers/sse.ts";
 
 test("the template's event stream carries a chat room said on another worker", async () => {
-  const fleet = await startReadyFleet({ env: NO_EXTRAS });
+  const fleet = await startReadyFleet({ env: { ...PROJECT_APP, ...NO_EXTRAS } });
   const clients = await joinAcross(fleet.port, "sse", 2, 1);
   try {
     expect((await freshFetch(fleet.url("/events?room=no%20spaces"))).status).toBe(400);

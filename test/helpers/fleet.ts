@@ -1,5 +1,6 @@
 import { onTestFinished } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { collect } from "../../scripts/lib/lines.ts";
 import { freePort, groupMembers, waitFor } from "../../scripts/lib/procs.ts";
@@ -17,10 +18,16 @@ export const TEST_APP = {
   APP_MODULE: join(FIXTURES, "base-app", "index.ts"),
   HOOKS_MODULE: join(FIXTURES, "base-app", "hooks.ts"),
 };
-/** The project's own app (app/index.ts, app/hooks.ts): what tests in test/app/ serve. */
+/** The SQLite file fleets of the project's app use in this test run (never the project's data/). */
+const PROJECT_DB = join(tmpdir(), `bun-fleet-test-${process.pid}.db`);
+/**
+ * The project's own app (app/index.ts, app/hooks.ts): what tests in test/app/ serve, with its
+ * database in a temporary file (a test's DATABASE_URL overrides it).
+ */
 export const PROJECT_APP = {
   APP_MODULE: join(ROOT, "app", "index.ts"),
   HOOKS_MODULE: join(ROOT, "app", "hooks.ts"),
+  DATABASE_URL: `sqlite://${PROJECT_DB}`,
 };
 export const TOKEN = "test-admin-token-0123456789";
 
@@ -133,6 +140,13 @@ export async function startFleet(
     pids: () => groupMembers(pgid).filter((pid) => pid !== pgid),
   };
   killWhenTestFinishes(fleet);
+  if (options.env?.DATABASE_URL === PROJECT_APP.DATABASE_URL) {
+    // The project's database file goes when the test ends (a fleet still holding it open keeps
+    // only its inode, gone with the kill above).
+    onTestFinished(() => {
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(`${PROJECT_DB}${suffix}`, { force: true });
+    });
+  }
   const line = await waitFor(
     () => `the tether to report the primary's pid; stderr so far: ${JSON.stringify(stderr())}`,
     () => TETHER_LINE.exec(stderr()),
