@@ -15,11 +15,20 @@ export class DatabaseUnavailable extends Error {
   readonly code = "DB_UNAVAILABLE";
 }
 
+/** How long a SQLite client waits for another process's lock (busy_timeout, and the pragmas). */
+const SQLITE_BUSY_WAIT_MS = 5000;
+
+/** SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock (not a broken database). */
+function isBusy(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return /SQLITE_(BUSY|LOCKED)/.test(String(code)) || /database is locked/.test(String(message));
+}
+
 /** SQLite settings for several writer processes on one file (what Rails 8 and Litestack use). */
 export const SQLITE_PRAGMAS = [
   // A writer waits up to 5 s for another process's write lock instead of failing with SQLITE_BUSY
   // (first: switching to WAL below takes a lock too).
-  "busy_timeout = 5000",
+  `busy_timeout = ${SQLITE_BUSY_WAIT_MS}`,
   // Readers never block the writer and the writer never blocks readers; set once, it persists.
   "journal_mode = WAL",
   // With WAL: durable at checkpoints, no fsync per commit; a power cut can lose the last commits,
@@ -121,13 +130,31 @@ export class Db {
     try {
       if (this.#openError) throw this.#openError;
       if (this.target.dialect === "sqlite") {
-        for (const pragma of SQLITE_PRAGMAS) await this.sql.unsafe(`PRAGMA ${pragma}`);
+        for (const pragma of SQLITE_PRAGMAS) await this.#pragma(pragma);
       }
       await this.sql`select 1`;
     } catch (error) {
       throw new DatabaseUnavailable(
         `database ${this.dialect} ${this.target.shown} is not reachable: ${describe(error, this.target)}`,
       );
+    }
+  }
+
+  /**
+   * Sets one pragma, retrying while another process holds the lock: switching a fresh file to
+   * WAL needs it exclusively, and SQLite answers SQLITE_BUSY there without calling the busy
+   * handler (two fleets, or a fleet and `bun run migrate`, opening one new file at once).
+   */
+  async #pragma(pragma: string): Promise<void> {
+    const deadline = performance.now() + SQLITE_BUSY_WAIT_MS;
+    for (;;) {
+      try {
+        await this.sql.unsafe(`PRAGMA ${pragma}`);
+        return;
+      } catch (error) {
+        if (!isBusy(error) || performance.now() > deadline) throw error;
+        await Bun.sleep(5 + Math.random() * 20);
+      }
     }
   }
 
