@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Group, isAlive, type Processes, pollUntil, statFields } from "../../lib/procs.ts";
 import { assertSoleListener, pinned } from "../measure/placement.ts";
-import { CPU_BYTES_ENV, RAW_ENV } from "./app.ts";
+import { CPU_BYTES_ENV, RAW_ENV, type RouteName } from "./app.ts";
 
 /** Repository root (scripts/bench/servers/../../..). */
 export const ROOT = resolve(import.meta.dir, "..", "..", "..");
@@ -24,6 +24,8 @@ export interface ConfigSpec {
   root?: string;
   /** Extra env for this configuration (e.g. a fleet setting under test). */
   env?: Record<string, string>;
+  /** The routes the sequential rounds load (default: all). */
+  routes?: RouteName[];
   /** Answer without Hono (app.ts `rawFetch`); bare and deno only. */
   raw?: boolean;
 }
@@ -45,7 +47,13 @@ export function configs(workers: number, env: Record<string, string> = {}): Conf
     { name: "bare", label: "bare Bun.serve", kind: "bare", workers: 1 },
     { name: "fleet-1", label: "fleet ×1", kind: "fleet", workers: 1, env },
     { name: `fleet-${workers}`, label: `fleet ×${workers}`, kind: "fleet", workers, env },
-    { name: `node-${workers}`, label: `node cluster ×${workers}`, kind: "node", workers },
+    {
+      name: `node-${workers}`,
+      label: `node cluster ×${workers}`,
+      kind: "node",
+      workers,
+      routes: ["hello", "json"],
+    },
   ];
 }
 
@@ -84,7 +92,7 @@ const READY: Record<Kind, RegExp> = {
   bare: /^bench-bare: ready pid (\d+) cpu ([\d.]+) ms/,
   // Not anchored: in text logs each banner line starts with a time, level and process.
   fleet: /\bprimary pid (\d+); worker pids ([\d, ]+)/,
-  node: /^bench-node: ready primary (\d+) workers ([\d, ]+) cpu ([\d.]+) ms/,
+  node: /^bench-node: ready primary (\d+) workers ([\d, ]+)/,
   "bun-cluster": /^bench-bun-cluster: ready primary (\d+) workers ([\d, ]+)/,
   // on stderr; Deno prints it once every job listens
   deno: /deno serve: Listening on http/,
@@ -229,7 +237,7 @@ export async function start(
       primaryPid: Number(match[1]),
       workerPids,
       reportedReadyMs: null,
-      cpuMs: Number(match[3]),
+      cpuMs: null,
     };
   }
   const readyIn = await group.stdout.waitFor(/ready in (\d+) ms/, 1000);
