@@ -3,6 +3,7 @@
  * A/A pair says whether to trust the ratios), then bare vs the fleet ×1 and ×N vs Node's cluster
  * ×N, loaded with wrk on 127.0.0.1, interleaved over rounds; prints a table (`--markdown`,
  * `--json`) with the issue's targets. `--quick` is the smoke mode the test suite runs.
+ * `--peers` instead puts the alternatives side by side (see bench/peers/run.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,10 +12,14 @@ import { finishMachine, startMachine } from "./bench/measure/machine.ts";
 import { otherFleets, TASKSET_MISSING } from "./bench/measure/placement.ts";
 import { WRK_MISSING } from "./bench/measure/wrk.ts";
 import { type Options, parseOptions, USAGE } from "./bench/options.ts";
+import type { LifeContext } from "./bench/peers/lifecycle.ts";
+import { formatPeers } from "./bench/peers/report.ts";
+import { installPeers, peerBins, runPeers } from "./bench/peers/run.ts";
 import { formatReport } from "./bench/report.ts";
 import { runBench } from "./bench/run.ts";
 import { calibrateCpuBytes } from "./bench/servers/calibrate.ts";
 import { buildNodeServer } from "./bench/servers/index.ts";
+import { killPm2Daemons } from "./bench/servers/pm2.ts";
 import { Processes } from "./lib/procs.ts";
 
 /** Set once the HTTP part succeeded and a full run asks for the real-time section next. */
@@ -74,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
     const machine = await startMachine(node);
     const cpuBytes = calibrateCpuBytes(1);
     log(`CPU route calibrated to SHA-256 of ${cpuBytes} bytes (~1 ms in Bun)`);
-    const measured = await runBench(options, {
+    const ctx = {
       processes,
       wrk,
       node,
@@ -84,7 +89,16 @@ async function main(argv: string[]): Promise<number> {
       adminToken: `bench.${crypto.randomUUID()}`,
       bootTimeoutMs: 15_000,
       log,
-    });
+    };
+    if (options.peers) {
+      const result = { machine, ...(await peersSection(options, ctx, outdir)) };
+      const done = { ...result, machine: finishMachine(machine) };
+      console.log(
+        options.json ? JSON.stringify(done, null, 2) : formatPeers(done, options.markdown),
+      );
+      return 0;
+    }
+    const measured = await runBench(options, ctx);
     const result = { machine: finishMachine(machine), ...measured };
     const text = options.json
       ? JSON.stringify(result, null, 2)
@@ -100,6 +114,24 @@ async function main(argv: string[]): Promise<number> {
     const strays = await processes.stopAll();
     if (strays.length)
       console.error(`bench: killed ${strays.length} stray process(es): ${strays.join(", ")}`);
+  }
+}
+
+/** `--peers`: installs the peers, runs them against the fleet; no PM2 daemon outlives it. */
+async function peersSection(options: Options, ctx: LifeContext, outdir: string) {
+  const installs = await installPeers(ctx.log);
+  const peers = await peerBins(installs, outdir);
+  const pairs = {
+    rounds: options.pairRounds,
+    maxRounds: options.pairMaxRounds,
+    warmupS: options.warmupS,
+    load: { ...options.load, durationS: options.pairDurationS },
+    quick: options.quick,
+  };
+  try {
+    return await runPeers({ workers: options.workers, pairs }, installs, { ...ctx, peers });
+  } finally {
+    if (peers.pm2) await killPm2Daemons(peers.pm2.cli, peers.pm2.homes, ctx.log);
   }
 }
 

@@ -15,6 +15,11 @@ export const USAGE = `Usage: bun run bench [-- options]
                          [default: 21; with --quick: --pair-rounds]
   --pair-duration <s>    wrk -d of one paired sample [default: 3]
   --pairs-only           only the paired measurement (fleet ×1 / bare, A/A control, RSS)
+  --peers                the alternatives side by side instead: Bun's node:cluster, deno serve
+                         --parallel, PM2 cluster mode under Bun, Node's cluster, each against
+                         the fleet (per core, paired), plus RSS, start to ready, failed
+                         requests during a reload and a worker kill; deno and pm2 are
+                         installed on demand into a cache folder (BENCH_PEERS_DIR)
   --no-realtime          skip the real-time section (pub/sub fan-out, latency, WebSocket
                          memory: bun run bench:realtime), which a full run ends with
   --against <dir>        also pair this checkout's fleet ×1 with the one in <dir> (another
@@ -64,7 +69,13 @@ function checkout(raw: string | undefined): string | undefined {
 }
 
 /** Everything the command line sets. */
-export type Options = BenchOptions & { json: boolean; markdown: boolean; realtime: boolean };
+export type Options = BenchOptions & {
+  json: boolean;
+  markdown: boolean;
+  realtime: boolean;
+  /** `--peers`: the alternatives side by side instead of the usual configurations. */
+  peers: boolean;
+};
 
 /** Parses argv into options; `null` means help was asked for. */
 export function parseOptions(argv: string[]): Options | null {
@@ -78,6 +89,7 @@ export function parseOptions(argv: string[]): Options | null {
       "pair-max-rounds": { type: "string" },
       "pair-duration": { type: "string" },
       "pairs-only": { type: "boolean" },
+      peers: { type: "boolean" },
       "no-realtime": { type: "boolean" },
       against: { type: "string" },
       env: { type: "string", multiple: true },
@@ -97,6 +109,11 @@ export function parseOptions(argv: string[]): Options | null {
   const pairRounds = positiveInt("pair-rounds", values["pair-rounds"], quick ? 1 : 7, 0);
   if (pairRounds === 0 && (values["pairs-only"] || values.against !== undefined))
     throw new Error("--pairs-only and --against need the pairs: --pair-rounds must be ≥ 1");
+  const peers = values.peers === true;
+  if (peers && (values["pairs-only"] || values.against !== undefined))
+    throw new Error(
+      "--peers runs its own pairs: it does not combine with --pairs-only or --against",
+    );
   if (values["against-env"] && values.against === undefined)
     throw new Error(
       "--against-env sets the --against side: give --against too (. for this checkout)",
@@ -110,7 +127,8 @@ export function parseOptions(argv: string[]): Options | null {
     json: values.json === true,
     markdown: values.markdown === true,
     // A full human-readable run ends with the real-time section; JSON stays one object.
-    realtime: !values["no-realtime"] && !quick && !values["pairs-only"] && !values.json,
+    realtime: !values["no-realtime"] && !quick && !values["pairs-only"] && !peers && !values.json,
+    peers,
     pairRounds,
     pairMaxRounds: Math.max(pairMaxRounds, pairRounds),
     pairDurationS: positiveInt("pair-duration", values["pair-duration"], quick ? 1 : 3),

@@ -33,7 +33,7 @@ export function formatSequential(result: BenchResult, markdown: boolean): string
   const lines = [
     `Sequential: ${options.rounds} round(s) × ${summaries.length} configurations, one at a time on all cores, interleaved; wrk -t${threads} -c${connections} -d${durationS}s --latency on 127.0.0.1; ` +
       (options.warmupS > 0 ? `warm-up ${options.warmupS} s per route` : "no warm-up"),
-    `CPU route: SHA-256 of ${int(result.cpuBytes / 1024)} KiB = ${num(cpuOf("bare"))} ms per call in Bun, ${num(cpuOf("node"))} ms in Node`,
+    `CPU route (for fleet ×N / ×1; not loaded on Node: it would measure the hash): SHA-256 of ${int(result.cpuBytes / 1024)} KiB = ${num(cpuOf("bare"))} ms per call in Bun`,
   ];
   if (options.quick) {
     lines.push("QUICK smoke run: routes loaded concurrently for 1 s; numbers are not measurements");

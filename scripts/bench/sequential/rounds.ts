@@ -58,8 +58,9 @@ async function runRound(round: number, options: RoundOptions, ctx: RoundContext)
       await checkRoutes(running, expectedBodies(ctx.cpuBytes));
     }
     const warm = { ...options.load, durationS: options.warmupS };
+    const routesOf = (running: Running) => running.spec.routes ?? ROUTE_NAMES;
     for (const running of up) {
-      for (const route of options.warmupS > 0 ? ROUTE_NAMES : []) {
+      for (const route of options.warmupS > 0 ? routesOf(running) : []) {
         await runWrk(ctx.wrk, running.url + ROUTES[route], warm, ctx.processes);
       }
     }
@@ -71,7 +72,9 @@ async function runRound(round: number, options: RoundOptions, ctx: RoundContext)
     const batches = options.quick ? [ROUTE_NAMES] : ROUTE_NAMES.map((route) => [route]);
     for (const routes of batches) {
       for (const running of up) {
-        for (const [route, { cpuUs: _, ...m }] of await sample(running, routes, sampling)) {
+        const mine = routes.filter((route) => routesOf(running).includes(route));
+        if (mine.length === 0) continue;
+        for (const [route, { cpuUs: _, ...m }] of await sample(running, mine, sampling)) {
           load.push({ config: running.spec.name, round, route, ...m });
         }
       }

@@ -106,7 +106,6 @@ export function targets(summaries: ConfigSummary[], n: number): Target[] {
   };
   const [bare, one, many, node] = [by("bare"), by("fleet-1"), by(`fleet-${n}`), by(`node-${n}`)];
   const rps = (s: ConfigSummary, route: RouteName) => s.routes[route]?.rps.median ?? Number.NaN;
-  const p99 = (s: ConfigSummary, route: RouteName) => s.routes[route]?.p99Ms.median ?? Number.NaN;
   return [
     target(`fleet ×${n} / fleet ×1, CPU req/s`, rps(many, "cpu") / rps(one, "cpu"), ">=", 1.9, "×"),
     target(
@@ -114,20 +113,6 @@ export function targets(summaries: ConfigSummary[], n: number): Target[] {
       rps(many, "hello") / rps(node, "hello"),
       ">=",
       1.35,
-      "×",
-    ),
-    target(
-      `fleet ×${n} / node ×${n}, CPU req/s`,
-      rps(many, "cpu") / rps(node, "cpu"),
-      ">=",
-      1.1,
-      "×",
-    ),
-    target(
-      `fleet ×${n} / node ×${n}, CPU p99`,
-      p99(many, "cpu") / p99(node, "cpu"),
-      "<=",
-      0.25,
       "×",
     ),
     target(

@@ -55,6 +55,20 @@ export function registerBenchRoutes(app: Hono, cpuBytes: number): Hono {
   return app;
 }
 
+/** Env that makes a server answer through `rawFetch` instead of the Hono app. */
+export const RAW_ENV = "BENCH_RAW";
+
+/**
+ * The hello and JSON routes without Hono: a plain fetch handler, to tell a runtime's HTTP stack
+ * from the framework's JavaScript running on its engine (the peers bench pairs Deno and Bun so).
+ */
+export function rawFetch(request: Request): Response {
+  const path = new URL(request.url).pathname;
+  if (path === ROUTES.hello) return new Response("Hello, World!");
+  if (path === ROUTES.json) return Response.json({ message: "Hello, World!" });
+  return new Response("Not Found", { status: 404 });
+}
+
 /** A fresh Hono app with the bench routes; also the APP_MODULE default export for the fleet. */
 export function createBenchApp(): Hono {
   return registerBenchRoutes(new Hono(), cpuBytesFromEnv(process.env));

@@ -1,11 +1,13 @@
 /**
  * The configurations under test and how to start and stop each one on a fresh 127.0.0.1 port:
- * bare `Bun.serve`, the fleet through `bun run start`, and Node's cluster.
+ * bare `Bun.serve`, the fleet through `bun run start`, Node's cluster, and the peers the
+ * `--peers` bench adds (Bun's node:cluster, `deno serve --parallel`, PM2 cluster mode under Bun).
  */
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Group, isAlive, type Processes, pollUntil } from "../../lib/procs.ts";
+import { type Group, isAlive, type Processes, pollUntil, statFields } from "../../lib/procs.ts";
 import { assertSoleListener, pinned } from "../measure/placement.ts";
-import { CPU_BYTES_ENV } from "./app.ts";
+import { CPU_BYTES_ENV, RAW_ENV, type RouteName } from "./app.ts";
 
 /** Repository root (scripts/bench/servers/../../..). */
 export const ROOT = resolve(import.meta.dir, "..", "..", "..");
@@ -16,12 +18,27 @@ export interface ConfigSpec {
   name: string;
   /** Human label for the table. */
   label: string;
-  kind: "bare" | "fleet" | "node";
+  kind: Kind;
   workers: number;
   /** The checkout whose `bun run start` runs (fleet only); default: this one. */
   root?: string;
   /** Extra env for this configuration (e.g. a fleet setting under test). */
   env?: Record<string, string>;
+  /** The routes the sequential rounds load (default: all). */
+  routes?: RouteName[];
+  /** Answer without Hono (app.ts `rawFetch`); bare and deno only. */
+  raw?: boolean;
+}
+
+/** What runs: the fleet, the physical reference, or one of the systems users pick instead. */
+export type Kind = "bare" | "fleet" | "node" | "bun-cluster" | "deno" | "pm2";
+
+/** Where the peers installed on demand are (see ../peers/install.ts); absent: not installed. */
+export interface PeerBins {
+  /** The `deno` executable, the bench app bundled for it, and its DENO_DIR. */
+  deno?: { bin: string; bundle: string; cache: string };
+  /** PM2's CLI script, run by Bun with --bun; PM2_HOME of each start goes under `homes`. */
+  pm2?: { cli: string; homes: string };
 }
 
 /** The four configurations, in the order each round runs them; `env` goes to the fleets. */
@@ -30,7 +47,13 @@ export function configs(workers: number, env: Record<string, string> = {}): Conf
     { name: "bare", label: "bare Bun.serve", kind: "bare", workers: 1 },
     { name: "fleet-1", label: "fleet ×1", kind: "fleet", workers: 1, env },
     { name: `fleet-${workers}`, label: `fleet ×${workers}`, kind: "fleet", workers, env },
-    { name: `node-${workers}`, label: `node cluster ×${workers}`, kind: "node", workers },
+    {
+      name: `node-${workers}`,
+      label: `node cluster ×${workers}`,
+      kind: "node",
+      workers,
+      routes: ["hello", "json"],
+    },
   ];
 }
 
@@ -44,6 +67,8 @@ export interface StartContext {
   cpuBytes: number;
   adminToken: string;
   bootTimeoutMs: number;
+  /** The peers, for `--peers`. */
+  peers?: PeerBins;
 }
 
 /** A configuration up and answering. */
@@ -63,12 +88,16 @@ export interface Running {
   cpuMs: number | null;
 }
 
-const READY = {
+const READY: Record<Kind, RegExp> = {
   bare: /^bench-bare: ready pid (\d+) cpu ([\d.]+) ms/,
   // Not anchored: in text logs each banner line starts with a time, level and process.
   fleet: /\bprimary pid (\d+); worker pids ([\d, ]+)/,
-  node: /^bench-node: ready primary (\d+) workers ([\d, ]+) cpu ([\d.]+) ms/,
-} as const;
+  node: /^bench-node: ready primary (\d+) workers ([\d, ]+)/,
+  "bun-cluster": /^bench-bun-cluster: ready primary (\d+) workers ([\d, ]+)/,
+  // on stderr; Deno prints it once every job listens
+  deno: /deno serve: Listening on http/,
+  pm2: /^bench-pm2: ready daemon (\d+) workers ([\d, ]+)/,
+};
 
 const pidList = (text: string | undefined): number[] =>
   (text ?? "").split(",").map((pid) => Number(pid.trim()));
@@ -87,10 +116,48 @@ export async function buildNodeServer(outdir: string): Promise<string> {
   return output.path;
 }
 
-function command(spec: ConfigSpec, ctx: StartContext): string[] {
-  if (spec.kind === "bare") return [ctx.bun, join(import.meta.dir, "bare.ts")];
-  if (spec.kind === "fleet") return [ctx.bun, "run", "start"];
-  return [ctx.node, ctx.nodeBundle];
+function peer<K extends keyof PeerBins>(ctx: StartContext, name: K): NonNullable<PeerBins[K]> {
+  const bins = ctx.peers?.[name];
+  if (!bins) throw new Error(`${name} is not installed (see the peers' install lines above)`);
+  return bins as NonNullable<PeerBins[K]>;
+}
+
+function command(spec: ConfigSpec, port: number, ctx: StartContext): string[] {
+  switch (spec.kind) {
+    case "bare":
+      return [ctx.bun, join(import.meta.dir, "bare.ts")];
+    case "fleet":
+      return [ctx.bun, "run", "start"];
+    case "node":
+      return [ctx.node, ctx.nodeBundle];
+    case "bun-cluster":
+      return [ctx.bun, join(import.meta.dir, "bun-cluster.ts")];
+    case "pm2":
+      return [ctx.bun, join(import.meta.dir, "pm2.ts")];
+    case "deno": {
+      const { bin, bundle } = peer(ctx, "deno");
+      const listen = ["--port", String(port), "--host", "127.0.0.1"];
+      return [bin, "serve", "--parallel", "--allow-env", "--allow-net", ...listen, bundle];
+    }
+  }
+}
+
+/** The PM2_HOME of the PM2 system started on `port`: its own, so its daemon is the bench's. */
+export const pm2Home = (homes: string, port: number) => join(homes, `pm2-${port}`);
+
+/** Env only some kinds need: Deno's job count and cache, PM2's CLI and its own PM2_HOME. */
+function kindEnv(spec: ConfigSpec, port: number, ctx: StartContext): Record<string, string> {
+  if (spec.kind === "deno") {
+    const { cache } = peer(ctx, "deno");
+    return { DENO_JOBS: String(spec.workers), DENO_NO_UPDATE_CHECK: "1", DENO_DIR: cache };
+  }
+  if (spec.kind === "pm2") {
+    const { cli, homes } = peer(ctx, "pm2");
+    const home = pm2Home(homes, port);
+    mkdirSync(home, { recursive: true });
+    return { BENCH_PM2: cli, PM2_HOME: home };
+  }
+  return {};
 }
 
 /**
@@ -112,14 +179,17 @@ export async function start(
     HOOKS_MODULE: join(import.meta.dir, "hooks.ts"),
     SHUTDOWN_TIMEOUT_MS: "5000",
     [CPU_BYTES_ENV]: String(ctx.cpuBytes),
+    ...(spec.raw ? { [RAW_ENV]: "1" } : {}),
+    ...kindEnv(spec, port, ctx),
     ...spec.env,
   };
   const started = performance.now();
-  const cmd = pinned(command(spec, ctx), cpus);
+  const cmd = pinned(command(spec, port, ctx), cpus);
   const group = ctx.processes.spawnGroup(cmd, env, spec.root ?? ROOT);
   let match: RegExpMatchArray;
   try {
-    match = await group.stdout.waitFor(READY[spec.kind], ctx.bootTimeoutMs);
+    const lines = spec.kind === "deno" ? group.stderr : group.stdout;
+    match = await lines.waitFor(READY[spec.kind], ctx.bootTimeoutMs);
   } catch (error) {
     await ctx.processes.stop(group, 500);
     throw new Error(
@@ -128,7 +198,9 @@ export async function start(
   }
   const spawnToReadyMs = performance.now() - started;
   try {
-    assertSoleListener(port, group.pgid, spec.label);
+    // PM2's daemon and its apps live in the daemon's own process group
+    const owner = spec.kind === "pm2" ? (statFields(Number(match[1]))?.[2] ?? "") : group.pgid;
+    assertSoleListener(port, Number(owner), spec.label);
   } catch (error) {
     await ctx.processes.stop(group, 500);
     throw error;
@@ -144,6 +216,20 @@ export async function start(
       cpuMs: Number(match[2]),
     };
   }
+  if (spec.kind === "deno") {
+    // one process; its jobs are threads
+    return { ...base, primaryPid: group.pgid, workerPids: [], reportedReadyMs: null, cpuMs: null };
+  }
+  if (spec.kind === "bun-cluster" || spec.kind === "pm2") {
+    const workerPids = pidList(match[2]);
+    return {
+      ...base,
+      primaryPid: Number(match[1]),
+      workerPids,
+      reportedReadyMs: null,
+      cpuMs: null,
+    };
+  }
   if (spec.kind === "node") {
     const workerPids = pidList(match[2]);
     return {
@@ -151,7 +237,7 @@ export async function start(
       primaryPid: Number(match[1]),
       workerPids,
       reportedReadyMs: null,
-      cpuMs: Number(match[3]),
+      cpuMs: null,
     };
   }
   const readyIn = await group.stdout.waitFor(/ready in (\d+) ms/, 1000);

@@ -2,13 +2,13 @@
  * The peer users would otherwise pick: Node's cluster module, N workers, each serving the same
  * bench app with `@hono/node-server` on one port. Written for Node: the bench bundles it with
  * `Bun.build({ target: "node" })` and runs the bundle with `node`. Env: PORT, HOST, WORKERS.
- * The primary prints `bench-node: ready primary <pid> workers <a>, <b> cpu <ms> ms` once every
- * worker listens.
+ * The primary prints `bench-node: ready primary <pid> workers <a>, <b>` once every worker listens.
+ * It is loaded on hello and JSON only: on the CPU route both runtimes spend their time in the
+ * same native hash, which measures the hash, not the cluster.
  */
 import cluster from "node:cluster";
 import { serve } from "@hono/node-server";
 import { createBenchApp } from "./app.ts";
-import { measureCpuMs } from "./calibrate.ts";
 
 const port = Number(process.env.PORT);
 const hostname = process.env.HOST ?? "127.0.0.1";
@@ -24,10 +24,7 @@ if (cluster.isPrimary) {
   cluster.on("listening", (worker) => {
     if (worker.process.pid !== undefined) pids.push(worker.process.pid);
     if (pids.length === workers) {
-      const cpu = measureCpuMs().toFixed(3);
-      console.log(
-        `bench-node: ready primary ${process.pid} workers ${pids.join(", ")} cpu ${cpu} ms`,
-      );
+      console.log(`bench-node: ready primary ${process.pid} workers ${pids.join(", ")}`);
     }
   });
   cluster.on("exit", (worker, code, signal) => {
