@@ -106,6 +106,7 @@ describe("dashboard charts", () => {
         "memory (RSS) per process, megabytes",
         "open WebSockets",
         "pub/sub messages per second",
+        "app counters per second (the hooks' stats, e.g. database queries and errors)",
       ]);
 
       // Drawn from /admin/history: points from before the page opened carry the load.
@@ -123,6 +124,12 @@ describe("dashboard charts", () => {
       expect(sockets[1]?.[before.length - 1]).toBe(chat.length);
       const pubsub = (await chartData(page, "pubsub")) as (number | null)[][];
       expect(Math.max(...(pubsub[1] ?? []).map((v) => v ?? 0))).toBeGreaterThan(5);
+      // The app's own counters (the test app's stats hook counts its /hello answers).
+      const app = (await chartData(page, "app")) as (number | null)[][];
+      expect(app.length).toBe(2); // x, hellos
+      expect(
+        Math.max(...(app[1] ?? []).slice(0, before.length).map((v) => v ?? 0)),
+      ).toBeGreaterThan(20);
       const memory = (await chartData(page, "memory")) as (number | null)[][];
       expect(memory.length).toBe(5); // x, primary, worker 0, worker 1, ticker#0
       expect(await page.textContent("#events")).toContain("reload complete");

@@ -66,6 +66,39 @@ function view() {
 }
 
 describe("fleet history", () => {
+  test("the app's counters (stats named *_total) become per-second rates summed over workers", () => {
+    const h = new FleetHistory();
+    const { v } = view();
+    const w0 = proc(0, 100);
+    const w1 = proc(1, 101);
+    const ticker = proc(0, 102, "ticker");
+    const withApp = (app: NonNullable<ChildSnapshot["app"]>) => ({ ...snapshot(0), app });
+    h.record(
+      v,
+      [
+        { worker: w0, slot: undefined, snapshot: withApp({ q_total: 10, database: "sqlite" }) },
+        { worker: w1, slot: undefined, snapshot: withApp({ q_total: 0, open: 3 }) },
+        { worker: ticker, slot: undefined, snapshot: withApp({ q_total: 1000 }) },
+      ],
+      T0,
+    );
+    h.record(
+      v,
+      [
+        { worker: w0, slot: undefined, snapshot: withApp({ q_total: 30, e_total: 1 }) },
+        { worker: w1, slot: undefined, snapshot: withApp({ q_total: 20, open: 3 }) },
+        { worker: ticker, slot: undefined, snapshot: withApp({ q_total: 5000 }) },
+      ],
+      T0 + 2000,
+    );
+    const [, second] = h.json().samples;
+    // (30 - 10) / 2 s + (20 - 0) / 2 s; e_total from 0 at its first report; gauges and strings
+    // (open, database) and extras are left out.
+    expect(second?.app).toEqual({ q_total: 20, e_total: 0.5 });
+    // The first report counts from each worker's start (10 s before T0): 10 queries in 10 s.
+    expect(h.json().samples[0]?.app).toEqual({ q_total: 1 });
+  });
+
   test("requests/s per worker and fleet-wide come from counter differences between samples", () => {
     const h = new FleetHistory();
     const { v } = view();

@@ -12,6 +12,7 @@ const sample = (t: number, rps: (number | null)[]): HistorySample => ({
   websockets: 0,
   pubsubPerS: 0,
   relayedPerS: 0,
+  app: {},
   workers: rps.map((r, index) => ({
     index,
     pid: 100 + index,

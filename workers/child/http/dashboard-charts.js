@@ -122,6 +122,21 @@
         { name: "relayed to workers", values: samples.map((s) => s.relayedPerS) },
       ],
     },
+    {
+      id: "app",
+      label: "app counters per second (the hooks' stats, e.g. database queries and errors)",
+      value: fixed(1),
+      tick: tick(),
+      series: (samples) => {
+        const names = new Set();
+        for (const s of samples) for (const name of Object.keys(s.app ?? {})) names.add(name);
+        if (names.size === 0) return [{ name: "none reported", values: samples.map(() => null) }];
+        return [...names].sort().map((name) => ({
+          name: name.replace(/_total$/, ""),
+          values: samples.map((s) => s.app?.[name] ?? null),
+        }));
+      },
+    },
   ];
 
   /** The sum of `key` over `items`, null when none has a number. */

@@ -35,6 +35,11 @@ export interface HistorySample {
   pubsubPerS: number;
   /** Publications handed to workers per second. */
   relayedPerS: number;
+  /**
+   * Per second, the app's counters (the hooks' `stats` numbers named `*_total`; the template:
+   * `db_queries_total`, `db_errors_total`), summed over the HTTP workers; {} without any.
+   */
+  app: Record<string, number>;
   /** Every live HTTP worker process: during a rolling reload a slot index appears twice. */
   workers: HistoryWorker[];
   extras: HistoryExtra[];

@@ -74,6 +74,10 @@ export class FleetHistory {
   /** Extras' names, interned (bounded by the hooks module's declaration). */
   readonly #extraNames: string[] = [];
   #previous = new Map<object, Previous>();
+  /** Each sample's app counter rates (the hooks' `stats`, `*_total`), beside the head ring. */
+  readonly #app: (Record<string, number> | undefined)[];
+  /** Each HTTP worker's app counters at the previous sample. */
+  #previousApp = new Map<object, { at: number; values: Record<string, number> }>();
   #previousAt: number | null = null;
   #previousPubsub = { published: 0, relayed: 0 };
 
@@ -83,6 +87,7 @@ export class FleetHistory {
   ) {
     this.#head = new Float64Array(capacity * HEAD);
     this.#processes = new Array(capacity);
+    this.#app = new Array(capacity);
   }
 
   /** Samples held now. */
@@ -152,6 +157,7 @@ export class FleetHistory {
       );
     }
     this.#previous = previous;
+    const app = this.#appRates(samples, now);
     const { hub } = view.pubsub;
     const published = hub.published + hub.remote;
     const seconds = this.#previousAt === null ? 0 : (now - this.#previousAt) / 1000;
@@ -172,6 +178,7 @@ export class FleetHistory {
     this.#previousAt = now;
     this.#head.set(head, this.#next * HEAD);
     this.#processes[this.#next] = processes;
+    this.#app[this.#next] = app;
     this.#next = (this.#next + 1) % this.capacity;
     this.#size = Math.min(this.capacity, this.#size + 1);
     this.#events.update(view, now);
@@ -185,14 +192,49 @@ export class FleetHistory {
       const slot = (start + k) % this.capacity;
       const h = this.#head.subarray(slot * HEAD, slot * HEAD + HEAD);
       if ((h[0] as number) <= since) continue;
-      samples.push(this.#sample(h, this.#processes[slot] as Float32Array));
+      samples.push(this.#sample(h, this.#processes[slot] as Float32Array, this.#app[slot]));
     }
     const oldest = this.#size ? (this.#head[start * HEAD] as number) : Number.POSITIVE_INFINITY;
     const events = this.#events.list.filter((e) => e.t > since && e.t >= oldest);
     return { intervalMs: this.intervalMs, capacity: this.capacity, samples, events };
   }
 
-  #sample(h: Float64Array, processes: Float32Array): HistorySample {
+  /**
+   * Per-second rates of the app's counters (numbers of the hooks' `stats` whose name ends in
+   * `_total`, e.g. the template's database queries and errors), summed over the HTTP workers that
+   * answered; undefined when no worker reports any. A worker seen for the first time counts from
+   * zero at its start, as requests do.
+   */
+  #appRates(samples: Sample[], now: number): Record<string, number> | undefined {
+    const previous = new Map<object, { at: number; values: Record<string, number> }>();
+    let rates: Record<string, number> | undefined;
+    for (const { worker, snapshot } of samples) {
+      if (worker.init.extra) continue;
+      const before = this.#previousApp.get(worker);
+      if (!snapshot?.app) {
+        if (before) previous.set(worker, before);
+        continue;
+      }
+      const values: Record<string, number> = {};
+      const seconds = Math.max(0.001, (now - (before?.at ?? worker.startedAt)) / 1000);
+      for (const [name, value] of Object.entries(snapshot.app)) {
+        if (typeof value !== "number" || !name.endsWith("_total")) continue;
+        values[name] = value;
+        rates ??= {};
+        const delta = Math.max(0, value - (before?.values[name] ?? 0));
+        rates[name] = (rates[name] ?? 0) + delta / seconds;
+      }
+      previous.set(worker, { at: now, values });
+    }
+    this.#previousApp = previous;
+    return rates;
+  }
+
+  #sample(
+    h: Float64Array,
+    processes: Float32Array,
+    appRates: Record<string, number> | undefined,
+  ): HistorySample {
     const workers: HistoryWorker[] = [];
     const extras: HistoryExtra[] = [];
     for (let p = 0; p < processes.length; p += PER_PROCESS) {
@@ -223,6 +265,9 @@ export class FleetHistory {
       websockets: h[5] as number,
       pubsubPerS: round2(h[6] as number),
       relayedPerS: round2(h[7] as number),
+      app: Object.fromEntries(
+        Object.entries(appRates ?? {}).map(([name, rate]) => [name, round2(rate)]),
+      ),
       workers,
       extras,
     };
