@@ -72,12 +72,19 @@ describe("dashboard charts", () => {
         const s = (await res.json()) as FleetStatus;
         return s.fleet.lastReload?.outcome === "complete";
       });
-      // The reload closed the chat sockets (1001); join again on the new workers.
+      // The reload closed the chat sockets (1001); join again on the new workers, once the old
+      // ones are gone: a retiring worker's listener stays open for its drain window, and a client
+      // that joined there (same index as its successor) was closed a moment later.
       await leave(chat);
+      await waitFor("the retiring workers to exit", async () => {
+        const res = await fetch(fleet.url("/admin/status"), {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        const s = (await res.json()) as FleetStatus;
+        return s.workers.length === 2 && s.workers.every((w) => w.state === "ready");
+      });
       chat.splice(0, chat.length, ...(await joinAcross(fleet.port, "charts", 2, 2)));
-      // Every client counted by its worker before the load. Once in a whole-suite run the last
-      // sample before the page opened showed one socket fewer than had joined (cause not found):
-      // this tells a wrong count in the workers apart from a late one in the history.
+      // Every client counted by its worker before the load.
       await waitFor(
         () => `the workers to count ${chat.length} WebSockets`,
         async () => {
