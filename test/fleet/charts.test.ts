@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { FleetHistoryJson } from "../../workers/primary/observe/history-json.ts";
 import type { FleetStatus } from "../../workers/primary/observe/status.ts";
+import { launchChromium } from "../helpers/browser.ts";
 import { joinAcross, leave } from "../helpers/chat.ts";
 import { admin, ROOT, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
 
@@ -11,17 +12,7 @@ const OUTPUT = join(ROOT, "test", "output");
 let browser: Browser;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium(); // once per file
 });
 
 afterAll(async () => {

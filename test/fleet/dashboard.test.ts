@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import type { FleetStatus } from "../../workers/primary/observe/status.ts";
+import { launchChromium } from "../helpers/browser.ts";
 import { FIXTURES, NO_EXTRAS, ROOT, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
 import { connectMany, wsUrl } from "../helpers/websockets.ts";
 
@@ -10,18 +11,7 @@ const OUTPUT = join(ROOT, "test", "output");
 let browser: Browser;
 
 beforeAll(async () => {
-  // Debian's chromium (apt-get install chromium; .ci/run installs it), launched once per file.
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium(); // once per file
 });
 
 afterAll(async () => {
