@@ -86,6 +86,9 @@ describe("dist/bun-fleet", () => {
       expect(fleet.stdout()).toContain(
         "app app/index.ts (embedded); hooks app/hooks.ts (embedded)",
       );
+      // The binary carries no admin CLI scripts: its banner points at the dashboard and the API.
+      expect(fleet.stdout()).toContain("see it: http://127.0.0.1:");
+      expect(fleet.stdout()).not.toContain("bun run status");
       fleet.kill("SIGTERM");
       expect(await fleet.exited).toBe(0);
       expect(fleet.pids()).toEqual([]);

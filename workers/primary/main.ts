@@ -120,7 +120,8 @@ export async function main(
     }
   }
   try {
-    return await run(config, tokenFile);
+    // The one-file build names itself (`command`) and has no admin CLI scripts to point at.
+    return await run(config, tokenFile, command === undefined);
   } finally {
     if (pidFile) releasePidFile(pidFile);
     if (tokenFile) removeTokenFile(config.port, config.adminToken);
@@ -138,11 +139,18 @@ async function appSettingsHelp(hooksModule: string): Promise<string> {
 }
 
 /** The primary with its signal handlers, until it stops. */
-async function run(config: FleetConfig, tokenFile: string | null): Promise<ExitCode> {
+async function run(config: FleetConfig, tokenFile: string | null, cli: boolean): Promise<ExitCode> {
   const primary = new Primary(config, log, (running, bootMs) => {
     const workerPids = running.workers.map((w) => w.pid);
     const extras = running.extras.map((w) => `${w.init.extra?.name}#${w.index} pid ${w.pid}`);
-    printBanner(config, { primaryPid: process.pid, workerPids, extras, bootMs, tokenFile });
+    printBanner(config, {
+      primaryPid: process.pid,
+      workerPids,
+      extras,
+      bootMs,
+      tokenFile,
+      cli,
+    });
   });
   const removeSignals = installSignals(primary);
   try {

@@ -18,6 +18,11 @@ export interface BannerFacts {
   bootMs: number;
   /** Where the generated admin token was written for the CLI, if it was. */
   tokenFile?: string | null;
+  /**
+   * Whether `bun run status` (the admin CLI of a source checkout) is there to name; the one-file
+   * build has no CLI scripts in it.
+   */
+  cli?: boolean;
 }
 
 /** The start banner: where it serves, who serves, how to stop it. */
@@ -31,14 +36,19 @@ export function banner(config: FleetConfig, fleet: BannerFacts): string {
     `  stop: Ctrl-C, kill -TERM ${fleet.primaryPid}, or curl -X POST -H "authorization: Bearer ${token}" ${url}/admin/stop`,
     `  reload: kill -HUP ${fleet.primaryPid}; scale: kill -TTIN / -TTOU ${fleet.primaryPid} (or POST /admin/reload, /admin/scale)`,
   ];
-  lines.push(`  see it: bun run status; ${url}/admin (dashboard); GET /metrics`);
+  const cli = fleet.cli ?? true;
+  lines.push(
+    `  see it: ${cli ? "bun run status; " : ""}${url}/admin (dashboard); GET /admin/status; GET /metrics`,
+  );
   if (config.dev) {
     lines.push(
       "  dev: watching app/; a save reloads the workers one by one, and open pages reload once it is done",
     );
   }
   if (config.adminTokenGenerated) {
-    const where = fleet.tokenFile ? `, kept in ${fleet.tokenFile} for bun run status` : "";
+    const where = fleet.tokenFile
+      ? `, kept in ${fleet.tokenFile}${cli ? " for bun run status" : ""}`
+      : "";
     lines.push(`  admin token generated for this run${where} (set ADMIN_TOKEN to choose your own)`);
   }
   return lines.join("\n");
