@@ -2,11 +2,10 @@
  * The bench: first the pairs (see paired/pairs.ts), then the sequential rounds for what needs
  * both cores (see sequential/rounds.ts), then the targets of both.
  */
-import type { Load } from "./measure/wrk.ts";
 import { type PairResult, runPairs } from "./paired/pairs.ts";
 import { type PairChoice, pairSpecs } from "./paired/specs.ts";
 import { pairRssTargets, pairTargets } from "./paired/stats.ts";
-import { type RoundContext, runRounds } from "./sequential/rounds.ts";
+import { type RoundContext, type RoundOptions, runRounds } from "./sequential/rounds.ts";
 import {
   type ConfigSummary,
   type LifeSample,
@@ -17,15 +16,8 @@ import {
 import { configs } from "./servers/index.ts";
 import type { Target } from "./stats.ts";
 
-/** How the bench runs. */
-export interface BenchOptions {
-  quick: boolean;
-  rounds: number;
-  workers: number;
-  load: Load;
-  warmupS: number;
-  /** Retake a sample when other processes took more than this percent of the machine. */
-  maxOtherCpuPct: number;
+/** How the bench runs: what the sequential rounds take (their env aside), and the pairs'. */
+export interface BenchOptions extends Omit<RoundOptions, "fleetEnv"> {
   /**
    * Rounds of the paired measurement (0: none), at most how many while the A/A control is not
    * trusted, and wrk -d of one of its samples.
