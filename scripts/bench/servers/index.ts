@@ -220,17 +220,7 @@ export async function start(
     // one process; its jobs are threads
     return { ...base, primaryPid: group.pgid, workerPids: [], reportedReadyMs: null, cpuMs: null };
   }
-  if (spec.kind === "bun-cluster" || spec.kind === "pm2") {
-    const workerPids = pidList(match[2]);
-    return {
-      ...base,
-      primaryPid: Number(match[1]),
-      workerPids,
-      reportedReadyMs: null,
-      cpuMs: null,
-    };
-  }
-  if (spec.kind === "node") {
+  if (spec.kind === "bun-cluster" || spec.kind === "pm2" || spec.kind === "node") {
     const workerPids = pidList(match[2]);
     return {
       ...base,
