@@ -14,7 +14,7 @@
 import { readFileSync } from "node:fs";
 import { freePort } from "../lib/procs.ts";
 import { closeAll, connect, type Sub } from "./realtime/clients.ts";
-import { startFleet, startRedis, stopAll } from "./realtime/servers.ts";
+import { runThenExit, startFleet, startRedis } from "./realtime/servers.ts";
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -153,10 +153,4 @@ async function main() {
   }
 }
 
-process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
-try {
-  await main();
-} finally {
-  await stopAll();
-}
-process.exit(0);
+await runThenExit(main);

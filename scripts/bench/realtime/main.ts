@@ -9,7 +9,7 @@
 import { freePort } from "../../lib/procs.ts";
 import { closeAll, connect, fanOut, latency, percentile, type Sub, spread } from "./clients.ts";
 import { flood, idleMemory } from "./memory.ts";
-import { startFleet, startRedis, startReference, stopAll } from "./servers.ts";
+import { runThenExit, startFleet, startRedis, startReference } from "./servers.ts";
 
 const quick = process.argv.includes("--quick");
 /** `--section fanout|redis|latency|memory` runs one section (`bun run` keeps `--only` for itself). */
@@ -102,7 +102,7 @@ async function main() {
     `real-time${quick ? " (quick)" : ""}: 2-worker fleet vs one process, ${SUBSCRIBERS} subscribers, ${SIZE}-byte messages, ${fmt(plan.n)} per flood`,
   );
   const [fleetPort, refPort] = [freePort(), freePort()];
-  // One fleet and one reference for every section; stopAll ends them.
+  // One fleet and one reference for every section; runThenExit stops them.
   const [fleet] = await Promise.all([startFleet(fleetPort, 2), startReference(refPort)]);
   if (runs("latency")) {
     const lat = await latencies(fleetPort, refPort);
@@ -134,10 +134,4 @@ async function main() {
   console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
-try {
-  await main();
-} finally {
-  await stopAll();
-}
-process.exit(0);
+await runThenExit(main);

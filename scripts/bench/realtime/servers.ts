@@ -85,3 +85,17 @@ export async function startRedis(port: number): Promise<Running | null> {
 export async function stopAll(): Promise<void> {
   await processes.stopAll(3000);
 }
+
+/**
+ * Runs a bench script's `main` and exits: everything it started is stopped when it returns or
+ * throws, and on Ctrl-C (exit 130).
+ */
+export async function runThenExit(main: () => Promise<void>): Promise<never> {
+  process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
+  try {
+    await main();
+  } finally {
+    await stopAll();
+  }
+  process.exit(0);
+}
