@@ -1,6 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SQL } from "bun";
 import {
@@ -14,7 +12,7 @@ import {
   TOKEN,
   waitFor,
 } from "../helpers/fleet.ts";
-import { type Postgres, startPostgres } from "../helpers/postgres.ts";
+import { postgresForFile } from "../helpers/postgres.ts";
 
 /**
  * The template's database in a real fleet (`bun run start`, app/hooks.ts): migrations in the
@@ -22,16 +20,7 @@ import { type Postgres, startPostgres } from "../helpers/postgres.ts";
  * goes away. (The template's ticker extra runs too; it does not touch the database.)
  */
 
-const tmp = mkdtempSync(join(tmpdir(), "bun-fleet-dbfleet-"));
-let pg: Postgres;
-
-beforeAll(async () => {
-  pg = await startPostgres({ maxConnections: 30 });
-}, 30_000);
-afterAll(async () => {
-  await pg?.stop();
-  rmSync(tmp, { recursive: true, force: true });
-}, 15_000);
+const { tmp, pg } = postgresForFile("bun-fleet-dbfleet-", { maxConnections: 30 });
 
 const post = (url: string, title: string) =>
   freshFetch(url, {
@@ -104,7 +93,7 @@ describe("PostgreSQL", () => {
 
   test("DB_MAX_CONNECTIONS above the server's max_connections: exit 2 naming both", async () => {
     const fleet = await startFleet({
-      env: { ...PROJECT_APP, DATABASE_URL: await pg.url("budget"), DB_MAX_CONNECTIONS: "50" },
+      env: { ...PROJECT_APP, DATABASE_URL: await pg().url("budget"), DB_MAX_CONNECTIONS: "50" },
     });
     expect(await fleet.exited).toBe(2);
     expect(fleet.stderr()).toContain(
@@ -113,7 +102,7 @@ describe("PostgreSQL", () => {
   });
 
   test("two fleets starting at once on a fresh database apply each migration once", async () => {
-    const url = await pg.url("twofleets");
+    const url = await pg().url("twofleets");
     const fleets = await Promise.all(
       [0, 1].map(() =>
         startReadyFleet({ env: { ...PROJECT_APP, DATABASE_URL: url, DB_MAX_CONNECTIONS: "6" } }),
@@ -135,7 +124,7 @@ describe("PostgreSQL", () => {
     const fleet = await startReadyFleet({
       env: {
         ...PROJECT_APP,
-        DATABASE_URL: await pg.url(db),
+        DATABASE_URL: await pg().url(db),
         DB_MAX_CONNECTIONS: "6",
         DRAIN_WINDOW_MS: "100",
       },
@@ -146,7 +135,7 @@ describe("PostgreSQL", () => {
     let polling = true;
     const poller = (async () => {
       while (polling) {
-        const sessions = await pg.sessions(db);
+        const sessions = await pg().sessions(db);
         peak = Math.max(peak, sessions.length);
         for (const s of sessions) names.add(s.application_name);
         await Bun.sleep(5);
@@ -184,12 +173,12 @@ describe("PostgreSQL", () => {
     expect(names.size).toBeGreaterThanOrEqual(3);
     fleet.kill("SIGTERM");
     expect(await fleet.exited).toBe(0);
-    expect(await pg.sessions(db)).toEqual([]);
+    expect(await pg().sessions(db)).toEqual([]);
   }, 60_000);
 
   test("PostgreSQL going away mid-run: 503 JSON with Retry-After, /healthz 200, same pids, recovery", async () => {
     const fleet = await startReadyFleet({
-      env: { ...PROJECT_APP, DATABASE_URL: await pg.url("outage"), DB_MAX_CONNECTIONS: "6" },
+      env: { ...PROJECT_APP, DATABASE_URL: await pg().url("outage"), DB_MAX_CONNECTIONS: "6" },
     });
     expect((await post(fleet.url("/api/todos"), "before")).status).toBe(201);
     const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
@@ -197,7 +186,7 @@ describe("PostgreSQL", () => {
     expect(before).toContain('"database":"postgres"');
     expect(before).not.toContain(":pw@");
     const pids = fleet.pids().sort();
-    await pg.kill();
+    await pg().kill();
     for (let i = 0; i < 10; i++) {
       const res = await post(fleet.url("/api/todos"), "during");
       expect(res.status).toBe(503);
@@ -209,7 +198,7 @@ describe("PostgreSQL", () => {
     const outageLines = count(fleet.stderr(), /is not reachable/g);
     expect(outageLines).toBeGreaterThanOrEqual(1);
     expect(outageLines).toBeLessThanOrEqual(2);
-    await pg.restart();
+    await pg().restart();
     await waitFor(
       "writes to succeed again",
       async () => (await post(fleet.url("/api/todos"), "after")).status === 201,

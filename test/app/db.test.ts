@@ -1,25 +1,14 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { DatabaseUnavailable, Db } from "../../app/db/client.ts";
 import { parseDatabaseUrl, type Target } from "../../app/db/url.ts";
 import { freePort } from "../helpers/fleet.ts";
-import { type Postgres, startPostgres } from "../helpers/postgres.ts";
+import { postgresForFile } from "../helpers/postgres.ts";
 
 /** app/db's client: SQLite pragmas, the transaction guard, a database that is down or goes away. */
 
-const tmp = mkdtempSync(join(tmpdir(), "bun-fleet-db-"));
-let pg: Postgres;
+const { tmp, pg } = postgresForFile("bun-fleet-db-");
 let files = 0;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 30_000);
-afterAll(async () => {
-  await pg?.stop();
-  rmSync(tmp, { recursive: true, force: true });
-}, 15_000);
 
 const target = (url: string) => parseDatabaseUrl(url) as Target;
 
@@ -105,15 +94,15 @@ test("PostgreSQL going away: DatabaseUnavailable, logged once per outage, then s
     warn: (m: string) => lines.push(`warn ${m}`),
     info: (m: string) => lines.push(`info ${m}`),
   };
-  const db = new Db(target(await pg.url("outage")), { max: 2, applicationName: "test", log });
+  const db = new Db(target(await pg().url("outage")), { max: 2, applicationName: "test", log });
   await db.check();
-  await pg.kill();
+  await pg().kill();
   for (let i = 0; i < 3; i++) {
     const error = await db.query((sql) => sql`select 1`).catch((e) => e);
     expect(error).toBeInstanceOf(DatabaseUnavailable);
   }
   expect(lines.filter((l) => l.startsWith("warn"))).toHaveLength(1);
-  await pg.restart();
+  await pg().restart();
   expect(await db.query((sql) => sql`select 1 as one`)).toEqual([{ one: 1 }]);
   expect(lines.filter((l) => l.startsWith("info"))).toHaveLength(1);
   expect(db.stats).toMatchObject({ queries: 4, errors: 3 });

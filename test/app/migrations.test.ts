@@ -1,25 +1,15 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { loadMigrations, MigrationError, migrate, migrationStatus } from "../../app/db/migrate.ts";
 import { parseDatabaseUrl, type Target } from "../../app/db/url.ts";
 import { ROOT } from "../helpers/fleet.ts";
-import { type Postgres, startPostgres } from "../helpers/postgres.ts";
+import { postgresForFile } from "../helpers/postgres.ts";
 
 const MIGRATE_DIR = join(ROOT, "test", "app", "migrate-dir.ts");
-const tmp = mkdtempSync(join(tmpdir(), "bun-fleet-migrations-"));
-let pg: Postgres;
+const { tmp, pg } = postgresForFile("bun-fleet-migrations-");
 let dbCount = 0;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 30_000);
-afterAll(async () => {
-  await pg?.stop();
-  rmSync(tmp, { recursive: true, force: true });
-}, 15_000);
 
 /** A folder of migration files. */
 function folder(files: Record<string, string>): string {
@@ -37,7 +27,7 @@ function target(url: string): Target {
 /** A fresh database of each dialect. */
 const DIALECTS = {
   sqlite: async () => `sqlite://${join(tmp, `db-${++dbCount}.db`)}`,
-  postgres: async () => pg.url(`m${++dbCount}`),
+  postgres: async () => pg().url(`m${++dbCount}`),
 };
 
 async function rows(url: string, query: string) {

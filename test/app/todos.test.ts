@@ -1,31 +1,21 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { closeDb, openDb } from "../../app/db/index.ts";
 import { migrate } from "../../app/db/migrate.ts";
 import { parseDatabaseUrl, type Target } from "../../app/db/url.ts";
 import { createApp } from "../../app/index.ts";
-import { type Postgres, startPostgres } from "../helpers/postgres.ts";
+import { postgresForFile } from "../helpers/postgres.ts";
 import { fakeWorker } from "../helpers/worker.ts";
 
 /** /api/todos through the real app (app.request), on SQLite and on PostgreSQL alike. */
 
-const tmp = mkdtempSync(join(tmpdir(), "bun-fleet-todos-"));
-let pg: Postgres;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 30_000);
-afterAll(async () => {
-  await closeDb(Date.now() + 1000);
-  await pg?.stop();
-  rmSync(tmp, { recursive: true, force: true });
-}, 15_000);
+const { tmp, pg } = postgresForFile("bun-fleet-todos-", {
+  beforeStop: () => closeDb(Date.now() + 1000),
+});
 
 const DATABASES: Record<string, () => Promise<string>> = {
   sqlite: async () => `sqlite://${join(tmp, "todos.db")}`,
-  postgres: () => pg.url("todos"),
+  postgres: () => pg().url("todos"),
 };
 
 type Todo = { id: number; title: string; done: boolean; createdAt: string; updatedAt: string };

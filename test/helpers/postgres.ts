@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "bun:test";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -223,6 +224,34 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
       }
       removeDir();
       running.delete(removeDir);
+    },
+  };
+}
+
+/**
+ * For one test file: a throwaway PostgreSQL started before its tests and stopped after them, and
+ * a scratch folder removed with it. `beforeStop` runs first (e.g. closing the app's client).
+ */
+export function postgresForFile(
+  prefix: string,
+  options: { maxConnections?: number; beforeStop?: () => Promise<unknown> } = {},
+): { tmp: string; pg: () => Postgres } {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  let server: Postgres | undefined;
+  beforeAll(async () => {
+    const { maxConnections } = options;
+    server = await startPostgres(maxConnections === undefined ? {} : { maxConnections });
+  }, 30_000);
+  afterAll(async () => {
+    await options.beforeStop?.();
+    await server?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }, 15_000);
+  return {
+    tmp,
+    pg: () => {
+      if (!server) throw new Error("PostgreSQL has not started (beforeAll)");
+      return server;
     },
   };
 }
