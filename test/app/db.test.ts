@@ -35,20 +35,27 @@ test("SQLite: WAL, busy_timeout, synchronous=NORMAL and foreign keys are on", as
 });
 
 /**
- * Request A opens a transaction, writes, waits, then fails (rolled back). Meanwhile request B
- * writes on its own. Bun.SQL on SQLite has one connection: without the guard, B's write runs
- * inside A's transaction and is rolled back with it.
+ * Request A opens a transaction and writes; then request B writes on its own, and A fails (rolled
+ * back) once B's write has finished, or after 50 ms when the guard holds B back until A is done.
+ * Bun.SQL on SQLite has one connection: without the guard, B's write runs inside A's transaction
+ * and is rolled back with it.
  */
 async function interleave(db: Db): Promise<string[]> {
+  const opened = Promise.withResolvers<void>();
+  // B's promise in a box: resolving with the promise itself would wait for B.
+  const issued = Promise.withResolvers<{ b: Promise<unknown> }>();
   const a = db
     .transaction(async (tx) => {
       await tx`insert into t (v) values ('a')`;
-      await Bun.sleep(50);
+      opened.resolve();
+      const { b } = await issued.promise;
+      await Promise.race([b.catch(() => {}), Bun.sleep(50)]);
       throw new Error("request A fails");
     })
     .catch(() => {});
-  await Bun.sleep(10); // A's transaction is open now
+  await opened.promise; // A's transaction is open now
   const b = db.query((sql) => sql`insert into t (v) values ('b')`);
+  issued.resolve({ b });
   await Promise.all([a, b]);
   return ((await db.query((sql) => sql`select v from t order by v`)) as { v: string }[]).map(
     (r) => r.v,
