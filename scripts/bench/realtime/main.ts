@@ -70,8 +70,13 @@ async function latencies(fleetPort: number, refPort: number) {
   const same: number[] = [];
   const ref: number[] = [];
   const p99s: [number, number][] = [];
-  // Interleaved rounds, so both see the same noise; samples pooled per configuration.
+  // Interleaved rounds, so both see the same noise; samples pooled per configuration. A first
+  // second on each, not counted, warms up both (JIT, socket buffers), as the HTTP bench's warm-up.
   const roundMs = plan.latencyMs / plan.rounds;
+  if (!quick) {
+    await latency(publisher, subs, RATE, 1000);
+    await latency(refPub, [refSub], RATE, 1000);
+  }
   for (let round = 0; round < plan.rounds; round++) {
     const byWorker = await latency(publisher, subs, RATE, roundMs);
     const crossRound = byWorker.get(1 - publisher.worker) ?? [];
