@@ -1,7 +1,11 @@
 import { expect } from "bun:test";
 import { type Fleet, waitFor } from "./fleet.ts";
 
-/** Opens an SSE stream and reads it in the background until it ends or is cut. */
+/**
+ * Opens an SSE stream, reads it in the background until it ends or is cut, and resolves once its
+ * first event (or comment) arrived. Bun sends a streaming response's headers with its first
+ * chunk, so a route under test should write something at once (see README "Write at once").
+ */
 export async function openStream(fleet: Fleet, path: string) {
   const res = await fetch(fleet.url(path));
   expect(res.status).toBe(200);
@@ -16,6 +20,6 @@ export async function openStream(fleet: Fleet, path: string) {
       return "cut";
     }
   })();
-  await waitFor(`the first event on ${path}`, () => text.includes("event: tick"));
+  await waitFor(`the first event on ${path}`, () => text.includes("\n\n"));
   return { ended, text: () => text };
 }
