@@ -94,6 +94,9 @@ const LABEL: Record<number, string> = { 20: "debug", 30: "info ", 40: "warn ", 5
 function textLine(level: number, name: string, msg: string, fields: Fields): string {
   const extra = Object.entries(fields)
     .map(([key, value]) => {
+      // Text is for eyes: a field with no value says nothing (`requestId=null` on an app
+      // without the request-id middleware). JSON keeps it.
+      if (value === null || value === undefined) return "";
       // A stack stays readable in text: its lines follow, indented by the runtime.
       if (value instanceof Error) return ` ${key}=${value.stack ?? value.message}`;
       if (typeof value === "string") return ` ${key}=${value}`;

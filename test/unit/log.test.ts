@@ -41,8 +41,14 @@ describe("log lines", () => {
     );
   });
 
-  test("text: time, level, process and pid, the message, then fields (bound ones left out)", () => {
-    const line = formatLine(LEVELS.warn, "extra ticker#0", "slow", { ms: 12 }, { extra: "ticker" });
+  test("text: time, level, process and pid, the message, then fields (bound ones and empty ones left out)", () => {
+    const line = formatLine(
+      LEVELS.warn,
+      "extra ticker#0",
+      "slow",
+      { ms: 12, requestId: null, user: undefined },
+      { extra: "ticker" },
+    );
     expect(line).toMatch(
       new RegExp(
         `^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z warn  \\[extra ticker#0 pid ${process.pid}\\] slow ms=12$`,
