@@ -54,7 +54,7 @@ describe("bench --readme", () => {
     const block = reportBlock(readFileSync(README, "utf8"));
     expect(block).not.toBeNull();
     const [first, , second] = (block ?? "").split("\n");
-    expect(first).toMatch(/`bun run bench[^`]*`, \d{4}-\d{2}-\d{2} \d{2}:\d{2}–/);
+    expect(first).toMatch(/`bun run bench[^`]*`, \d{4}-\d{2}-\d{2} \d{2}:\d{2}[– ]/);
     expect(second).toMatch(
       /^Machine: nproc \d+, .+; Bun [\d.]+, Node v[\d.]+, Deno .+, PM2 .+; load average/,
     );

@@ -55,6 +55,7 @@ export function describeWhen(m: Machine): string {
   const [day, time] = m.startedAt.replace("Z", "").split("T");
   const [endDay, endTime] = (m.finishedAt || m.startedAt).replace("Z", "").split("T");
   const hm = (t: string | undefined) => (t ?? "").slice(0, 5);
+  if (endDay === day && hm(endTime) === hm(time)) return `${day} ${hm(time)} UTC`;
   return `${day} ${hm(time)}–${endDay === day ? "" : `${endDay} `}${hm(endTime)} UTC`;
 }
 
