@@ -14,10 +14,13 @@ table, every target PASS/MISS.
 
   --quick                smoke run of every section (about 40 s): 1 round, all routes at once
                          for 1 s per configuration; its numbers are not measurements
-  --json                 print one JSON object: {machine, http, peers, realtime, pubsub, targets}
+  --json                 print one JSON object:
+                         {command, quick, machine, http, peers, realtime, pubsub, targets}
   --markdown             print the report as markdown (for the README)
   --readme               print the markdown report and write it into README.md, between
-                         <!-- bench:begin --> and <!-- bench:end -->
+                         <!-- bench:begin --> and <!-- bench:end --> (a full run only:
+                         no --peers, --pairs-only, --no-*, --against or --env; --quick
+                         is allowed and marked as a smoke run)
   --pair-rounds <n>      rounds of the paired measurement, 0 for none [default: 7]
   --pair-max-rounds <n>  while the A/A control is not trusted, add rounds up to this many
                          [default: 21; with --quick: --pair-rounds]
@@ -146,6 +149,12 @@ export function parseOptions(argv: string[]): Options | null {
   if (peers && values["no-peers"]) throw new Error("--peers and --no-peers contradict each other");
   if (values.readme && values.json)
     throw new Error("--readme writes the markdown report: it does not combine with --json");
+  const partial = ["peers", "pairs-only", "no-peers", "no-realtime", "no-pubsub", "against", "env"];
+  const narrowed = partial.filter((name) => values[name as keyof typeof values] !== undefined);
+  if (values.readme && narrowed.length)
+    throw new Error(
+      `--readme writes the README's figures from one full run: it does not combine with --${narrowed.join(", --")}`,
+    );
   if (values["against-env"] && values.against === undefined)
     throw new Error(
       "--against-env sets the --against side: give --against too (. for this checkout)",

@@ -85,11 +85,12 @@ export function formatRun(run: RunResult, markdown = false): string {
   section("The alternatives, side by side", run.peers, (r) => formatPeers(r, markdown));
   section("Real-time", run.realtime, (r) => formatRealtime(r, markdown));
   section("Pub/sub: what one publish costs", run.pubsub, (r) => formatPubsub(r, markdown));
-  lines.push(
-    "",
-    title("Targets"),
-    "Paired: median of per-round ratios; sequential: ratios of medians within this run",
-    table(["target", "measured", "limit", "result"], run.targets.map(formatTarget), markdown),
-  );
+  if (run.targets.length)
+    lines.push(
+      "",
+      title("Targets"),
+      "Paired: median of per-round ratios; sequential: ratios of medians within this run",
+      table(["target", "measured", "limit", "result"], run.targets.map(formatTarget), markdown),
+    );
   return (markdown ? paragraphs(lines) : lines).join("\n");
 }

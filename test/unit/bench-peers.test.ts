@@ -40,6 +40,14 @@ describe("bench --peers", () => {
     });
     expect(parseOptions(["--readme"])?.markdown).toBe(true);
     expect(() => parseOptions(["--readme", "--json"])).toThrow("does not combine with --json");
+    expect(() => parseOptions(["--readme", "--no-peers", "--peers"])).toThrow("contradict");
+    expect(() => parseOptions(["--readme", "--pairs-only"])).toThrow(
+      "--readme writes the README's figures from one full run: it does not combine with --pairs-only",
+    );
+    expect(() => parseOptions(["--readme", "--env", "METRICS=0", "--no-pubsub"])).toThrow(
+      "with --no-pubsub, --env",
+    );
+    expect(parseOptions(["--readme", "--quick"])?.readme).toBe(true);
     expect(() => parseOptions(["--peers", "--no-peers"])).toThrow("contradict");
     expect(() => parseOptions(["--peers", "--pairs-only"])).toThrow("--peers runs its own pairs");
     expect(() => parseOptions(["--peers", "--against", "."])).toThrow("--peers runs its own pairs");
