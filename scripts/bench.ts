@@ -65,8 +65,12 @@ async function main(argv: string[]): Promise<number> {
     if (interrupted) return;
     interrupted = true;
     console.error(`bench: ${signal}; stopping every server it started`);
-    child?.kill("SIGINT"); // a section script stops its own servers on SIGINT
-    void processes.stopAll().finally(() => process.exit(130));
+    // a section script stops its own servers on SIGINT: wait for it (5 s at most) before exiting,
+    // since the exit handler below kills what is left of it
+    const section = child;
+    section?.kill("SIGINT");
+    const sectionDone = section ? Promise.race([section.exited, Bun.sleep(5000)]) : null;
+    void Promise.all([processes.stopAll(), sectionDone]).finally(() => process.exit(130));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
