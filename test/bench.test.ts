@@ -1,11 +1,16 @@
 /**
  * Keeps `bun run bench` from rotting: the parser reads real wrk output, a missing wrk is
- * explained, and a `--quick --json` run measures every configuration and leaves nothing behind.
+ * explained, and a `--quick --json` run measures every section (HTTP configurations, peers,
+ * real-time, pub/sub cost) and leaves nothing behind.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { parseWrk } from "../scripts/bench/measure/wrk.ts";
+import type { PeersResult } from "../scripts/bench/peers/run.ts";
+import type { PubsubResult } from "../scripts/bench/pubsub-report.ts";
+import type { RealtimeResult } from "../scripts/bench/realtime/report.ts";
+import type { RunResult } from "../scripts/bench/report.ts";
 import type { BenchResult } from "../scripts/bench/run.ts";
 import { processesWithEnv } from "../scripts/lib/procs.ts";
 
@@ -30,7 +35,7 @@ function runBench(args: string[], env: Record<string, string> = {}) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   bench = proc;
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 25_000);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 40_000);
   return Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
@@ -99,13 +104,23 @@ describe("bench", () => {
     }
   });
 
-  test("--quick --json measures the pairs and every configuration, and leaves no process behind", async () => {
+  test("--quick --json measures every section in one run, and leaves no process behind", async () => {
     // one quick round can never vouch for itself (no scatter to judge), so the A/A control is
     // not trusted and the bench adds rounds: here one, up to --pair-max-rounds
     const args = ["--quick", "--json", "--workers", "2", "--pair-max-rounds", "2"];
-    const [stdout, stderr, code] = await runBench(args);
+    // peers that cannot be installed (here: pointed at missing binaries) keep their rows
+    const missing = { BENCH_DENO: "/nonexistent/deno", BENCH_PM2: "/nonexistent/pm2" };
+    const [stdout, stderr, code] = await runBench(args, missing);
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
-    const result = JSON.parse(stdout) as BenchResult;
+    const run = JSON.parse(stdout) as RunResult;
+    expect(run.command).toBe(`bun run bench -- ${args.join(" ")}`);
+    expect([
+      run.quick,
+      run.machine.cores,
+      Number.isNaN(Date.parse(run.machine.finishedAt)),
+    ]).toEqual([true, navigator.hardwareConcurrency, false]);
+    expect(run.machine.deno).toBe("not installed (BENCH_DENO=/nonexistent/deno: no such file)");
+    const result = run.http as BenchResult;
     expect(result.summaries.map((s) => s.name)).toEqual(["bare", "fleet-1", "fleet-2", "node-2"]);
     for (const summary of result.summaries) {
       // Node is not loaded on the CPU route: there both runtimes run the same native hash
@@ -128,6 +143,7 @@ describe("bench", () => {
     expect(paired?.pairs.map((p) => [p.name, Object.keys(p.routes)])).toEqual([
       ["aa-bare", ["hello"]],
       ["fleet-1-vs-bare", ["hello", "json"]],
+      ["fleet-1-nometrics-vs-bare", ["hello", "json"]],
     ]);
     for (const pair of paired?.pairs ?? []) {
       for (const route of Object.values(pair.routes)) {
@@ -142,12 +158,48 @@ describe("bench", () => {
     expect([paired?.roundsRun, paired?.control.pass]).toEqual([2, false]);
     expect(paired?.pairs[0]?.routes.hello?.ratio.n).toBe(2);
     expect(paired?.pairs[1]?.servers[1]?.primaryMb ?? 0).toBeGreaterThan(1);
-    expect(result.targets).toHaveLength(8);
+    expect(result.targets).toHaveLength(10);
     expect(result.targets.filter((t) => /node/.test(t.text)).map((t) => t.text)).toEqual([
       "fleet ×2 / node ×2, hello req/s",
     ]);
-    expect(result.targets[0]?.text).toBe("fleet ×1 / bare, hello req/s (paired)");
-    expect(result.targets.every((t) => Number.isFinite(t.value))).toBe(true);
+    expect(result.targets.slice(0, 4).map((t) => [t.text, t.limit])).toEqual([
+      ["fleet ×1 METRICS=0 / bare, hello req/s (paired)", 0.98],
+      ["fleet ×1 METRICS=0 / bare, JSON req/s (paired)", 0.98],
+      ["fleet ×1 (request counting) / bare, hello req/s (paired)", 0.95],
+      ["fleet ×1 (request counting) / bare, JSON req/s (paired)", 0.95],
+    ]);
+    // the peers: every system keeps its row; the missing ones say why, the others are measured
+    const peers = run.peers as PeersResult;
+    expect(peers.installs.map((i) => [i.name, i.ok])).toEqual([
+      ["deno", false],
+      ["pm2", false],
+    ]);
+    expect(peers.paired?.pairs.map((p) => p.name)).toEqual([
+      "aa-fleet",
+      "bare-vs-fleet",
+      "bun-cluster-vs-fleet",
+      "node-vs-fleet",
+    ]);
+    expect(peers.life.map((l) => [l.system, l.rssMb > 1, l.readyMs > 0])).toEqual([
+      ["fleet", true, true],
+      ["bun-cluster", true, true],
+      ["node", true, true],
+    ]);
+    // real-time and pub/sub cost ran as their scripts' quick forms
+    const realtime = run.realtime as RealtimeResult;
+    expect([realtime.quick, (realtime.fanout?.ratio ?? 0) > 0]).toEqual([true, true]);
+    expect(realtime.latency?.cross.p99 ?? 0).toBeGreaterThan(0);
+    const pubsub = run.pubsub as PubsubResult;
+    expect(pubsub.rows.map((r) => [r.workers, r.delivered === r.expected])).toEqual([[2, true]]);
+    expect(pubsub.check?.delivered).toBe(pubsub.check?.expected);
+    // every target of every section, in one list
+    expect(run.targets.map((t) => t.text.split(":")[0])).toEqual([
+      ...result.targets.map((t) => t.text.split(":")[0]),
+      "real-time",
+      "real-time",
+      "pub/sub",
+    ]);
+    expect(run.targets.every((t) => Number.isFinite(t.value))).toBe(true);
     expect(processesWithEnv(marker)).toEqual([]);
-  }, 30_000);
+  }, 45_000);
 });

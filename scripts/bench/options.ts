@@ -7,21 +7,37 @@ import type { BenchOptions } from "./run.ts";
 /** The `--help` text. */
 export const USAGE = `Usage: bun run bench [-- options]
 
-  --quick                smoke run: 1 round, all routes at once for 1 s per configuration
-  --json                 print one JSON object instead of the table
-  --markdown             print the tables as markdown (for the README)
+A full run (about 18 minutes on 2 cores) measures, in this order: the HTTP pairs and the
+sequential rounds (about 8.5 min), the peers (about 7 min), the real-time section (about 30 s)
+and what a publish costs the primary (about 70 s); then prints one report: date, machine, every
+table, every target PASS/MISS.
+
+  --quick                smoke run of every section (about 40 s): 1 round, all routes at once
+                         for 1 s per configuration; its numbers are not measurements
+  --json                 print one JSON object:
+                         {command, quick, machine, http, peers, realtime, pubsub, targets}
+  --markdown             print the report as markdown (for the README)
+  --readme               print the markdown report and write it into README.md, between
+                         <!-- bench:begin --> and <!-- bench:end --> (a full run only:
+                         no --peers, --pairs-only, --no-*, --against or --env; --quick
+                         is allowed and marked as a smoke run)
   --pair-rounds <n>      rounds of the paired measurement, 0 for none [default: 7]
   --pair-max-rounds <n>  while the A/A control is not trusted, add rounds up to this many
                          [default: 21; with --quick: --pair-rounds]
   --pair-duration <s>    wrk -d of one paired sample [default: 3]
-  --pairs-only           only the paired measurement (fleet ×1 / bare, A/A control, RSS)
-  --peers                the alternatives side by side instead: Bun's node:cluster, deno serve
-                         --parallel, PM2 cluster mode under Bun, Node's cluster, each against
-                         the fleet (per core, paired), plus RSS, start to ready, failed
-                         requests during a reload and a worker kill; deno and pm2 are
-                         installed on demand into a cache folder (BENCH_PEERS_DIR)
+  --pairs-only           only the paired measurement (fleet ×1 / bare, A/A control, RSS):
+                         no sequential rounds and no other section
+  --peers                only the peers section: Bun's node:cluster, deno serve --parallel,
+                         PM2 cluster mode under Bun, Node's cluster, each against the fleet
+                         (per core, paired), plus RSS, start to ready, failed requests during
+                         a reload and a worker kill; deno and pm2 are installed on demand
+                         into a cache folder (BENCH_PEERS_DIR)
+  --no-peers             skip the peers section
   --no-realtime          skip the real-time section (pub/sub fan-out, latency, WebSocket
-                         memory: bun run bench:realtime), which a full run ends with
+                         memory: bun run bench:realtime)
+  --no-pubsub            skip the pub/sub cost section (the primary's CPU per publish with
+                         2/4/8/16 workers, 16 workers at 20,000 publishes/s:
+                         bun scripts/bench/pubsub-cost.ts)
   --against <dir>        also pair this checkout's fleet ×1 with the one in <dir> (another
                          checkout of this repo with its dependencies installed, e.g. a
                          worktree of main): a change to the request path, measured directly
@@ -68,13 +84,26 @@ function checkout(raw: string | undefined): string | undefined {
   return dir;
 }
 
+/** The sections of a run; a full run has them all. */
+export interface Sections {
+  /** The pairs and the sequential rounds (`bun run bench -- --pairs-only`: the pairs alone). */
+  http: boolean;
+  /** The alternatives side by side (`--peers` alone). */
+  peers: boolean;
+  /** `bun run bench:realtime`, run as a subprocess. */
+  realtime: boolean;
+  /** `scripts/bench/pubsub-cost.ts`, run as a subprocess. */
+  pubsub: boolean;
+}
+
 /** Everything the command line sets. */
 export type Options = BenchOptions & {
   json: boolean;
+  /** Markdown tables; also set by `readme`. */
   markdown: boolean;
-  realtime: boolean;
-  /** `--peers`: the alternatives side by side instead of the usual configurations. */
-  peers: boolean;
+  /** `--readme`: write the report into README.md between the bench markers. */
+  readme: boolean;
+  sections: Sections;
 };
 
 /** Parses argv into options; `null` means help was asked for. */
@@ -89,8 +118,11 @@ export function parseOptions(argv: string[]): Options | null {
       "pair-max-rounds": { type: "string" },
       "pair-duration": { type: "string" },
       "pairs-only": { type: "boolean" },
+      readme: { type: "boolean" },
       peers: { type: "boolean" },
+      "no-peers": { type: "boolean" },
       "no-realtime": { type: "boolean" },
+      "no-pubsub": { type: "boolean" },
       against: { type: "string" },
       env: { type: "string", multiple: true },
       "against-env": { type: "string", multiple: true },
@@ -114,6 +146,15 @@ export function parseOptions(argv: string[]): Options | null {
     throw new Error(
       "--peers runs its own pairs: it does not combine with --pairs-only or --against",
     );
+  if (peers && values["no-peers"]) throw new Error("--peers and --no-peers contradict each other");
+  if (values.readme && values.json)
+    throw new Error("--readme writes the markdown report: it does not combine with --json");
+  const partial = ["peers", "pairs-only", "no-peers", "no-realtime", "no-pubsub", "against", "env"];
+  const narrowed = partial.filter((name) => values[name as keyof typeof values] !== undefined);
+  if (values.readme && narrowed.length)
+    throw new Error(
+      `--readme writes the README's figures from one full run: it does not combine with --${narrowed.join(", --")}`,
+    );
   if (values["against-env"] && values.against === undefined)
     throw new Error(
       "--against-env sets the --against side: give --against too (. for this checkout)",
@@ -125,10 +166,14 @@ export function parseOptions(argv: string[]): Options | null {
   return {
     quick,
     json: values.json === true,
-    markdown: values.markdown === true,
-    // A full human-readable run ends with the real-time section; JSON stays one object.
-    realtime: !values["no-realtime"] && !quick && !values["pairs-only"] && !peers && !values.json,
-    peers,
+    markdown: values.markdown === true || values.readme === true,
+    readme: values.readme === true,
+    sections: {
+      http: !peers,
+      peers: peers || (!values["no-peers"] && !values["pairs-only"]),
+      realtime: !peers && !values["no-realtime"] && !values["pairs-only"],
+      pubsub: !peers && !values["no-pubsub"] && !values["pairs-only"],
+    },
     pairRounds,
     pairMaxRounds: Math.max(pairMaxRounds, pairRounds),
     pairDurationS: positiveInt("pair-duration", values["pair-duration"], quick ? 1 : 3),

@@ -1,7 +1,10 @@
 /**
  * `bun scripts/bench/pubsub-cost.ts [--workers 2,4,8,16] [--rate 4000] [--seconds 5]
- * [--subscribed K] [--redis]`: what one fleet-wide publish costs the primary, against the number of
- * workers. For each size it starts a fleet of the real-time bench app on 127.0.0.1, opens one
+ * [--subscribed K] [--redis] [--check W:RATE:K | --no-check] [--quick] [--json]`: what one
+ * fleet-wide publish costs the primary, against the number of workers; then the check that a
+ * 16-worker fleet delivers every one of 20,000 publishes/s to subscribers on 2 workers (`--check`
+ * changes it). `--quick` is a ~6 s smoke run (2 workers, 1 s windows); `--json` prints one object
+ * (what `bun run bench` reads when it runs this as its pub/sub section). For each size it starts a fleet of the real-time bench app on 127.0.0.1, opens one
  * WebSocket on every worker, subscribed to the topic (on the first K workers only with
  * `--subscribed`, so a high rate does not swamp this client), and sends `rate` frames/s spread
  * round-robin over those sockets; each frame is one `worker.publish` on the worker that holds it.
@@ -13,6 +16,7 @@
  */
 import { readFileSync } from "node:fs";
 import { freePort } from "../lib/procs.ts";
+import { type PubsubResult, type PubsubRow, pubsubLines } from "./pubsub-report.ts";
 import { closeAll, connect, type Sub } from "./realtime/clients.ts";
 import { runThenExit, startFleet, startRedis } from "./realtime/servers.ts";
 
@@ -20,11 +24,26 @@ const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
   return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
 };
-const SIZES = arg("workers", "2,4,8,16").split(",").map(Number);
-const RATE = Number(arg("rate", "4000"));
-const SECONDS = Number(arg("seconds", "5"));
+const QUICK = process.argv.includes("--quick");
+const JSON_OUT = process.argv.includes("--json");
+const SIZES = arg("workers", QUICK ? "2" : "2,4,8,16")
+  .split(",")
+  .map(Number);
+const RATE = Number(arg("rate", QUICK ? "1000" : "4000"));
+const SECONDS = Number(arg("seconds", QUICK ? "1" : "5"));
 const SUBSCRIBED = Number(arg("subscribed", "0")); // 0: every worker
 const REDIS = process.argv.includes("--redis");
+/** The high-rate check: workers, publishes/s, workers with a subscriber. */
+const CHECK = process.argv.includes("--no-check")
+  ? null
+  : arg("check", QUICK ? "2:2000:2" : "16:20000:2")
+      .split(":")
+      .map(Number);
+const WARM_S = QUICK ? 0.2 : 1;
+for (const n of [...SIZES, RATE, SECONDS, SUBSCRIBED, ...(CHECK ?? [0, 0, 0])]) {
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`pubsub-cost: bad number in ${process.argv.slice(2).join(" ")}`);
+}
 const TICK_HZ = 100; // getconf CLK_TCK on Linux
 
 /** CPU seconds (user + system) `pid` has used, or 0 when it is gone. */
@@ -79,23 +98,28 @@ async function waitDelivered(subs: Sub[], expected: number, timeoutMs = 10_000):
   return total();
 }
 
-async function measure(workers: number, env: Record<string, string>) {
+async function measure(
+  workers: number,
+  env: Record<string, string>,
+  rate: number,
+  subscribed: number,
+): Promise<PubsubRow> {
   const port = freePort();
   const fleet = await startFleet(port, workers, env);
   try {
-    const listening = SUBSCRIBED > 0 ? Math.min(SUBSCRIBED, workers) : workers;
+    const listening = subscribed > 0 ? Math.min(subscribed, workers) : workers;
     const subs = await onEvery(port, workers, listening);
     const pids = fleet.pids().filter((pid) => pid !== fleet.pgid);
-    await drive(subs, RATE, 1); // warm up (JIT, IPC buffers)
+    await drive(subs, rate, WARM_S); // warm up (JIT, IPC buffers)
     await waitDelivered(subs, 0, 0);
-    await Bun.sleep(500);
+    await Bun.sleep(QUICK ? 100 : 500);
     const idle0 = cpu(fleet.pgid, pids);
     await Bun.sleep(SECONDS * 1000);
     const idle1 = cpu(fleet.pgid, pids);
     for (const s of subs) s.received = 0;
     const load0 = cpu(fleet.pgid, pids);
     const t0 = performance.now();
-    const sent = await drive(subs, RATE, SECONDS);
+    const sent = await drive(subs, rate, SECONDS);
     const delivered = await waitDelivered(subs, sent * listening);
     const load1 = cpu(fleet.pgid, pids);
     const loadS = (performance.now() - t0) / 1000;
@@ -105,52 +129,48 @@ async function measure(workers: number, env: Record<string, string>) {
       primary: (idle1.primary - idle0.primary) / SECONDS,
       workers: (idle1.workers - idle0.workers) / SECONDS,
     };
-    const load = { from: load0, to: load1 };
-    return { workers, listening, sent, delivered, idlePerS, loadS, load };
+    const primary = load1.primary - load0.primary - idlePerS.primary * loadS;
+    const workersCpu = load1.workers - load0.workers - idlePerS.workers * loadS;
+    return {
+      workers,
+      rate,
+      listening,
+      sent,
+      delivered,
+      expected: sent * listening,
+      primaryUs: (primary / sent) * 1e6,
+      workersUs: (workersCpu / sent) * 1e6,
+    };
   } finally {
     await fleet.stop(); // resolves once every process of the group is gone
   }
 }
 
-const us = (seconds: number, n: number) => ((seconds / n) * 1e6).toFixed(1);
-
 async function main() {
   const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-  console.log(
-    `pub/sub cost: ${RATE.toLocaleString("en-US")} publishes/s for ${SECONDS} s, one socket per worker${REDIS ? ", PUBSUB_URL (Redis)" : ""}, ${SUBSCRIBED > 0 ? `subscribers on ${SUBSCRIBED} worker(s)` : "each subscribed"}; load average ${load}`,
-  );
-  console.log(
-    "workers  sent     delivered/expected   primary us/publish   workers us/publish (sum)",
-  );
-  const rows: [number, number][] = [];
   const redisPort = freePort();
   const redis = REDIS ? await startRedis(redisPort) : null;
   if (REDIS && !redis) throw new Error("--redis: redis-server is not installed");
   const env: Record<string, string> = redis ? { PUBSUB_URL: `redis://127.0.0.1:${redisPort}` } : {};
-  for (const workers of SIZES) {
-    const r = await measure(workers, env);
-    const primary = r.load.to.primary - r.load.from.primary - r.idlePerS.primary * r.loadS;
-    const workersCpu = r.load.to.workers - r.load.from.workers - r.idlePerS.workers * r.loadS;
-    rows.push([workers, (primary / r.sent) * 1e6]);
-    const ok = r.delivered === r.sent * r.listening ? "" : "  (MISMATCH)";
-    console.log(
-      `${String(workers).padStart(7)}  ${String(r.sent).padEnd(7)}  ${`${r.delivered}/${r.sent * r.listening}`.padEnd(19)}  ${us(primary, r.sent).padStart(18)}   ${us(workersCpu, r.sent).padStart(22)}${ok}`,
-    );
+  const started = performance.now();
+  const result: PubsubResult = {
+    quick: QUICK,
+    rate: RATE,
+    seconds: SECONDS,
+    subscribed: SUBSCRIBED,
+    redis: REDIS,
+    loadAverage: load,
+    rows: [],
+    check: null,
+    durationS: 0,
+  };
+  for (const workers of SIZES) result.rows.push(await measure(workers, env, RATE, SUBSCRIBED));
+  if (CHECK) {
+    const [workers, rate, subscribed] = CHECK as [number, number, number];
+    result.check = await measure(workers, env, rate, subscribed);
   }
-  if (rows.length >= 2) {
-    // Least squares: primary us/publish = a + b * workers; the primary saturates at 1e6 / cost.
-    const n = rows.length;
-    const mx = rows.reduce((s, [x]) => s + x, 0) / n;
-    const my = rows.reduce((s, [, y]) => s + y, 0) / n;
-    const b =
-      rows.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) /
-      rows.reduce((s, [x]) => s + (x - mx) ** 2, 0);
-    const a = my - b * mx;
-    const at64 = a + b * 64;
-    console.log(
-      `fit: primary us/publish = ${a.toFixed(1)} + ${b.toFixed(2)} x workers; at 64 workers ${at64.toFixed(1)} us, ceiling ${at64 > 0 ? Math.round(1e6 / at64).toLocaleString("en-US") : "unbounded by the primary"} publishes/s`,
-    );
-  }
+  result.durationS = (performance.now() - started) / 1000;
+  console.log(JSON_OUT ? JSON.stringify(result) : pubsubLines(result).join("\n"));
 }
 
 await runThenExit(main);

@@ -36,10 +36,10 @@ const aa = (ratios: number[]) =>
     [],
   );
 
-const fleet = (hello: number[], json: number[]) =>
+const fleet = (hello: number[], json: number[], name = "fleet-1-vs-bare") =>
   summarisePair(
-    { name: "fleet-1-vs-bare", label: "fleet ×1 / bare", control: false },
-    [...samples("fleet-1-vs-bare", "hello", hello), ...samples("fleet-1-vs-bare", "json", json)],
+    { name, label: name, control: false },
+    [...samples(name, "hello", hello), ...samples(name, "json", json)],
     [],
   );
 
@@ -102,12 +102,17 @@ describe("bench pairs", () => {
     );
   });
 
-  test("marks the fleet ×1 / bare targets untrusted when the control failed", () => {
-    const pairs = [fleet([0.98, 0.99, 0.97], [0.96, 0.95, 0.96])];
+  test("judges DESIGN's supervisor cost: METRICS=0 ≥ 0.98× bare, counting ≥ 0.95×; untrusted when the control failed", () => {
+    const pairs = [
+      fleet([0.96, 0.97, 0.95], [0.94, 0.95, 0.94]),
+      fleet([0.98, 0.99, 0.97], [0.97, 0.97, 0.96], "fleet-1-nometrics-vs-bare"),
+    ];
     const trusted = pairTargets(pairs, { worst: 1.01, error: 0.01, tolerance: 0.02, pass: true });
-    expect(trusted.map((t) => [t.value, t.pass, t.untrusted])).toEqual([
-      [0.98, true, undefined],
-      [0.96, false, undefined],
+    expect(trusted.map((t) => [t.text, t.value, t.limit, t.pass, t.untrusted])).toEqual([
+      ["fleet ×1 METRICS=0 / bare, hello req/s (paired)", 0.98, 0.98, true, undefined],
+      ["fleet ×1 METRICS=0 / bare, JSON req/s (paired)", 0.97, 0.98, false, undefined],
+      ["fleet ×1 (request counting) / bare, hello req/s (paired)", 0.96, 0.95, true, undefined],
+      ["fleet ×1 (request counting) / bare, JSON req/s (paired)", 0.94, 0.95, false, undefined],
     ]);
     const noisy = pairTargets(pairs, { worst: 1.05, error: 0.01, tolerance: 0.02, pass: false });
     expect(noisy.every((t) => t.untrusted === true)).toBe(true);

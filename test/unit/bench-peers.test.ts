@@ -16,10 +16,39 @@ const scratch = mkdtempSync(join(tmpdir(), "bench-peers-test-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("bench --peers", () => {
-  test("--peers parses, turns off the real-time section, and refuses --pairs-only and --against", () => {
+  test("a full run has every section; --peers runs only the peers, --no-X skips X", () => {
+    const all = { http: true, peers: true, realtime: true, pubsub: true };
+    expect(parseOptions([])?.sections).toEqual(all);
+    expect(parseOptions(["--quick", "--json"])?.sections).toEqual(all);
     const options = parseOptions(["--peers", "--markdown"]);
-    expect([options?.peers, options?.markdown, options?.realtime]).toEqual([true, true, false]);
-    expect(parseOptions([])?.peers).toBe(false);
+    expect([options?.sections, options?.markdown]).toEqual([
+      { http: false, peers: true, realtime: false, pubsub: false },
+      true,
+    ]);
+    const skip = ["--no-peers", "--no-realtime", "--no-pubsub"];
+    expect(parseOptions(skip)?.sections).toEqual({
+      http: true,
+      peers: false,
+      realtime: false,
+      pubsub: false,
+    });
+    expect(parseOptions(["--pairs-only"])?.sections).toEqual({
+      http: true,
+      peers: false,
+      realtime: false,
+      pubsub: false,
+    });
+    expect(parseOptions(["--readme"])?.markdown).toBe(true);
+    expect(() => parseOptions(["--readme", "--json"])).toThrow("does not combine with --json");
+    expect(() => parseOptions(["--readme", "--no-peers", "--peers"])).toThrow("contradict");
+    expect(() => parseOptions(["--readme", "--pairs-only"])).toThrow(
+      "--readme writes the README's figures from one full run: it does not combine with --pairs-only",
+    );
+    expect(() => parseOptions(["--readme", "--env", "METRICS=0", "--no-pubsub"])).toThrow(
+      "with --no-pubsub, --env",
+    );
+    expect(parseOptions(["--readme", "--quick"])?.readme).toBe(true);
+    expect(() => parseOptions(["--peers", "--no-peers"])).toThrow("contradict");
     expect(() => parseOptions(["--peers", "--pairs-only"])).toThrow("--peers runs its own pairs");
     expect(() => parseOptions(["--peers", "--against", "."])).toThrow("--peers runs its own pairs");
   });
@@ -58,23 +87,16 @@ describe("bench --peers", () => {
         reason: "bun add pm2@7 failed (exit 1): offline",
       },
     ];
-    const machine = {
-      cores: 2,
-      cpuModel: "test",
-      bun: "1",
-      node: "v20",
-      loadBefore: 1,
-      loadAfter: 1,
-    };
-    const text = formatPeers({
-      machine,
-      workers: 2,
-      installs,
-      paired: null,
-      life: [],
-      lifeErrors: {},
-    });
-    const row = (label: string) => text.split("\n").find((line) => line.startsWith(label)) ?? "";
+    const text = formatPeers(
+      { workers: 2, installs, paired: null, life: [], lifeErrors: {} },
+      true,
+    ).join("\n");
+    const lines = text.split("\n");
+    // the markdown table keeps its header row, right above its rule
+    const rule = lines.findIndex((line) => line.startsWith("| --- |"));
+    expect(lines[rule - 1]).toStartWith("| system | hello ×fleet | JSON ×fleet |");
+    const row = (label: string) =>
+      text.split("\n").find((line) => line.startsWith(`| ${label}`)) ?? "";
     expect(row("deno serve --parallel")).toContain("not installed: BENCH_DENO=/x: no such file");
     expect(row("PM2 7 cluster mode under Bun")).toContain("not installed: bun add pm2@7 failed");
     expect(row("Bun node:cluster")).not.toBe("");

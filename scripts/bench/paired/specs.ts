@@ -1,6 +1,7 @@
 /**
- * The pairs `bun run bench` measures: the A/A control (bare vs bare), fleet ×1 vs bare, and on
- * request this checkout's fleet vs another checkout's (`--against`).
+ * The pairs `bun run bench` measures: the A/A control (bare vs bare), fleet ×1 vs bare (as
+ * shipped: requests counted for /metrics), fleet ×1 with METRICS=0 vs bare, and on request this
+ * checkout's fleet vs another checkout's (`--against`).
  */
 import type { RouteName } from "../servers/app.ts";
 import type { ConfigSpec } from "../servers/index.ts";
@@ -26,7 +27,10 @@ export interface PairChoice {
   againstEnv?: Record<string, string>;
 }
 
-/** The pairs: A/A control (bare vs bare), fleet ×1 vs bare, and optionally here vs `against`. */
+/**
+ * The pairs: A/A control (bare vs bare), fleet ×1 vs bare, fleet ×1 METRICS=0 vs bare, and
+ * optionally here vs `against`.
+ */
 export function pairSpecs({ against, fleetEnv, againstEnv = {} }: PairChoice): PairSpec[] {
   const bare = (name: string, label: string): ConfigSpec => ({
     name,
@@ -57,6 +61,17 @@ export function pairSpecs({ against, fleetEnv, againstEnv = {} }: PairChoice): P
       control: false,
       a: bare("bare", "bare Bun.serve"),
       b: fleet("fleet-1", "fleet ×1"),
+      routes: ["hello", "json"],
+    },
+    {
+      name: "fleet-1-nometrics-vs-bare",
+      label: "fleet ×1 METRICS=0 / bare",
+      control: false,
+      a: bare("bare-for-nometrics", "bare Bun.serve"),
+      b: fleet("fleet-1-nometrics", "fleet ×1 METRICS=0", undefined, {
+        ...fleetEnv,
+        METRICS: "0",
+      }),
       routes: ["hello", "json"],
     },
   ];

@@ -138,6 +138,7 @@ export async function measureLife(
   system: PeerSystem,
   workers: number,
   ctx: LifeContext,
+  quick = false,
 ): Promise<LifeResult> {
   const running = await start(specOf(system, workers), freePort(), ctx);
   try {
@@ -146,8 +147,10 @@ export async function measureLife(
     await runWrk(ctx.wrk, running.url + ROUTES.hello, warm, ctx.processes); // RSS after serving
     const pids = tree(top(running));
     const rssMb = pids.reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0) / 2 ** 20;
-    const kill = await killOne(running, ctx);
-    const reloaded = await reload(system, running, ctx);
+    // --quick: start, serve and RSS only; a kill or reload under load takes 5–25 s each
+    const skipped = "not run (--quick)";
+    const kill = quick ? skipped : await killOne(running, ctx);
+    const reloaded = quick && system.reload !== null ? skipped : await reload(system, running, ctx);
     ctx.log(
       `peers ${running.spec.label}: ready ${Math.round(running.spawnToReadyMs)} ms, RSS ${rssMb.toFixed(1)} MB in ${pids.length} process(es)`,
     );

@@ -5,7 +5,6 @@
  * Deno pairs say, and the paired detail. A peer that was not installed keeps its row.
  */
 import { int, mb, num, table } from "../format.ts";
-import { describeMachine, type Machine } from "../measure/machine.ts";
 import { controlLine, formatPairs } from "../paired/report.ts";
 import type { PairRoute } from "../paired/stats.ts";
 import type { RouteName } from "../servers/app.ts";
@@ -25,8 +24,8 @@ const failed = (f: Failures | string | undefined) =>
       ? f
       : `${int(f.failed)} of ${int(f.requests)} (${f.note})`;
 
-/** The peers report as text; `markdown` renders the tables as markdown. */
-export function formatPeers(result: PeersResult & { machine: Machine }, markdown = false): string {
+/** The peers section as lines; `markdown` renders the tables as markdown. */
+export function formatPeers(result: PeersResult, markdown = false): string[] {
   const { paired, life, installs, workers } = result;
   const pairRoute = (name: string, route: RouteName) =>
     paired?.pairs.find((p) => p.name === name)?.routes[route];
@@ -67,7 +66,7 @@ export function formatPeers(result: PeersResult & { machine: Machine }, markdown
     "–",
     "the physical reference: what one Bun.serve with the same app does",
   ]);
-  const lines = [describeMachine(result.machine), ""];
+  const lines: string[] = [];
   lines.push(
     paired
       ? `Per core: req/s of each system ×1 over the fleet ×1 loaded at the same time, both pinned to CPU 0, wrk on CPU 1; median of ${paired.roundsRun} rounds ± its error. ${controlLine(paired)}`
@@ -100,5 +99,5 @@ export function formatPeers(result: PeersResult & { machine: Machine }, markdown
     );
   }
   if (paired) lines.push("", ...formatPairs(paired, markdown));
-  return lines.join("\n");
+  return lines;
 }

@@ -159,7 +159,7 @@ export async function runPeers(
   for (const system of SYSTEMS) {
     if (system.needs && !installed.has(system.needs)) continue;
     try {
-      life.push(await measureLife(system, options.workers, ctx));
+      life.push(await measureLife(system, options.workers, ctx, options.pairs.quick));
     } catch (error) {
       lifeErrors[system.name] = (error as Error).message.split("\n")[0] ?? String(error);
       ctx.log(`peers ${system.label}: ${(error as Error).message}`);

@@ -1,17 +1,20 @@
 /**
- * `bun run bench:realtime [-- --quick]`: fleet-wide pub/sub against one process's own
+ * `bun run bench:realtime [-- --quick] [--json]`: fleet-wide pub/sub against one process's own
  * `server.publish`, on 127.0.0.1 only, bounded in time. Prints fan-out (messages/s delivered to
  * 8 subscribers; fleet and reference interleaved, median ratio), fan-out through Redis,
  * cross-worker latency at a fixed rate (interleaved rounds), RSS per idle WebSocket, and the
- * primary's RSS while a stalled worker falls behind a flood.
+ * primary's RSS while a stalled worker falls behind a flood. `--json` prints one object (what
+ * `bun run bench` reads when it runs this as its real-time section).
  */
 
 import { freePort } from "../../lib/procs.ts";
 import { closeAll, connect, fanOut, latency, percentile, type Sub, spread } from "./clients.ts";
 import { flood, idleMemory } from "./memory.ts";
+import { type Percentiles, type RealtimeResult, realtimeLines } from "./report.ts";
 import { runThenExit, startFleet, startRedis, startReference } from "./servers.ts";
 
 const quick = process.argv.includes("--quick");
+const json = process.argv.includes("--json");
 /** `--section fanout|redis|latency|memory` runs one section (`bun run` keeps `--only` for itself). */
 const only = process.argv[process.argv.indexOf("--section") + 1];
 const runs = (section: string) => !process.argv.includes("--section") || only === section;
@@ -24,32 +27,28 @@ const SIZE = 32;
 const RATE = 10_000;
 const SUBSCRIBERS = 8;
 
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-const ms = (n: number) => `${n.toFixed(2)} ms`;
 const median = (values: number[]) => percentile(values, 50);
 
 async function fanOutRounds(fleetPort: number, refPort: number) {
   const fleetSubs = await spread(fleetPort, "bench", 2, SUBSCRIBERS / 2);
   const refSubs = await spread(refPort, "bench", 1, SUBSCRIBERS);
   const ratios: number[] = [];
-  const rows: string[] = [];
+  const rounds: NonNullable<RealtimeResult["fanout"]>["rounds"] = [];
   for (let round = 0; round < plan.rounds; round++) {
     // Interleaved, so both see the same noise of this shared machine.
-    const r = await fanOut(refPort, refSubs, plan.n, SIZE);
-    const f = await fanOut(fleetPort, fleetSubs, plan.n, SIZE);
-    ratios.push(f.perSecond / r.perSecond);
-    rows.push(
-      `  round ${round + 1}: reference ${fmt(r.perSecond)} msg/s (${fmt(r.delivered)}/${fmt(r.expected)}), fleet ${fmt(f.perSecond)} msg/s (${fmt(f.delivered)}/${fmt(f.expected)}), ratio ${(f.perSecond / r.perSecond).toFixed(2)}`,
-    );
+    const reference = await fanOut(refPort, refSubs, plan.n, SIZE);
+    const fleet = await fanOut(fleetPort, fleetSubs, plan.n, SIZE);
+    ratios.push(fleet.perSecond / reference.perSecond);
+    rounds.push({ reference, fleet });
   }
   await closeAll([...fleetSubs, ...refSubs]);
-  return { ratio: median(ratios), rows };
+  return { ratio: median(ratios), rounds };
 }
 
-async function fanOutRedis() {
+async function fanOutRedis(): Promise<NonNullable<RealtimeResult["redis"]>> {
   const redisPort = freePort();
   const redis = await startRedis(redisPort);
-  if (!redis) return "  through Redis: skipped (redis-server is not installed)";
+  if (!redis) return { skipped: "redis-server is not installed" };
   const env = { PUBSUB_URL: `redis://127.0.0.1:${redisPort}` };
   const [a, b] = [freePort(), freePort()];
   const [one, two] = await Promise.all([startFleet(a, 2, env), startFleet(b, 2, env)]);
@@ -58,7 +57,7 @@ async function fanOutRedis() {
   const result = await fanOut(a, subs, plan.n, SIZE);
   await closeAll(subs);
   await Promise.all([one.stop(), two.stop(), redis.stop()]);
-  return `  through Redis (fleet x2 publishes, 8 subscribers on a second fleet x2): ${fmt(result.perSecond)} msg/s (${fmt(result.delivered)}/${fmt(result.expected)} delivered)`;
+  return result;
 }
 
 async function latencies(fleetPort: number, refPort: number) {
@@ -87,56 +86,53 @@ async function latencies(fleetPort: number, refPort: number) {
     p99s.push([percentile(crossRound, 99), percentile(refRound, 99)]);
   }
   await closeAll([...subs, publisher, refSub, refPub] as Sub[]);
-  const line = (label: string, v: number[]) =>
-    `  ${label}: p50 ${ms(percentile(v, 50))}, p90 ${ms(percentile(v, 90))}, p99 ${ms(percentile(v, 99))} (${fmt(v.length)} messages)`;
-  const rounds = p99s.map(([f, r]) => `${f.toFixed(1)}/${r.toFixed(1)}`).join(", ");
+  const of = (v: number[]): Percentiles => ({
+    p50: percentile(v, 50),
+    p90: percentile(v, 90),
+    p99: percentile(v, 99),
+    messages: v.length,
+  });
   return {
-    p99: percentile(cross, 99),
-    rows: [
-      line("cross-worker (client -> worker A -> worker B -> client)", cross),
-      line("same worker (client -> worker A -> client)", same),
-      line("reference, one process", ref),
-      `  p99 per round, cross-worker/reference ms: ${rounds}`,
-    ],
+    ms: plan.latencyMs,
+    cross: of(cross),
+    same: of(same),
+    reference: of(ref),
+    p99PerRound: p99s,
   };
 }
 
 async function main() {
   const started = performance.now();
-  console.log(
-    `real-time${quick ? " (quick)" : ""}: 2-worker fleet vs one process, ${SUBSCRIBERS} subscribers, ${SIZE}-byte messages, ${fmt(plan.n)} per flood`,
-  );
+  const result: RealtimeResult = {
+    quick,
+    rate: RATE,
+    subscribers: SUBSCRIBERS,
+    size: SIZE,
+    n: plan.n,
+    rounds: plan.rounds,
+    durationS: 0,
+  };
   const [fleetPort, refPort] = [freePort(), freePort()];
   // One fleet and one reference for every section; runThenExit stops them.
   const [fleet] = await Promise.all([startFleet(fleetPort, 2), startReference(refPort)]);
-  if (runs("latency")) {
-    const lat = await latencies(fleetPort, refPort);
-    console.log(`latency at ${fmt(RATE)} msg/s for ${plan.latencyMs} ms`);
-    for (const row of lat.rows) console.log(row);
-    console.log(`  cross-worker p99 ${ms(lat.p99)} (target <= 2 ms)`);
-  }
-  if (runs("fanout")) {
-    const fan = await fanOutRounds(fleetPort, refPort);
-    console.log("fan-out, messages/s delivered (reference: one process's server.publish)");
-    for (const row of fan.rows) console.log(row);
-    const ratio = fan.ratio.toFixed(2);
-    console.log(`  fleet / reference, median of ${plan.rounds}: ${ratio} (target >= 0.8)`);
-  }
-  if (plan.redis && runs("redis")) console.log(await fanOutRedis());
+  if (runs("latency")) result.latency = await latencies(fleetPort, refPort);
+  if (runs("fanout")) result.fanout = await fanOutRounds(fleetPort, refPort);
+  if (plan.redis && runs("redis")) result.redis = await fanOutRedis();
   if (runs("memory")) {
-    console.log("memory");
-    console.log(await idleMemory(fleet, plan.idle, quick ? 200 : 1000));
-    console.log(await flood(fleet, "8 MiB (default)", ...floodSize));
+    const idle = await idleMemory(fleet, plan.idle, quick ? 200 : 1000);
+    const floods = [await flood(fleet, "8 MiB (default)", ...floodSize)];
     if (!quick) {
       // The same flood with the budget out of the way: what the bound saves.
       const unbounded = await startFleet(freePort(), 2, {
         PUBSUB_MAX_LAG_BYTES: "1073741824",
       });
-      console.log(await flood(unbounded, "1 GiB", ...floodSize));
+      floods.push(await flood(unbounded, "1 GiB", ...floodSize));
       await unbounded.stop();
     }
+    result.memory = { idle, floods };
   }
-  console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  result.durationS = (performance.now() - started) / 1000;
+  console.log(json ? JSON.stringify(result) : realtimeLines(result).join("\n"));
 }
 
 await runThenExit(main);

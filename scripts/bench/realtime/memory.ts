@@ -7,10 +7,33 @@ import { groupRssBytes, rssBytes } from "../../lib/procs.ts";
 import { closeAll, openIdle } from "./clients.ts";
 import type { Running } from "./servers.ts";
 
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const MB = 2 ** 20;
+
+/** What `idleMemory` measured. */
+export interface IdleMemory {
+  count: number;
+  /** Sockets per worker, "a/b". */
+  split: string;
+  beforeMb: number;
+  afterMb: number;
+  perSocketKb: number;
+}
+
+/** What `flood` measured. */
+export interface Flood {
+  budget: string;
+  messages: number;
+  stallMs: number;
+  beforeMb: number;
+  peakMb: number;
+}
 
 /** Fleet RSS before and after `count` idle WebSockets. */
-export async function idleMemory(fleet: Running, count: number, settleMs: number) {
+export async function idleMemory(
+  fleet: Running,
+  count: number,
+  settleMs: number,
+): Promise<IdleMemory> {
   const { port } = fleet;
   const warm = await openIdle(port, 100);
   await closeAll(warm); // first sockets allocate pools that later ones reuse
@@ -21,8 +44,13 @@ export async function idleMemory(fleet: Running, count: number, settleMs: number
   const after = groupRssBytes(fleet.pgid);
   const split = [0, 1].map((w) => subs.filter((s) => s.worker === w).length).join("/");
   await closeAll(subs);
-  const perSocket = (after - before) / count;
-  return `  ${fmt(count)} idle WebSockets over 2 workers (${split}): fleet RSS ${fmt(before / 2 ** 20)} -> ${fmt(after / 2 ** 20)} MB, ${(perSocket / 1024).toFixed(1)} KB per socket`;
+  return {
+    count,
+    split,
+    beforeMb: before / MB,
+    afterMb: after / MB,
+    perSocketKb: (after - before) / count / 1024,
+  };
 }
 
 /** Until a fresh connection lands on worker `index` and `path` answers 200 there. */
@@ -37,9 +65,14 @@ async function onWorker(port: number, path: string, index: number): Promise<void
 
 /**
  * Peak primary RSS while worker 0 publishes `messages` x 1 KB and worker 1 is stalled for
- * `stallMs` (its messages pile up in the primary up to PUBSUB_MAX_LAG_BYTES, `budget`).
+ * `stallMs` (with `budget` as PUBSUB_MAX_LAG_BYTES, as the fleet was started).
  */
-export async function flood(fleet: Running, budget: string, messages: number, stallMs: number) {
+export async function flood(
+  fleet: Running,
+  budget: string,
+  messages: number,
+  stallMs: number,
+): Promise<Flood> {
   const primary = fleet.pgid; // the group leader is the primary
   const before = rssBytes(primary) ?? 0;
   // Worker 1 stalls in 500 ms: until then a request that lands on it is refused at once (409),
@@ -54,5 +87,5 @@ export async function flood(fleet: Running, budget: string, messages: number, st
   })();
   await onWorker(fleet.port, `/pub?topic=flood&n=${messages}&size=1000`, 0);
   const peak = await sampling;
-  return `  flood, PUBSUB_MAX_LAG_BYTES ${budget}: worker 0 publishes ${fmt(messages)} x 1 KB while worker 1 stalls ${stallMs} ms: primary RSS ${fmt(before / 2 ** 20)} -> peak ${fmt(peak / 2 ** 20)} MB`;
+  return { budget, messages, stallMs, beforeMb: before / MB, peakMb: peak / MB };
 }

@@ -32,7 +32,7 @@ async function start(
   const group = processes.spawnGroup(command, env, ROOT);
   // Shows the server's pub/sub warnings (drops, lost Redis), so a number is never unexplained.
   group.stderr.follow((line) => {
-    if (line.includes("warn: pub/sub")) console.log(`    [${name}] ${line}`);
+    if (line.includes("warn: pub/sub")) console.error(`    [${name}] ${line}`);
   });
   try {
     await group.stdout.waitFor(ready, 15_000);
