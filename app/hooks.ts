@@ -1,6 +1,6 @@
 /**
  * Lifecycle hooks (HOOKS_MODULE): edit these, or delete the ones you don't need.
- * `setup` runs once in the primary; `onStart` / `onShutdown` run in every worker; `extras` are
+ * `setup` runs once at start, before any worker; `onStart` / `onShutdown` run in every worker; `extras` are
  * non-HTTP processes the primary runs beside the workers.
  */
 import type { ExtraProcess, FleetWorker, SetupContext, StopReason } from "../workers/fleet.ts";
@@ -8,7 +8,7 @@ import type { AppConfig } from "./config.ts";
 import { closeDb, databaseTarget, dbIfOpen, openDb } from "./db/index.ts";
 import { migrate } from "./db/migrate.ts";
 
-/** The app's settings (app/config.ts): read and checked by the primary, `worker.config`. */
+/** The app's settings (app/config.ts): read and checked at start, `worker.config`. */
 export { settings } from "./config.ts";
 
 /** Extra processes: started with the fleet, respawned on crash, stopped in the same drain. */
@@ -20,7 +20,7 @@ export const extras: ExtraProcess[] = [
 const dbExtras = 0;
 
 /**
- * Runs once in the primary before any worker starts; what it returns (plain JSON) reaches every
+ * Runs once before any worker starts (in a short-lived process the primary waits for); what it returns (plain JSON) reaches every
  * worker. Here: apply the pending migrations (the primary keeps no connection afterwards) and
  * split the PostgreSQL connection budget across the processes.
  */

@@ -3,11 +3,12 @@
  *   ./bun-fleet [options]      the primary, as `bun run start -- [options]`
  *   ./bun-fleet migrate [...]  the database migrations, as `bun run migrate` (when the build had
  *                              scripts/migrate.ts)
- * and the primary spawns its workers and extras as the same file (`process.execPath`), which
- * recognise themselves by the identity the primary puts in their env. It also runs from source
+ * and the primary spawns its workers, extras and setup process as the same file
+ * (`process.execPath`), which recognise themselves by what the primary puts in their env. It also runs from source
  * (`bun scripts/bin.ts`), which is how the dispatch is tested without a build.
  */
 import { join } from "node:path";
+import { SETUP_ENV } from "../workers/primary/start/setup-process.ts";
 import { CHILD_ENV } from "../workers/worker-init.ts";
 
 // `--` is accepted and dropped, so `./bun-fleet -- [options]` (the usage --help prints, shared with
@@ -17,6 +18,8 @@ const ROOT = join(import.meta.dir, "..");
 
 if (process.env[CHILD_ENV] !== undefined) {
   await import("../workers/child/main.ts");
+} else if (process.env[SETUP_ENV] !== undefined) {
+  await import("../workers/primary/start/setup-main.ts");
 } else if (argv[0] === "migrate") {
   process.exit(await migrate(argv.slice(1)));
 } else {

@@ -56,7 +56,7 @@ export interface FleetWorker<
   readonly pid: number;
   /** `workerContext[index]`, or null when no contexts were configured. */
   readonly context: Context | null;
-  /** What the primary's `setup` hook returned (null without one). */
+  /** What the `setup` hook returned (null without one). */
   readonly setup: Setup;
   /** The app's settings, as the hooks module's `settings` schema parsed them. */
   readonly config: Config;
@@ -134,7 +134,7 @@ export interface FetchApp {
 /** An app module's default export: an app, or a factory that builds one per worker. */
 export type AppExport = FetchApp | ((worker: FleetWorker) => FetchApp | Promise<FetchApp>);
 
-/** What the `setup` hook receives (in the primary, before any worker starts). */
+/** What the `setup` hook receives (once, before any worker starts). */
 export interface SetupContext<Config extends object = AppSettings> {
   /** The app's settings, already checked. */
   readonly config: Config;
@@ -156,11 +156,12 @@ export type AppStats = { [name: string]: number | string };
 export interface FleetHooks {
   /**
    * An object schema (zod's `z.object`) whose keys are env names: the app's settings, read and
-   * checked by the primary at start, listed in `--help`, handed to workers as `worker.config`.
+   * checked at start (by the setup process), listed in `--help`, handed to workers as `worker.config`.
    */
   settings?: unknown;
   /**
-   * Runs once in the primary before any worker spawns; its JSON result reaches every worker.
+   * Runs once before any worker spawns, in a short-lived process the primary spawns and waits
+   * for (the primary itself never loads the hooks module); its JSON result reaches every worker.
    * A throw stops the start (exit 3): its stack is printed, or only its message when the error
    * has a `code` (an expected failure, such as a migration that does not apply).
    */

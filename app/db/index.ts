@@ -1,6 +1,6 @@
 /**
  * The template's database module: this process's client (`db()`), opened in each worker's
- * `onStart` and closed in `onShutdown`; migrations run once in the primary's `setup`.
+ * `onStart` and closed in `onShutdown`; migrations run once in `setup`, at start.
  * See README "Database".
  */
 import type { AppConfig } from "../config.ts";

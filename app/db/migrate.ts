@@ -6,7 +6,7 @@
  * PostgreSQL advisory lock for the whole run; on SQLite each migration's `BEGIN IMMEDIATE`,
  * which checks again inside the write lock whether that version is applied.
  *
- * Runs in the primary's `setup` (before any worker starts) and in `bun run migrate`.
+ * Runs in `setup` (once, before any worker starts) and in `bun run migrate`.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";

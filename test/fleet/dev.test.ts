@@ -234,6 +234,30 @@ describe("bun run dev after a failed start", () => {
     expect(await fleet.exited).toBe(0);
   });
 
+  test("a failing setup fixed by a save runs again as saved (the hooks module is loaded afresh)", async () => {
+    const hooksFile = join(project, "app", "dev-hooks.ts");
+    const setupReturns = (body: string) =>
+      writeFileSync(hooksFile, `export function setup() {\n  ${body};\n}\n`);
+    setupReturns('throw new Error("dev fixture: setup failed")');
+    writeFileSync(appFile, original);
+    const fleet = await startFleet({
+      script: join(project, "scripts", "dev.ts"),
+      cwd: project,
+      env: { ...devEnv(), HOOKS_MODULE: hooksFile },
+    });
+    try {
+      await waitFor("the wait for a fix", () => fleet.stderr().includes(waiting));
+      expect(fleet.stderr()).toContain("dev fixture: setup failed");
+      setupReturns('return { fixed: "yes" }');
+      await waitFor("the banner", () => fleet.stdout().includes("bun-fleet: serving"), 10_000);
+      expect(count(fleet.stderr(), /dev fixture: setup failed/g)).toBe(1);
+      fleet.kill("SIGINT");
+      expect(await fleet.exited).toBe(0);
+    } finally {
+      rmSync(hooksFile, { force: true });
+    }
+  });
+
   test("Ctrl-C while it waits quits at once, leaving nothing behind", async () => {
     const fleet = await startBroken();
     await waitFor("the wait for a fix", () => fleet.stderr().includes(waiting));

@@ -47,7 +47,7 @@ describe("boot failures and crash loops", () => {
     }
   });
 
-  // The hooks module runs in the primary before any worker: each failure stops the start there.
+  // The hooks module runs in the setup process before any worker: each failure stops the start.
   test.each([
     [
       "a setup hook that throws: exit 3",
@@ -75,6 +75,12 @@ describe("boot failures and crash loops", () => {
       "bad-setup.ts",
       3,
       ["setup must return plain JSON data; result.when is a Date"],
+    ],
+    [
+      "a setup process killed mid-setup: exit 3 saying so",
+      "killed-setup.ts",
+      3,
+      ["the setup process (pid ", "was killed by SIGKILL, no worker started"],
     ],
   ] as [string, string, number, string[]][])(
     "%s, before any worker starts",

@@ -84,7 +84,7 @@ describe("serving", () => {
     expect((await fetch(stamped.url("/"))).headers.get("x-worker-index")).toBe("0");
   });
 
-  test("setup runs once in the primary and its value reaches every worker; onStart runs per worker", async () => {
+  test("setup runs once, in a child of the primary that the primary waits out, and its value reaches every worker; onStart runs per worker; the primary never loads the hooks module", async () => {
     const fleet = await startReadyFleet({
       env: {
         APP_MODULE: join(FIXTURES, "hooks-app.ts"),
@@ -92,8 +92,18 @@ describe("serving", () => {
       },
     });
     const res = await fetch(fleet.url("/setup"));
-    const body = (await res.json()) as { setup: { secret: string; pid: number } };
-    expect(body.setup).toEqual({ secret: "from-setup", pid: fleet.pid });
+    const body = (await res.json()) as { setup: { secret: string; pid: number; parent: number } };
+    const setupPid = body.setup.pid;
+    expect(body.setup).toEqual({ secret: "from-setup", pid: setupPid, parent: fleet.pid });
+    expect(setupPid).not.toBe(fleet.pid);
+    // The setup process is gone once the fleet serves: the primary and its two workers are left.
+    expect(fleet.pids()).not.toContain(setupPid);
+    expect(fleet.pids()).toHaveLength(3);
+    const loadedIn = [...fleet.stderr().matchAll(/hooks module loaded in pid (\d+)/g)].map((m) =>
+      Number(m[1]),
+    );
+    expect(loadedIn).toContain(setupPid);
+    expect(loadedIn).not.toContain(fleet.pid);
     expect(fleet.stderr()).toContain("[fixture] onStart worker 0");
     expect(fleet.stderr()).toContain("[fixture] onStart worker 1");
   });

@@ -2,28 +2,21 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { bridgeConsole, logUncaught } from "../console.ts";
 import { ExitCode } from "../exit-codes.ts";
-import type { ExtraProcess, FleetHooks, Json } from "../fleet.ts";
 import { configureLogs, createLog, writeOut } from "../log.ts";
-import { checkHooks, pathExists, shown } from "../modules.ts";
+import { pathExists, shown } from "../modules.ts";
 import { helpText } from "../settings.ts";
-import {
-  type AppConfig,
-  appHelpText,
-  appSettingRows,
-  appSettingsSchema,
-  readAppSettings,
-} from "./config/app-settings.ts";
+import { appHelpText, appSettingRows, appSettingsSchema } from "./config/app-settings.ts";
 import { type FleetConfig, resolveConfig } from "./config/config.ts";
 import { Primary } from "./primary.ts";
 import { interpretSignal, PRIMARY_SIGNALS } from "./signals.ts";
 import { localUrl, printBanner } from "./start/banner.ts";
-import { checkExtras, runSetupHook, SetupInvalid } from "./start/hooks.ts";
 import { claimPidFile, releasePidFile } from "./start/pid-file.ts";
 import { tcpMigrateNote } from "./start/platform.ts";
+import { runSetupProcess } from "./start/setup-process.ts";
 import { removeTokenFile, writeTokenFile } from "./start/token-file.ts";
 
 const log = createLog("primary");
-bridgeConsole("primary"); // the user's hooks and setup log like the rest
+bridgeConsole("primary"); // a stray console line logs like the rest
 logUncaught("primary");
 
 /** The project root: where default module paths resolve and `bun run dev` watches app/. */
@@ -160,58 +153,25 @@ async function run(config: FleetConfig, tokenFile: string | null, cli: boolean):
   }
 }
 
-/** Hooks, setup, then the fleet until it stops. */
+/** Setup (in its own process), then the fleet until it stops. */
 async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode> {
   // In dev mode retiring workers keep a Connection: close window; the note is for production.
   const migrateNote = config.dev ? null : tcpMigrateNote();
   if (migrateNote) log.info(migrateNote);
 
-  // The hooks module is the user's code: a throw while importing it is a failed start (like a
-  // throwing setup or app), while exports of the wrong shape are configuration errors.
-  let mod: Record<string, unknown>;
-  try {
-    mod = await import(config.hooksModule);
-  } catch (error) {
-    log.error(
-      `HOOKS_MODULE ${shown(config.hooksModule)} threw while loading, no worker started: ${(error as Error).stack ?? error}`,
-    );
-    return ExitCode.bootFailure;
-  }
-  let hooks: FleetHooks;
-  let extras: Required<ExtraProcess>[];
-  let setup: Json;
-  let appConfig: AppConfig = {};
-  try {
-    hooks = checkHooks(mod, config.hooksModule);
-    extras = checkExtras(hooks.extras, config.hooksModule);
-    // The app's settings, checked before any process starts, like the fleet's.
-    const schema = appSettingsSchema(mod, config.hooksModule);
-    const read = schema ? readAppSettings(schema, process.env) : { ok: true as const, config: {} };
-    if (!read.ok) throw new Error(read.message);
-    appConfig = read.config;
-  } catch (error) {
-    log.error(`invalid configuration: ${(error as Error).message}`);
-    return ExitCode.config;
-  }
-  try {
-    setup = await runSetupHook(hooks, {
-      config: appConfig,
+  // The hooks module, the app settings and `setup` run in a process of their own: the primary
+  // never loads the app's code (start/setup-main.ts).
+  const started = await runSetupProcess(
+    {
+      hooksModule: config.hooksModule,
       workers: config.workers,
-      log,
-    });
-  } catch (error) {
-    if (error instanceof SetupInvalid) {
-      log.error(`invalid configuration: ${error.message}`);
-      return ExitCode.config;
-    }
-    // An error with a code is an expected failure (a migration, a database that is down): its
-    // message says it all. Anything else is a bug in setup: print its stack.
-    const text = (error as { code?: unknown }).code
-      ? (error as Error).message
-      : ((error as Error).stack ?? String(error));
-    log.error(`setup hook failed, no worker started: ${text}`);
-    return ExitCode.bootFailure;
-  }
+      logFormat: config.logFormat,
+      logLevel: config.logLevel,
+    },
+    log,
+  );
+  if (!started.ok) return started.code as ExitCode;
+  const { setup, extras, config: appConfig } = started.outcome;
   // Loaded only by `bun run dev`: the watcher is not part of a production primary's footprint.
   const stopWatching = config.dev
     ? (await import("./dev/dev-mode.ts")).startDevMode(primary, config, ROOT, createLog("dev"))

@@ -4,8 +4,8 @@ import { shown } from "../../modules.ts";
 /**
  * The app's own settings: the hooks module may export `settings`, an object schema (zod's
  * `z.object({...})`, or anything with the same `shape` + `safeParse`) whose keys are env names.
- * The primary reads them once from env, checks them before any process starts (exit 2 naming
- * the setting), lists them in `--help` and the README, and hands the parsed values to every
+ * The setup process (start/setup-main.ts) reads them once from env, checks them before any
+ * worker starts (exit 2 naming the setting), `--help` lists them and the README, and hands the parsed values to every
  * worker and extra as `worker.config`. The runtime never imports zod itself: it only calls the
  * schema the app exports.
  */

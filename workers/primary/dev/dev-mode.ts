@@ -88,7 +88,7 @@ export function startDevMode(primary: Primary, config: FleetConfig, root: string
     log.info(`${what} changed: rolling reload`);
     if (files.includes(shown(config.hooksModule))) {
       log.info(
-        "the hooks module changed: onStart/onShutdown reload with the workers; setup and extras run in the primary, so restart `bun run dev` for those",
+        "the hooks module changed: onStart/onShutdown reload with the workers; setup and extras run once at start, so restart `bun run dev` for those",
       );
     }
     primary.reload(`${what} changed`);

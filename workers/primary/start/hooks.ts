@@ -4,7 +4,7 @@ import type { ExtraProcess, FleetHooks, Json, SetupContext } from "../../fleet.t
 import { pathExists, shown } from "../../modules.ts";
 import { MAX_CONTEXT_BYTES } from "../../worker-init.ts";
 
-/** The primary's use of the hooks module: the `setup` hook and the `extras` declarations. */
+/** The setup process's use of the hooks module (setup-main.ts): `setup` and `extras`. */
 
 const EXTRA_NAME = /^[A-Za-z0-9._-]+$/;
 
@@ -54,7 +54,7 @@ export function jsonProblem(value: unknown, at = "result"): string | null {
 /** `SetupContext.invalid`: the start stops as a configuration error (exit 2) with this line. */
 export class SetupInvalid extends Error {}
 
-/** Runs the hooks module's `setup` once (in the primary) and checks its result can reach workers. */
+/** Runs the hooks module's `setup` once (in the setup process) and checks its result can reach workers. */
 export async function runSetupHook(
   hooks: FleetHooks,
   fleet: Omit<SetupContext, "invalid"> = { config: {}, workers: 1, log: console },
