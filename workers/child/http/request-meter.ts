@@ -16,7 +16,10 @@ export interface AccessLog {
 
 /** What a meter counts for, and what it does when MAX_REQUESTS is reached. */
 export interface MeterOptions {
-  /** METRICS: the counts are reported (status, /metrics); off, only the total is kept. */
+  /**
+   * METRICS: the counts are reported (status, /metrics); off, only the total and in-flight are
+   * kept, and with no access log either the clock is not read at all.
+   */
   metered: boolean;
   /** ACCESS_LOG: one line per app request; null for none. */
   access: AccessLog | null;
@@ -66,6 +69,8 @@ export class RequestMeter {
 
   private readonly metered: boolean;
   private readonly access: AccessLog | null;
+  /** Metrics or the access log need each request's duration; MAX_REQUESTS alone does not. */
+  readonly #timed: boolean;
   private readonly limit: number;
   private readonly onLimit: () => void;
 
@@ -73,6 +78,7 @@ export class RequestMeter {
   constructor({ metered, access, limit = 0, onLimit = () => {} }: MeterOptions) {
     this.metered = metered;
     this.access = access;
+    this.#timed = metered || access !== null;
     this.limit = limit;
     this.onLimit = onLimit;
   }
@@ -89,7 +95,7 @@ export class RequestMeter {
     then: (response: Response | undefined) => Response | undefined = (response) => response,
   ): FetchApp["fetch"] {
     return (request: Request, server?: unknown) => {
-      const started = performance.now();
+      const started = this.#timed ? performance.now() : 0;
       this.inFlight += 1;
       let res: ReturnType<FetchApp["fetch"]>;
       try {
@@ -120,26 +126,32 @@ export class RequestMeter {
    * undefined when it upgraded the request to a WebSocket (101).
    */
   #done(request: Request, response: Response | null | undefined, started: number): void {
-    const ms = performance.now() - started;
-    const status = response ? response.status : response === undefined ? 101 : 500;
     this.inFlight -= 1;
-    this.#durationMs += ms;
-    const method = request.method;
-    const key = status * 16 + (method === "GET" ? 0 : (METHOD_INDEX[method] ?? OTHER));
-    const at = key - KEY_MIN;
-    const counts = this.#counts;
-    if (at >= 0 && at < KEY_SPAN) {
-      if (counts[at] === 0) this.#seen.push(key);
-      (counts[at] as number)++;
-    } else {
-      this.#oddCounts.set(key, (this.#oddCounts.get(key) ?? 0) + 1);
-    }
-    let bucket = 0;
-    while (bucket < LAST_BUCKET && ms > (BOUNDS_MS[bucket] as number)) bucket++;
-    (this.#buckets[bucket] as number)++;
-    if (this.access) this.#accessLine(request, response, status, ms / 1000);
+    if (this.#timed) this.#count(request, response, performance.now() - started);
     // Last: onLimit may begin the drain, which reads these numbers.
     if (++this.requests === this.limit) this.onLimit();
+  }
+
+  /** The request's duration, its status and method (METRICS) and its access line (ACCESS_LOG). */
+  #count(request: Request, response: Response | null | undefined, ms: number): void {
+    const status = response ? response.status : response === undefined ? 101 : 500;
+    if (this.metered) {
+      this.#durationMs += ms;
+      const method = request.method;
+      const key = status * 16 + (method === "GET" ? 0 : (METHOD_INDEX[method] ?? OTHER));
+      const at = key - KEY_MIN;
+      const counts = this.#counts;
+      if (at >= 0 && at < KEY_SPAN) {
+        if (counts[at] === 0) this.#seen.push(key);
+        (counts[at] as number)++;
+      } else {
+        this.#oddCounts.set(key, (this.#oddCounts.get(key) ?? 0) + 1);
+      }
+      let bucket = 0;
+      while (bucket < LAST_BUCKET && ms > (BOUNDS_MS[bucket] as number)) bucket++;
+      (this.#buckets[bucket] as number)++;
+    }
+    if (this.access) this.#accessLine(request, response, status, ms / 1000);
   }
 
   #accessLine(
