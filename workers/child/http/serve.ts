@@ -78,13 +78,16 @@ export function withFetch(app: FetchApp, fetch: FetchApp["fetch"]): FetchApp {
  * The app's side of the request path, inside out: the live-reload injection (dev mode only) wraps
  * the app, the request meter wraps that. The meter exists when anything counts requests (METRICS,
  * ACCESS_LOG, MAX_REQUESTS): one count serves metrics, the access log and recycling. A stage that
- * is off is not in the chain, and with none on the app is served as is.
+ * is off is not in the chain, and with none on the app is served as is. With a meter, `stamp` is
+ * applied by the meter after it counts (`stamped` is then true), so an async response takes one
+ * continuation for both; otherwise the caller stamps.
  */
 export function pipeline(
   app: FetchApp,
   settings: Pick<ServeSettings, "metrics" | "accessLog" | "maxRequests">,
   parts: Pick<ServeParts, "access" | "onLimit" | "liveReload">,
-): { app: FetchApp; meter: RequestMeter | null } {
+  stamp?: (response: Served) => Served,
+): { app: FetchApp; meter: RequestMeter | null; stamped: boolean } {
   const { metrics, accessLog, maxRequests } = settings;
   const meter =
     metrics || accessLog || maxRequests > 0
@@ -97,22 +100,22 @@ export function pipeline(
       : null;
   let fetch: FetchApp["fetch"] | null = null;
   if (parts.liveReload) fetch = withLiveReloadClient(app);
-  if (meter) fetch = meter.wrap(fetch ? { fetch } : app);
-  return { app: fetch ? withFetch(app, fetch) : app, meter };
+  if (meter) fetch = meter.wrap(fetch ? { fetch } : app, stamp);
+  return { app: fetch ? withFetch(app, fetch) : app, meter, stamped: meter !== null && !!stamp };
 }
 
 /**
  * `Bun.serve` with reusePort, and the request path built once, in order: body limit -> request
- * meter -> live-reload injection (dev only) -> the app -> stamp. A stage that is off is not in
- * the chain at all. Fleet paths go to the fleet routes (matched natively by Bun, never metered).
- * Per response the stamp only checks whether this worker drains (then `Connection: close`, also
- * on responses that were in flight when the drain began); it sets no header otherwise, since one
- * `headers.set` costs ~4% of hello throughput in Bun 1.4.5.
+ * meter -> live-reload injection (dev only) -> the app -> stamp (applied by the meter when there
+ * is one). A stage that is off is not in the chain at all. Fleet paths go to the fleet routes
+ * (matched natively by Bun, never metered). Per response the stamp only checks whether this
+ * worker drains (then `Connection: close`, also on responses that were in flight when the drain
+ * began); it sets no header otherwise, since one `headers.set` costs ~4% of hello throughput in
+ * Bun 1.4.5.
  */
 export function serve(app: FetchApp, settings: ServeSettings, parts: ServeParts): Serving {
   const { isDraining, liveReload } = parts;
   const { workerIndexHeader, maxBodyBytes, tls } = settings;
-  const { app: served, meter } = pipeline(app, settings, parts);
   const workerIndex = String(settings.index);
   const stamp = (response: Served): Served => {
     if (response === undefined) return response; // upgraded to a WebSocket: nothing to send
@@ -122,11 +125,14 @@ export function serve(app: FetchApp, settings: ServeSettings, parts: ServeParts)
     if (isDraining()) res = withHeader(res, "connection", "close");
     return res;
   };
-  const limited = (target: FetchApp): Handler => {
-    const run: Handler = (request, server) => {
-      const res = target.fetch(request, server);
-      return res instanceof Promise ? res.then(stamp) : stamp(res);
-    };
+  const { app: served, meter, stamped } = pipeline(app, settings, parts, stamp);
+  const limited = (target: FetchApp, stampedByTarget: boolean): Handler => {
+    const run: Handler = stampedByTarget
+      ? target.fetch
+      : (request, server) => {
+          const res = target.fetch(request, server);
+          return res instanceof Promise ? res.then(stamp) : stamp(res);
+        };
     return (request, server) => {
       withTargetUrl(request, server); // a request without Host: absolute URL, as Hono needs
       const checked = limitBody(request, maxBodyBytes);
@@ -137,7 +143,7 @@ export function serve(app: FetchApp, settings: ServeSettings, parts: ServeParts)
       );
     };
   };
-  const fleetHandler = limited(parts.fleet);
+  const fleetHandler = limited(parts.fleet, false);
   const routes: [string, Handler][] = FLEET_PATHS.map((path) => [path, fleetHandler]);
   if (liveReload) {
     routes.push([
@@ -163,7 +169,7 @@ export function serve(app: FetchApp, settings: ServeSettings, parts: ServeParts)
     maxRequestBodySize: bunBodyBackstop(maxBodyBytes),
     ...(tls && { tls: { cert: Bun.file(tls.certFile), key: Bun.file(tls.keyFile) } }),
     routes: Object.fromEntries(routes),
-    fetch: limited(served),
+    fetch: limited(served, stamped),
     error: (error) => {
       console.error(error);
       return stamp(Response.json({ error: "Internal Server Error" }, { status: 500 }));
