@@ -134,6 +134,60 @@ describe("stopping", () => {
     expect(fleet.stderr()).toContain("SIGINT ignored: same Ctrl-C delivered twice");
   });
 
+  // A long setup (a migration) runs in the setup process: a stop asked for meanwhile lets it
+  // finish and starts no worker. A terminal's Ctrl-C reaches the setup process too (the whole
+  // foreground group gets it): that must not kill it mid-setup, nor turn the stop into exit 3.
+  test.each([
+    ["SIGTERM to the primary", false],
+    ["Ctrl-C (SIGINT to the primary and the setup process)", true],
+  ])("%s during setup: setup finishes, no worker starts, exit 0", async (_what, group) => {
+    const fleet = await startFleet({
+      env: { HOOKS_MODULE: join(FIXTURES, "slow-setup.ts"), SLOW_SETUP_MS: "1000" },
+    });
+    const began = await waitFor("setup to begin", () =>
+      /fixture: setup begins in pid (\d+)/.exec(fleet.stdout() + fleet.stderr()),
+    );
+    const setupPid = Number(began[1]);
+    expect(setupPid).not.toBe(fleet.pid);
+    fleet.kill(group ? "SIGINT" : "SIGTERM");
+    if (group) process.kill(setupPid, "SIGINT");
+    expect(await fleet.exited).toBe(0);
+    const out = fleet.stdout() + fleet.stderr();
+    expect(out).toContain("fixture: setup ends");
+    expect(out).not.toContain("[worker");
+    expect(out).not.toContain("setup process (pid");
+  });
+
+  test("past the stop's deadline the setup process is killed: exit 4; a second Ctrl-C kills it at once: exit 130", async () => {
+    for (const [signals, code] of [
+      [["SIGTERM"], 4],
+      [["SIGINT", "SIGINT"], 130],
+    ] as [NodeJS.Signals[], number][]) {
+      const fleet = await startFleet({
+        env: {
+          HOOKS_MODULE: join(FIXTURES, "slow-setup.ts"),
+          SLOW_SETUP_MS: "10000",
+          SHUTDOWN_TIMEOUT_MS: "300",
+        },
+      });
+      const began = await waitFor("setup to begin", () =>
+        /fixture: setup begins in pid (\d+)/.exec(fleet.stdout() + fleet.stderr()),
+      );
+      for (const signal of signals) {
+        fleet.kill(signal);
+        await Bun.sleep(SIGINT_COALESCE_MS + 20); // two key presses, not one delivered twice
+      }
+      const { ms, value } = await timed(fleet.exited);
+      expect(value).toBe(code);
+      expect(ms).toBeLessThan(2000);
+      const out = fleet.stderr();
+      expect(out).toContain(code === 4 ? "shutdown deadline passed" : "forced stop");
+      expect(out).toContain(`the setup process (pid ${began[1]})`);
+      expect(out).not.toContain("fixture: setup ends");
+      await waitFor("the setup process to be gone", () => fleet.pids().length === 0, 2000);
+    }
+  });
+
   test("PID_FILE holds the primary's pid while it runs, refuses a second fleet, is removed at exit", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fleet-pid-"));
     try {

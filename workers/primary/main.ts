@@ -169,8 +169,13 @@ async function runFleet(config: FleetConfig, primary: Primary): Promise<ExitCode
       logLevel: config.logLevel,
     },
     log,
+    primary,
   );
-  if (!started.ok) return started.code as ExitCode;
+  primary.setupEnded();
+  // Stopped meanwhile: the stop's exit code (0, or 4 past its deadline, 130 when forced); no
+  // worker starts. A setup that failed on its own keeps its code.
+  if (!started.ok)
+    return started.killed && primary.stopping ? primary.run(null) : (started.code as ExitCode);
   const { setup, extras, config: appConfig } = started.outcome;
   // Loaded only by `bun run dev`: the watcher is not part of a production primary's footprint.
   const stopWatching = config.dev

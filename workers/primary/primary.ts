@@ -56,6 +56,8 @@ export class Primary implements PoolOwner {
   #watchdog: Watchdog | null = null;
   #stop: Stop | null = null;
   #killTimer: Timer | undefined;
+  /** The setup process while it runs: a stop waits for it by the deadline, a forced one kills it. */
+  #setupProcess: { pid: number; kill(signal: NodeJS.Signals): void } | null = null;
   /** Fleet-wide pub/sub: the relay between workers, and Redis when PUBSUB_URL is set. */
   readonly pubsub: FleetPubSub;
   readonly #listeners: { [E in keyof PrimaryEvents]: PrimaryEvents[E][] } = {
@@ -172,6 +174,17 @@ export class Primary implements PoolOwner {
     return this.#stop !== null;
   }
 
+  /** The setup process runs (main.ts): it is one of the fleet's processes until it exits. */
+  setupStarted(proc: { pid: number; kill(signal: NodeJS.Signals): void }): void {
+    this.#setupProcess = proc;
+  }
+
+  /** The setup process exited; a stop asked for meanwhile can finish now. */
+  setupEnded(): void {
+    this.#setupProcess = null;
+    this.#finishIfDone();
+  }
+
   /** The stop funnel: the first call wins and drains every process by one deadline. */
   requestStop(reason: StopReason, code: ExitCode = ExitCode.ok): void {
     if (this.#stop) {
@@ -186,8 +199,10 @@ export class Primary implements PoolOwner {
     this.#stopSampling();
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     const live = this.#live();
+    // A setup process is not drained: it finishes setup (by the deadline), then no worker starts.
+    const setup = this.#setupProcess ? " and waiting for the setup process" : "";
     this.log.info(
-      `stopping (${reason}): draining ${live.length} process(es), deadline ${this.config.shutdownTimeoutMs} ms`,
+      `stopping (${reason}): draining ${live.length} process(es)${setup}, deadline ${this.config.shutdownTimeoutMs} ms`,
     );
     for (const worker of live) worker.drain(reason, deadline);
     this.#killTimer = setTimeout(
@@ -202,8 +217,12 @@ export class Primary implements PoolOwner {
     if (!this.#stop) this.requestStop("SIGINT");
     (this.#stop as Stop).code = ExitCode.forced;
     const live = this.#live();
-    this.log.warn(`forced stop: killing ${live.length} process(es) now`);
+    const setup = this.#setupProcess;
+    this.log.warn(
+      `forced stop: killing ${live.length + (setup ? 1 : 0)} process(es) now${setup ? ` : the setup process (pid ${setup.pid})` : ""}`,
+    );
     for (const worker of live) worker.kill("SIGKILL");
+    setup?.kill("SIGKILL");
   }
 
   /** Rolling reload (SIGHUP, POST /admin/reload); asked for while starting, it runs once running. */
@@ -293,14 +312,20 @@ export class Primary implements PoolOwner {
   #killStragglers(): void {
     const stop = this.#stop as Stop;
     const live = this.#live();
-    this.log.error(`shutdown deadline passed: killing ${live.map((w) => w.name).join(", ")}`);
+    const setup = this.#setupProcess;
+    const names = live.map((w) => w.name);
+    if (setup) names.push(`the setup process (pid ${setup.pid})`);
+    this.log.error(`shutdown deadline passed: killing ${names.join(", ")}`);
     if (stop.code === ExitCode.ok) stop.code = ExitCode.deadline;
     for (const worker of live) worker.kill("SIGKILL");
+    setup?.kill("SIGKILL");
   }
 
   #finishIfDone(): void {
     const stop = this.#stop;
-    if (!stop || this.#live().length > 0 || this.lifecycle.is("stopped")) return;
+    if (!stop || this.#live().length > 0 || this.#setupProcess || this.lifecycle.is("stopped")) {
+      return;
+    }
     clearTimeout(this.#killTimer);
     this.pubsub.stop();
     this.lifecycle.to("stopped");

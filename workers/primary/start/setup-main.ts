@@ -69,6 +69,10 @@ async function start(init: SetupInit): Promise<SetupOutcome | ExitCode> {
 
 // Orphaned (the primary was killed mid-setup): nothing is waiting for the result.
 process.on("disconnect", () => process.exit(ExitCode.bootFailure));
+// A terminal's Ctrl-C reaches the whole foreground group: the primary decides what it means (the
+// first lets setup finish and starts no worker; a second one forces, and this process then goes
+// with the primary's exit, through the disconnect above).
+process.on("SIGINT", () => {});
 const init = JSON.parse(process.env[SETUP_ENV] ?? "null") as SetupInit | null;
 if (!init || typeof process.send !== "function") {
   log.error(`${SETUP_ENV} is not set: the setup process is started by the primary`);

@@ -37,7 +37,12 @@ const SETUP_ENTRY = join(import.meta.dir, "setup-main.ts");
 export async function runSetupProcess(
   init: SetupInit,
   log: Log,
-): Promise<{ ok: true; outcome: SetupOutcome } | { ok: false; code: number }> {
+  /** The primary: it learns of the process (a stop's deadline reaches it) and whether it stops. */
+  primary?: {
+    setupStarted(proc: { pid: number; kill(signal: NodeJS.Signals): void }): void;
+    readonly stopping: boolean;
+  },
+): Promise<{ ok: true; outcome: SetupOutcome } | { ok: false; code: number; killed: boolean }> {
   let outcome: SetupOutcome | null = null;
   const proc = Bun.spawn([process.execPath, SETUP_ENTRY], {
     env: { ...process.env, [SETUP_ENV]: JSON.stringify(init) },
@@ -47,13 +52,16 @@ export async function runSetupProcess(
       outcome = message as SetupOutcome;
     },
   });
+  primary?.setupStarted(proc);
   const code = await proc.exited;
   if (code === 0 && outcome) return { ok: true, outcome: outcome as SetupOutcome };
   // 2 and 3 are the primary's own codes for a configuration error and a failed setup: the setup
-  // process has said why. Anything else (a signal, a crash in Bun) is said here.
-  if (code === 2 || code === 3) return { ok: false, code };
+  // process has said why. Anything else (a signal, a crash in Bun) is said here, unless the
+  // primary killed it itself (a forced stop, or the stop's deadline), which it has said.
+  if (code === 2 || code === 3) return { ok: false, code, killed: false };
+  if (primary?.stopping) return { ok: false, code: 3, killed: true };
   log.error(
     `the setup process (pid ${proc.pid}) ${proc.signalCode ? `was killed by ${proc.signalCode}` : `exited with code ${code}`}${code === 0 ? " without a result" : ""}, no worker started`,
   );
-  return { ok: false, code: 3 };
+  return { ok: false, code: 3, killed: true };
 }
