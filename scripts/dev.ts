@@ -40,10 +40,12 @@ const appModule = resolve(process.env.APP_MODULE || join(root, "app", "index.ts"
 // instead of ending the session; Ctrl-C meanwhile quits (no signal handler is left installed).
 let code = await main(argv, { dev: true });
 while (code === ExitCode.bootFailure || code === ExitCode.crashLoop) {
+  // Watching before saying so: a save right after the message must not be missed.
+  const change = nextChange(watchedDirs(root, appModule), log);
   log.error(
     `the fleet could not ${code === ExitCode.bootFailure ? "start" : "keep running"} (exit ${code}; the error is above). Fix it and save to start again, or Ctrl-C.`,
   );
-  const files = await nextChange(watchedDirs(root, appModule), log);
+  const files = await change;
   log.info(`${describeFiles(files)} changed: starting again`);
   code = await main(argv, { dev: true });
 }
