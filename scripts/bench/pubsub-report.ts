@@ -49,6 +49,25 @@ export function fit(rows: PubsubRow[]): { a: number; b: number; at64: number } |
 }
 
 const us = (n: number) => n.toFixed(1);
+
+/**
+ * The fit in words, with the 64-worker ceiling it implies. A slope at or below 0 (CPU per publish
+ * no larger with more workers, within the idle rate's noise) sets no ceiling.
+ */
+export function fitSentence(rows: PubsubRow[]): string | null {
+  const line = fit(rows);
+  if (!line) return null;
+  const sign = line.b < 0 ? "-" : "+";
+  const formula = `${line.a.toFixed(1)} ${sign} ${Math.abs(line.b).toFixed(2)} µs per worker`;
+  if (line.b <= 0 || line.at64 <= 0) {
+    return `Least-squares fit of the primary's cost: ${formula}: it does not grow with workers, so at 64 workers the primary sets no ceiling on publishes/s (the workers' CPU does)`;
+  }
+  return `Least-squares fit of the primary's cost: ${formula}; at 64 workers ${line.at64.toFixed(1)} µs per publish, a ceiling of ${int(1e6 / line.at64)} publishes/s for the whole fleet`;
+}
+
+/** Said under a table with a value below 0: what such a value means. */
+const BELOW_IDLE =
+  "A value below 0: the loaded window used less of the primary's CPU than its idle rate predicted, i.e. the publishes cost it nothing measurable.";
 const delivered = (r: PubsubRow) =>
   `${int(r.delivered)}/${int(r.expected)}${r.delivered === r.expected ? "" : " (MISMATCH)"}`;
 
@@ -61,13 +80,9 @@ export function pubsubLines(r: PubsubResult): string[] {
   const row = (x: PubsubRow) =>
     `${String(x.workers).padStart(7)}  ${String(x.sent).padEnd(7)}  ${delivered(x).padEnd(19)}  ${us(x.primaryUs).padStart(18)}   ${us(x.workersUs).padStart(22)}`;
   lines.push(...r.rows.map(row));
-  const line = fit(r.rows);
-  if (line) {
-    const ceiling = line.at64 > 0 ? int(1e6 / line.at64) : "unbounded by the primary";
-    lines.push(
-      `fit: primary us/publish = ${line.a.toFixed(1)} + ${line.b.toFixed(2)} x workers; at 64 workers ${line.at64.toFixed(1)} us, ceiling ${ceiling} publishes/s`,
-    );
-  }
+  const sentence = fitSentence(r.rows);
+  if (sentence) lines.push(sentence);
+  if (r.rows.some((x) => x.primaryUs < 0)) lines.push(BELOW_IDLE);
   if (r.check)
     lines.push(
       `check: ${r.check.workers} workers at ${int(r.check.rate)} publishes/s, subscribers on ${r.check.listening}:`,
@@ -101,7 +116,7 @@ export function formatPubsub(r: PubsubResult, markdown: boolean): string[] {
     us(x.primaryUs),
     us(x.workersUs),
   ]);
-  const line = fit(r.rows);
+  const all = [...r.rows, ...(r.check ? [r.check] : [])];
   const lines = [
     `Pub/sub, what one publish costs (scripts/bench/pubsub-cost.ts${r.quick ? " --quick" : ""}, ${r.durationS.toFixed(0)} s): CPU time from /proc around an idle and a loaded window of ${r.seconds} s, idle rate subtracted; µs of CPU per publish${r.redis ? "; PUBSUB_URL (Redis)" : ""}`,
     table(
@@ -117,10 +132,8 @@ export function formatPubsub(r: PubsubResult, markdown: boolean): string[] {
       markdown,
     ),
   ];
-  if (line)
-    lines.push(
-      "",
-      `Least-squares fit of the primary's cost: ${line.a.toFixed(1)} + ${line.b.toFixed(2)} µs per worker; at 64 workers ${line.at64.toFixed(1)} µs per publish`,
-    );
+  const sentence = fitSentence(r.rows);
+  if (sentence) lines.push("", sentence);
+  if (all.some((x) => x.primaryUs < 0)) lines.push("", BELOW_IDLE);
   return lines;
 }
