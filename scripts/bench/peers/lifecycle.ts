@@ -86,7 +86,7 @@ async function killOne(running: Running, ctx: LifeContext): Promise<Failures | s
     const back = await pollUntil(() => others().length >= running.spec.workers, 2500, 5);
     return back
       ? `a new process ${Math.round(performance.now() - killedAt)} ms later`
-      : "not replaced (within 2.5 s)";
+      : "not replaced within 2.5 s";
   });
   return failures(result, note);
 }

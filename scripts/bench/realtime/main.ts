@@ -120,7 +120,7 @@ async function main() {
   if (plan.redis && runs("redis")) result.redis = await fanOutRedis();
   if (runs("memory")) {
     const idle = await idleMemory(fleet, plan.idle, quick ? 200 : 1000);
-    const floods = [await flood(fleet, "8 MiB (default)", ...floodSize)];
+    const floods = [await flood(fleet, "8 MiB, the default", ...floodSize)];
     if (!quick) {
       // The same flood with the budget out of the way: what the bound saves.
       const unbounded = await startFleet(freePort(), 2, {
