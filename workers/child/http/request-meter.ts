@@ -36,12 +36,6 @@ function pathOf(url: string): string {
   return query < 0 ? url.slice(start) : url.slice(start, query);
 }
 
-/** Statuses a response can carry (101 included, for upgrades); others are counted apart. */
-const STATUS_MIN = 100;
-const STATUS_MAX = 599;
-/** Key of a count: status * 16 + method index (snapshot() decodes it). */
-const KEY_MIN = STATUS_MIN * 16;
-const KEY_SPAN = (STATUS_MAX + 1) * 16 - KEY_MIN;
 /** Bucket bounds in milliseconds, as performance.now() measures. */
 const BOUNDS_MS = Float64Array.from(DURATION_BUCKETS, (s) => s * 1000);
 const LAST_BUCKET = BOUNDS_MS.length;
@@ -57,14 +51,8 @@ export class RequestMeter {
   inFlight = 0;
   /** Milliseconds; snapshot() reports seconds. */
   #durationMs = 0;
-  /**
-   * Counts indexed by key - KEY_MIN (64 KiB; doubles stay exact up to 2^53), and the keys in
-   * the order each was first counted, so snapshot() lists them as a Map would.
-   */
-  readonly #counts = new Float64Array(KEY_SPAN);
-  readonly #seen: number[] = [];
-  /** A status outside STATUS_MIN..STATUS_MAX (none that Bun lets a Response carry). */
-  readonly #oddCounts = new Map<number, number>();
+  /** Key: status * 16 + method index. Bounded: ~500 statuses x 10 methods. */
+  readonly #counts = new Map<number, number>();
   readonly #buckets = new Float64Array(LAST_BUCKET + 1);
 
   private readonly metered: boolean;
@@ -137,16 +125,8 @@ export class RequestMeter {
     const status = response ? response.status : response === undefined ? 101 : 500;
     if (this.metered) {
       this.#durationMs += ms;
-      const method = request.method;
-      const key = status * 16 + (method === "GET" ? 0 : (METHOD_INDEX[method] ?? OTHER));
-      const at = key - KEY_MIN;
-      const counts = this.#counts;
-      if (at >= 0 && at < KEY_SPAN) {
-        if (counts[at] === 0) this.#seen.push(key);
-        (counts[at] as number)++;
-      } else {
-        this.#oddCounts.set(key, (this.#oddCounts.get(key) ?? 0) + 1);
-      }
+      const key = status * 16 + (METHOD_INDEX[request.method] ?? OTHER);
+      this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
       let bucket = 0;
       while (bucket < LAST_BUCKET && ms > (BOUNDS_MS[bucket] as number)) bucket++;
       (this.#buckets[bucket] as number)++;
@@ -183,14 +163,11 @@ export class RequestMeter {
 
   /** The request numbers (the runtime adds what it knows: open WebSockets). */
   snapshot(): Omit<ChildSnapshot, "websockets"> {
-    const counts: StatusCount[] = this.#seen.map((key) => [
+    const counts: StatusCount[] = [...this.#counts].map(([key, n]) => [
       METHODS[key % 16] ?? "OTHER",
       Math.floor(key / 16),
-      this.#counts[key - KEY_MIN] as number,
+      n,
     ]);
-    for (const [key, n] of this.#oddCounts) {
-      counts.push([METHODS[key % 16] ?? "OTHER", Math.floor(key / 16), n]);
-    }
     return {
       rss: process.memoryUsage.rss(),
       metered: this.metered,
