@@ -5,6 +5,7 @@
  * listens; a worker that dies is not replaced (what the cluster module does unless you code it).
  */
 import cluster from "node:cluster";
+import { clusterPrimary } from "./cluster-primary.ts";
 import { serveBenchWorker } from "./serve-worker.ts";
 
 const workers = Number(process.env.WORKERS ?? "1");
@@ -14,26 +15,11 @@ if (cluster.isPrimary) {
     console.error("bench-bun-cluster: WORKERS must be a positive integer");
     process.exit(2);
   }
-  const ready: number[] = [];
-  let stopping = false;
+  const ready = clusterPrimary("bench-bun-cluster", workers);
+  // Bun's cluster emits no "listening" for a worker's Bun.serve: each worker says so itself.
   cluster.on("message", (worker, message) => {
-    if (message !== "listening" || worker.process.pid === undefined) return;
-    ready.push(worker.process.pid);
-    if (ready.length === workers)
-      console.log(`bench-bun-cluster: ready primary ${process.pid} workers ${ready.join(", ")}`);
+    if (message === "listening") ready(worker.process.pid);
   });
-  cluster.on("exit", (worker, code, signal) => {
-    if (!stopping)
-      console.error(`bench-bun-cluster: worker ${worker.process.pid} died (${signal ?? code})`);
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(stopping ? 0 : 1);
-  });
-  const stop = () => {
-    stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
-  for (let i = 0; i < workers; i++) cluster.fork();
 } else {
   serveBenchWorker();
   process.send?.("listening");

@@ -9,6 +9,7 @@
 import cluster from "node:cluster";
 import { serve } from "@hono/node-server";
 import { createBenchApp } from "./app.ts";
+import { clusterPrimary } from "./cluster-primary.ts";
 
 const port = Number(process.env.PORT);
 const hostname = process.env.HOST ?? "127.0.0.1";
@@ -19,26 +20,8 @@ if (cluster.isPrimary) {
     console.error("bench-node: PORT and WORKERS must be positive integers");
     process.exit(2);
   }
-  const pids: number[] = [];
-  let stopping = false;
-  cluster.on("listening", (worker) => {
-    if (worker.process.pid !== undefined) pids.push(worker.process.pid);
-    if (pids.length === workers) {
-      console.log(`bench-node: ready primary ${process.pid} workers ${pids.join(", ")}`);
-    }
-  });
-  cluster.on("exit", (worker, code, signal) => {
-    if (!stopping)
-      console.error(`bench-node: worker ${worker.process.pid} died (${signal ?? code})`);
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(stopping ? 0 : 1);
-  });
-  const stop = () => {
-    stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
-  for (let i = 0; i < workers; i++) cluster.fork();
+  const ready = clusterPrimary("bench-node", workers);
+  cluster.on("listening", (worker) => ready(worker.process.pid));
 } else {
   const server = serve({ fetch: createBenchApp().fetch, port, hostname });
   const stop = () => server.close(() => process.exit(0));
