@@ -3,10 +3,9 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import type { FleetHistoryJson } from "../../workers/primary/observe/history-json.ts";
-import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 import { launchChromium } from "../helpers/browser.ts";
 import { joinAcross, leave } from "../helpers/chat.ts";
-import { admin, ROOT, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
+import { admin, fleetStatus, ROOT, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
 
 const OUTPUT = join(ROOT, "test", "output");
 let browser: Browser;
@@ -57,10 +56,7 @@ describe("dashboard charts", () => {
       // Before the page exists: a reload, 2.5 s of requests, chat messages across the fleet.
       expect((await admin(fleet.url("/admin/reload"))).status).toBe(202);
       await waitFor("the reload to complete", async () => {
-        const res = await fetch(fleet.url("/admin/status"), {
-          headers: { authorization: `Bearer ${TOKEN}` },
-        });
-        const s = (await res.json()) as FleetStatus;
+        const s = await fleetStatus(fleet.url);
         return s.fleet.lastReload?.outcome === "complete";
       });
       // The reload closed the chat sockets (1001); join again on the new workers, once the old
@@ -68,10 +64,7 @@ describe("dashboard charts", () => {
       // that joined there (same index as its successor) was closed a moment later.
       await leave(chat);
       await waitFor("the retiring workers to exit", async () => {
-        const res = await fetch(fleet.url("/admin/status"), {
-          headers: { authorization: `Bearer ${TOKEN}` },
-        });
-        const s = (await res.json()) as FleetStatus;
+        const s = await fleetStatus(fleet.url);
         return s.workers.length === 2 && s.workers.every((w) => w.state === "ready");
       });
       chat.splice(0, chat.length, ...(await joinAcross(fleet.port, "charts", 2, 2)));
@@ -79,10 +72,7 @@ describe("dashboard charts", () => {
       await waitFor(
         () => `the workers to count ${chat.length} WebSockets`,
         async () => {
-          const res = await fetch(fleet.url("/admin/status"), {
-            headers: { authorization: `Bearer ${TOKEN}` },
-          });
-          const s = (await res.json()) as FleetStatus;
+          const s = await fleetStatus(fleet.url);
           return s.workers.reduce((n, w) => n + (w.websockets ?? 0), 0) === chat.length;
         },
       );

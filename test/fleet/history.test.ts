@@ -1,7 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import type { FleetHistoryJson } from "../../workers/primary/observe/history-json.ts";
-import type { FleetStatus } from "../../workers/primary/observe/status.ts";
-import { admin, NO_EXTRAS, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
+import {
+  admin,
+  fleetStatus,
+  NO_EXTRAS,
+  startReadyFleet,
+  TOKEN,
+  waitFor,
+} from "../helpers/fleet.ts";
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -28,9 +34,7 @@ describe("history", () => {
         }
       }),
     );
-    const status = (await (
-      await fetch(fleet.url("/admin/status"), { headers: auth })
-    ).json()) as FleetStatus;
+    const status = await fleetStatus(fleet.url);
     const pids = status.workers.map((w) => w.pid).sort();
     const h = await waitFor("samples that saw the load", async () => {
       const h = await history(fleet.url("/admin/history"));
@@ -84,9 +88,7 @@ describe("history", () => {
     expect(h.events.filter((e) => e.kind === "restart" || e.kind === "crash")).toEqual([]);
 
     // A killed worker is a crash, and its respawn a restart; then scaling is marked too.
-    const status = (await (
-      await fetch(fleet.url("/admin/status"), { headers: auth })
-    ).json()) as FleetStatus;
+    const status = await fleetStatus(fleet.url);
     process.kill(status.workers[0]?.pid as number, "SIGKILL");
     const crashed = await waitFor("the crash and restart markers", async () => {
       const { events } = await history(fleet.url("/admin/history"));

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 import { joinAcross, leave } from "../helpers/chat.ts";
 import {
   FIXTURES,
+  fleetStatus,
   freshFetch,
   NO_EXTRAS,
   ROOT,
@@ -16,12 +16,6 @@ import { parsePrometheus, sumBy } from "../helpers/prometheus.ts";
 import { connectMany, wsUrl } from "../helpers/websockets.ts";
 
 const auth = { authorization: `Bearer ${TOKEN}` };
-
-async function status(url: string): Promise<FleetStatus> {
-  const res = await fetch(url, { headers: auth });
-  expect(res.status).toBe(200);
-  return (await res.json()) as FleetStatus;
-}
 
 /** `bun run status` (or another admin command) for the fleet on `port`, to completion. */
 async function adminCli(command: string, port: number, args: string[] = []) {
@@ -43,7 +37,7 @@ describe("status and metrics", () => {
   test("GET /admin/status names the real primary, worker and extra pids, and counts requests", async () => {
     const fleet = await startReadyFleet();
     const seen = await seeWorkers(fleet.url("/worker"), [0, 1]);
-    const s = await status(fleet.url("/admin/status"));
+    const s = await fleetStatus(fleet.url);
     expect(s.fleet.pid).toBe(fleet.pid);
     expect(s.fleet.state).toBe("running");
     expect(s.fleet.workers).toEqual({ configured: 2, current: 2, atStart: 2 });
@@ -160,7 +154,7 @@ describe("status and metrics", () => {
       const open = by("fleet_websockets_open", "worker");
       expect(open["0"]).toBeGreaterThanOrEqual(2);
       expect((open["0"] ?? 0) + (open["1"] ?? 0)).toBe(clients.length);
-      const s = await status(fleet.url("/admin/status"));
+      const s = await fleetStatus(fleet.url);
       expect(s.fleet.pubsub.hub).toMatchObject({ published: 5, relayed: 5, dropped: 0 });
       expect(s.fleet.pubsub.redis).toBeNull();
       expect(s.workers.reduce((sum, w) => sum + (w.websockets ?? 0), 0)).toBe(clients.length);
@@ -187,18 +181,18 @@ describe("status and metrics", () => {
       "1": 1,
     });
     expect((await fetch(fleet.url("/admin/status"))).status).toBe(401);
-    const s = await status(fleet.url("/admin/status"));
+    const s = await fleetStatus(fleet.url);
     expect(s.workers.map((w) => w.requests)).toEqual([null, null]);
   });
 
   test("a process that does not answer in time is reported as such, and the answer still comes", async () => {
     const fleet = await startReadyFleet({ env: { COLLECT_TIMEOUT_MS: "300" } });
-    const before = await status(fleet.url("/admin/status"));
+    const before = await fleetStatus(fleet.url);
     const extra = before.extras[0]?.pid as number;
     process.kill(extra, "SIGSTOP");
     try {
       const started = performance.now();
-      const s = await status(fleet.url("/admin/status"));
+      const s = await fleetStatus(fleet.url);
       const ms = performance.now() - started;
       expect(ms).toBeLessThan(1500);
       expect(s.extras[0]).toMatchObject({ pid: extra, answered: false, rssBytes: null });
@@ -209,7 +203,7 @@ describe("status and metrics", () => {
       process.kill(extra, "SIGCONT");
     }
     await waitFor("the extra to answer again", async () => {
-      const s = await status(fleet.url("/admin/status"));
+      const s = await fleetStatus(fleet.url);
       return s.extras[0]?.answered;
     });
   });
@@ -224,7 +218,6 @@ describe("restarts apart from planned replacements", () => {
         DRAIN_WINDOW_MS: "50",
       },
     });
-    const statusUrl = fleet.url("/admin/status");
     const counters = async () => {
       const res = await fetch(fleet.url("/metrics"), { headers: auth });
       const { samples } = parsePrometheus(await res.text());
@@ -244,7 +237,7 @@ describe("restarts apart from planned replacements", () => {
     await waitFor("the message to reach every client", () =>
       clients.every((c) => c.messages.includes("hi")),
     );
-    const open = await status(statusUrl);
+    const open = await fleetStatus(fleet.url);
     expect(open.workers.reduce((sum, w) => sum + (w.websockets ?? 0), 0)).toBe(3);
     expect(open.fleet.pubsub.hub.published).toBe(1);
     const { hub } = open.fleet.pubsub;
@@ -267,7 +260,7 @@ describe("restarts apart from planned replacements", () => {
       (await fetch(fleet.url("/admin/reload"), { method: "POST", headers: auth })).status,
     ).toBe(202);
     const reloaded = await waitFor("the reload to complete", async () => {
-      const s = await status(statusUrl);
+      const s = await fleetStatus(fleet.url);
       const done = s.fleet.lastReload?.outcome === "complete" && s.workers.length === 2;
       return done ? s : null;
     });
@@ -295,7 +288,7 @@ describe("restarts apart from planned replacements", () => {
     const victim = reloaded.workers[0] as (typeof reloaded.workers)[0];
     process.kill(victim.pid, "SIGKILL");
     const respawned = await waitFor("worker 0 to be respawned and ready", async () => {
-      const s = await status(statusUrl);
+      const s = await fleetStatus(fleet.url);
       const w0 = s.workers.find((w) => w.index === 0);
       return w0 && w0.pid !== victim.pid && w0.state === "ready" ? s : null;
     });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { collect } from "../../scripts/lib/lines.ts";
 import { freePort, groupMembers, waitFor } from "../../scripts/lib/procs.ts";
+import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 
 /** Root of the project under test. */
 export const ROOT = join(import.meta.dir, "..", "..");
@@ -216,6 +217,13 @@ export const admin = (url: string, body?: unknown) =>
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
+
+/** GET /admin/status of the fleet at `url` (a fleet's `url` function) with the test token; 200. */
+export async function fleetStatus(url: (path: string) => string): Promise<FleetStatus> {
+  const res = await fetch(url("/admin/status"), { headers: { authorization: `Bearer ${TOKEN}` } });
+  if (res.status !== 200) throw new Error(`GET /admin/status answered ${res.status}`);
+  return (await res.json()) as FleetStatus;
+}
 
 /** How many times `pattern` (with the g flag) occurs in `text`. */
 export const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0;
