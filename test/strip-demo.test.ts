@@ -1,16 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./helpers/fleet.ts";
+import { copyProject } from "./helpers/project.ts";
 
 /** A copy of the project (no .git: the script's uncommitted-changes check has nothing to see). */
 let project = "";
@@ -22,15 +14,8 @@ function run(cmd: string[]) {
 }
 
 beforeAll(() => {
-  project = mkdtempSync(join(tmpdir(), "strip-demo-"));
   const entries = ["app", "workers", "scripts", "test", "package.json", "tsconfig.json"];
-  for (const entry of [...entries, "bunfig.toml", "README.md"]) {
-    cpSync(join(ROOT, entry), join(project, entry), {
-      recursive: true,
-      filter: (source) => !source.startsWith(join(ROOT, "test", "output")),
-    });
-  }
-  symlinkSync(join(ROOT, "node_modules"), join(project, "node_modules"));
+  project = copyProject("strip-demo-", [...entries, "bunfig.toml", "README.md"]);
 });
 
 afterAll(() => rmSync(project, { recursive: true, force: true }));

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "bun:test";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import {
@@ -9,12 +8,12 @@ import {
   type Fleet,
   freshFetch,
   NO_EXTRAS,
-  ROOT,
   startFleet,
   startReadyFleet,
   timed,
   waitFor,
 } from "../helpers/fleet.ts";
+import { copyProject } from "../helpers/project.ts";
 
 /** Debian's chromium, driven by playwright-core. */
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -28,12 +27,14 @@ let appFile = "";
 let original = "";
 
 beforeAll(() => {
-  project = mkdtempSync(join(tmpdir(), "fleet-dev-"));
-  for (const entry of ["workers", "scripts", "package.json", "tsconfig.json", "bunfig.toml"]) {
-    cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
-  }
+  project = copyProject("fleet-dev-", [
+    "workers",
+    "scripts",
+    "package.json",
+    "tsconfig.json",
+    "bunfig.toml",
+  ]);
   cpSync(join(FIXTURES, "dev-app"), join(project, "app"), { recursive: true });
-  symlinkSync(join(ROOT, "node_modules"), join(project, "node_modules"));
   appFile = join(project, "app", "index.ts");
   original = readFileSync(appFile, "utf8");
 });

@@ -1,17 +1,8 @@
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { build } from "../../scripts/build.ts";
 import { ROOT } from "./fleet.ts";
+import { copyProject } from "./project.ts";
 
 /** Where test builds are kept between runs, by source hash (git-ignored: test/output/). */
 const CACHE = join(ROOT, "test", "output", "bun-fleet");
@@ -73,12 +64,7 @@ export async function builtBinary(variant?: {
   let root = ROOT;
   if (variant) {
     // The copy lives outside the project (its tests and type check must not see it).
-    root = mkdtempSync(join(tmpdir(), `bun-fleet-${variant.name}-`));
-    for (const source of SOURCES) {
-      if (existsSync(join(ROOT, source)))
-        cpSync(join(ROOT, source), join(root, source), { recursive: true });
-    }
-    symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
+    root = copyProject(`bun-fleet-${variant.name}-`, SOURCES);
     variant.edit(root);
   }
   try {
