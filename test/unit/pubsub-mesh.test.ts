@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname } from "node:path";
+import { waitFor } from "../../scripts/lib/procs.ts";
 import { PubSubMesh } from "../../workers/child/pubsub-mesh.ts";
 import {
   FleetPubSub,
@@ -37,13 +38,8 @@ function member(index: number, maxLagBytes = 1 << 20) {
   return { mesh, got, lines, path, peer: { index, pid: process.pid, path } };
 }
 
-async function until(what: string, done: () => boolean): Promise<void> {
-  const deadline = performance.now() + 3000;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(2);
-  }
-}
+/** Polls `done` (a 3 s deadline, every 2 ms): the kit's waitFor, with this file's pace. */
+const until = (what: string, done: () => boolean) => waitFor(what, done, 3000, 2);
 
 const pub = (data: string, topic = "t"): Publication => ({ topic, data, binary: false });
 
