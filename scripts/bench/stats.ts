@@ -46,3 +46,16 @@ export function target(
 ) {
   return { text, value, op, limit, unit, pass: op === ">=" ? value >= limit : value <= limit };
 }
+
+/** The memory targets of a fleet (`fleet ×N`): a worker within bare + 5 MB, the primary ≤ 35 MB. */
+export function rssTargets(
+  fleet: string,
+  workerMb: number,
+  bareWorkerMb: number,
+  primaryMb: number,
+) {
+  return [
+    target(`${fleet} worker RSS (limit: bare + 5 MB)`, workerMb, "<=", bareWorkerMb + 5, "MB"),
+    target(`${fleet} primary RSS`, primaryMb, "<=", 35, "MB"),
+  ];
+}

@@ -6,7 +6,7 @@
 
 import type { Placement } from "../measure/placement.ts";
 import type { RouteName } from "../servers/app.ts";
-import { type Spread, spread, type Target, target } from "../stats.ts";
+import { rssTargets, type Spread, spread, type Target } from "../stats.ts";
 
 /** How far the A/A ratio may be from 1.00 before no paired ratio is trusted. */
 export const AA_TOLERANCE = 0.02;
@@ -160,14 +160,6 @@ export function pairRssTargets(pairs: PairSummary[]): Target[] {
   const servers = pairs.find((p) => p.name === "fleet-1-vs-bare")?.servers ?? [];
   const [bare, fleet] = [servers[0], servers[1]];
   const bareMb = bare?.workerMb[0] ?? Number.NaN;
-  return [
-    target(
-      "fleet ×1 worker RSS (limit: bare + 5 MB)",
-      fleet?.workerMb[0] ?? Number.NaN,
-      "<=",
-      bareMb + 5,
-      "MB",
-    ),
-    target("fleet ×1 primary RSS", fleet?.primaryMb ?? Number.NaN, "<=", 35, "MB"),
-  ];
+  const workerMb = fleet?.workerMb[0] ?? Number.NaN;
+  return rssTargets("fleet ×1", workerMb, bareMb, fleet?.primaryMb ?? Number.NaN);
 }
