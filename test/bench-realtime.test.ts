@@ -4,7 +4,7 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { processesWithEnv } from "../scripts/lib/procs.ts";
+import { outputOf, processesWithEnv } from "../scripts/lib/procs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const MARKER_NAME = "BENCH_REALTIME_TEST_MARKER";
@@ -23,11 +23,7 @@ test("bench:realtime --quick reports fan-out, latency and memory, and leaves not
     env: { ...process.env, [MARKER_NAME]: marker.split("=")[1] ?? "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const [code, out, err] = await Promise.all([
-    proc.exited,
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-  ]);
+  const { code, stdout: out, stderr: err } = await outputOf(proc);
   expect(code, err).toBe(0);
   expect(number(out, /fleet ([\d,]+) msg\/s \(40,000\/40,000\)/)).toBeGreaterThan(0);
   expect(number(out, /fleet \/ reference, median of 1: ([\d.]+)/)).toBeGreaterThan(0);

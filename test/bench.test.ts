@@ -12,7 +12,7 @@ import type { PubsubResult } from "../scripts/bench/pubsub-report.ts";
 import type { RealtimeResult } from "../scripts/bench/realtime/report.ts";
 import type { RunResult } from "../scripts/bench/report.ts";
 import type { BenchResult } from "../scripts/bench/run.ts";
-import { processesWithEnv } from "../scripts/lib/procs.ts";
+import { outputOf, processesWithEnv } from "../scripts/lib/procs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BENCH = resolve(ROOT, "scripts/bench.ts");
@@ -35,12 +35,7 @@ function runBench(args: string[], env: Record<string, string> = {}) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   bench = proc;
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 40_000);
-  return Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited.finally(() => clearTimeout(timer)),
-  ]);
+  return outputOf(proc, 40_000).then(({ stdout, stderr, code }) => [stdout, stderr, code] as const);
 }
 
 const WRK_OUTPUT = `Running 1s test @ http://127.0.0.1:39123/

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Postgres, postgresBin, startPostgres } from "../../test/helpers/postgres.ts";
-import { freePort, type Group, Processes, pollUntil } from "../lib/procs.ts";
+import { freePort, type Group, outputOf, Processes, pollUntil } from "../lib/procs.ts";
 import { parseWrk, WRK_MISSING, type WrkResult } from "./measure/wrk.ts";
 import { ROOT } from "./servers/index.ts";
 
@@ -96,13 +96,7 @@ async function runWrk(url: string, script: string | null, seconds = durationS, c
   if (script) cmd.push("-s", script);
   const proc = Bun.spawn([...cmd, url], { stdio: ["ignore", "pipe", "pipe"] });
   processes.track(proc);
-  const timer = setTimeout(() => proc.kill("SIGKILL"), (seconds + 15) * 1000);
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
+  const { stdout: out, stderr: err, code } = await outputOf(proc, (seconds + 15) * 1000);
   if (code !== 0) throw new Error(`wrk exited with ${code}:\n${err || out}`);
   return parseWrk(out);
 }

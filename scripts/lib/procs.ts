@@ -91,6 +91,36 @@ export function statFields(pid: number | "self"): string[] | null {
   }
 }
 
+/** A spawned process with both output streams piped (whatever its stdin), as `outputOf` reads it. */
+interface WithOutput {
+  stdout: ReadableStream<Uint8Array>;
+  stderr: ReadableStream<Uint8Array>;
+  exited: Promise<number>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Reads `proc`'s stdout and stderr to their end; resolves with them and its exit code. With
+ * `timeoutMs`, a process still running then is SIGKILLed (bounded in time).
+ */
+export async function outputOf(
+  proc: WithOutput,
+  timeoutMs?: number,
+): Promise<{ stdout: string; stderr: string; code: number }> {
+  const timer =
+    timeoutMs === undefined ? undefined : setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  try {
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { stdout, stderr, code };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** State and process group of `pid`, or null when it is gone. */
 function statOf(pid: number): { state: string; pgrp: number } | null {
   const fields = statFields(pid);

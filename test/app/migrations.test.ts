@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { SQL } from "bun";
 import { loadMigrations, MigrationError, migrate, migrationStatus } from "../../app/db/migrate.ts";
 import { parseDatabaseUrl, type Target } from "../../app/db/url.ts";
+import { outputOf } from "../../scripts/lib/procs.ts";
 import { ROOT } from "../helpers/fleet.ts";
 import { postgresForFile } from "../helpers/postgres.ts";
 
@@ -174,11 +175,7 @@ describe("bun run migrate", () => {
       stdout: "pipe",
       stderr: "pipe",
     });
-    const [out, err, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
+    const { stdout: out, stderr: err, code } = await outputOf(proc);
     return { out, err, code };
   };
 

@@ -2,6 +2,7 @@ import { describe, expect, onTestFinished, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { outputOf } from "../../scripts/lib/procs.ts";
 import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 import {
   count,
@@ -21,12 +22,7 @@ async function cli(command: string, args: string[], env: Record<string, string>)
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code };
+  return outputOf(proc);
 }
 
 describe("admin CLI", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { outputOf } from "../../scripts/lib/procs.ts";
 import { joinAcross, leave } from "../helpers/chat.ts";
 import {
   FIXTURES,
@@ -24,11 +25,7 @@ async function adminCli(command: string, port: number, args: string[] = []) {
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+  const { stdout, stderr, code } = await outputOf(proc);
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
   return { stdout };
 }

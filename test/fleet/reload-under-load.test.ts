@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { outputOf } from "../../scripts/lib/procs.ts";
 import type { ReloadLoadResult } from "../../scripts/load/reload-under-load.ts";
 import { ROOT, TEST_APP } from "../helpers/fleet.ts";
 
@@ -56,11 +57,7 @@ async function run(migrate: 0 | 1): Promise<ReloadLoadResult> {
     }
   };
   const timer = setTimeout(killGroup, 40_000);
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+  const { stdout: out, stderr: err, code } = await outputOf(proc);
   clearTimeout(timer);
   killGroup(); // the script stops its fleet itself; this only matters when it did not
   if (code !== 0) throw new Error(`reload-under-load exited ${code}:\n${err}`);

@@ -3,7 +3,7 @@
  * socket errors and non-2xx answers.
  */
 
-import type { Processes } from "../../lib/procs.ts";
+import { outputOf, type Processes } from "../../lib/procs.ts";
 import { pinned } from "./placement.ts";
 
 /** Printed when wrk is not on PATH. */
@@ -90,13 +90,7 @@ export async function runWrk(
     stdio: ["ignore", "pipe", "pipe"],
   });
   processes.track(proc);
-  const timer = setTimeout(() => proc.kill("SIGKILL"), (load.durationS + 15) * 1000);
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
+  const { stdout: out, stderr: err, code } = await outputOf(proc, (load.durationS + 15) * 1000);
   if (code !== 0) throw new Error(`wrk exited with ${code} for ${url}:\n${err || out}`);
   const cpuUs = Number(proc.resourceUsage()?.cpuTime.total ?? 0n);
   return { ...parseWrk(out), cpuUs };

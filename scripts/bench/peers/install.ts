@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { outputOf } from "../../lib/procs.ts";
 
 /** The peers that need installing. */
 export const PEER_PACKAGES = { deno: "deno@2.9", pm2: "pm2@7" } as const;
@@ -70,13 +71,7 @@ async function versionOf(name: PeerName, path: string): Promise<string> {
     return version;
   }
   const proc = Bun.spawn([path, "--version"], { stdio: ["ignore", "pipe", "pipe"] });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
+  const { stdout: out, stderr: err, code } = await outputOf(proc, 30_000);
   const text = `${out}\n${err}`.trim();
   if (code !== 0) throw new Error(`${path} --version exited ${code}: ${lastLine(text)}`);
   const version = text.match(/\b(\d+\.\d+\.\d+)\b/)?.[1];
@@ -104,13 +99,7 @@ async function bunAdd(spec: string, dir: string): Promise<void> {
     cwd: dir,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 300_000);
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
+  const { stdout: out, stderr: err, code } = await outputOf(proc, 300_000);
   if (code !== 0) throw new Error(`bun add ${spec} failed (exit ${code}): ${lastLine(err || out)}`);
 }
 

@@ -10,7 +10,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isAlive, pollUntil } from "../../lib/procs.ts";
+import { isAlive, outputOf, pollUntil } from "../../lib/procs.ts";
 import { CPU_BYTES_ENV, RAW_ENV } from "./app.ts";
 
 /** The app's name in PM2 (`pm2 reload bench`). */
@@ -27,13 +27,7 @@ export async function pm2Cli(
     env: { ...process.env, PM2_HOME: home, FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
+  const { stdout: out, stderr: err, code } = await outputOf(proc, timeoutMs);
   return { code, output: out + err };
 }
 
