@@ -106,7 +106,8 @@ describe("onStart of 1.5 s, under fresh connections", () => {
       env: { ...PROJECT_APP, ...SLOW, DATABASE_URL: `sqlite://${join(tmp, "respawn.db")}` },
     });
     const url = fleet.url("/api/todos");
-    const [victim] = (await fleetStatus(fleet.url)).workers;
+    const victim = (await fleetStatus(fleet.url)).workers[0];
+    if (!victim) throw new Error("no worker in /admin/status");
     const respawn = await loadDuring(url, async () => {
       process.kill(victim.pid, "SIGKILL");
       await waitFor(
