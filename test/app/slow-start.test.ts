@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import {
+  type Fleet,
   fleetStatus,
+  freshFetch,
   PROJECT_APP,
   startFleet,
   startReadyFleet,
@@ -68,7 +70,11 @@ const show = (what: string, r: LoopResult) =>
 
 const retired = (stderr: string) => stderr.match(/\) retired \(/g)?.length ?? 0;
 
-async function startThenReload(databaseUrl: string, extraEnv: Record<string, string> = {}) {
+async function startThenReload(
+  databaseUrl: string,
+  extraEnv: Record<string, string> = {},
+  afterReload: (fleet: Fleet) => Promise<void> = async () => {},
+) {
   const fleet = await startFleet({
     env: { ...PROJECT_APP, ...SLOW, DATABASE_URL: databaseUrl, ...extraEnv },
   });
@@ -88,6 +94,7 @@ async function startThenReload(databaseUrl: string, extraEnv: Record<string, str
   expect(reload.non2xx).toBe(0);
   // Two retirements; each may lose a connection queued on its closing listener (see above).
   expect(reload.failed).toBeLessThanOrEqual(2);
+  await afterReload(fleet);
   fleet.kill("SIGTERM");
   expect(await fleet.exited).toBe(0);
 }
@@ -98,7 +105,19 @@ describe("onStart of 1.5 s, under fresh connections", () => {
   }, 90_000);
 
   test("PostgreSQL: a start and a rolling reload answer no request before the database is open", async () => {
-    await startThenReload(await pg().url("start"), { DB_MAX_CONNECTIONS: "12" });
+    await startThenReload(await pg().url("start"), { DB_MAX_CONNECTIONS: "12" }, async (fleet) => {
+      // Only the boot waits for the database: an outage later leaves /readyz at 200 (a balancer
+      // must not drop every host at once) and answers 503 on the routes that need it.
+      await pg().kill();
+      try {
+        for (let i = 0; i < 6; i++) {
+          expect((await freshFetch(fleet.url("/readyz"))).status).toBe(200);
+          expect((await freshFetch(fleet.url("/api/todos"))).status).toBe(503);
+        }
+      } finally {
+        await pg().restart();
+      }
+    });
   }, 90_000);
 
   test("SQLite: a respawn after SIGKILL and a scale-up by one answer no request early", async () => {
