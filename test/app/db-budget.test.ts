@@ -109,6 +109,7 @@ describe(`PostgreSQL, 2 workers, DB_MAX_CONNECTIONS=${BUDGET}, sampled every 10 
       );
       load = writeLoad(fleet);
       await waitFor("writes", () => (load?.created() ?? 0) > 20, 10_000);
+      await waitFor("both pools open (4 + 4)", () => sampler.peaks.get("start") === 8, 10_000);
 
       sampler.phase("reload");
       fleet.kill("SIGHUP");
@@ -135,10 +136,9 @@ describe(`PostgreSQL, 2 workers, DB_MAX_CONNECTIONS=${BUDGET}, sampled every 10 
       show(sampler.peaks, await sampler.stop());
     }
     const { peaks } = sampler;
-    // Every phase was seen with the pools open (at start: both workers' 4 each).
-    expect(peaks.get("start")).toBe(8);
+    // Every phase was sampled with pools open (a crash leaves the survivor's 4 at least).
     for (const phase of ["start", "reload", "crash", "scale-up"]) {
-      expect(peaks.get(phase) ?? 0).toBeGreaterThanOrEqual(8);
+      expect(peaks.get(phase) ?? 0).toBeGreaterThanOrEqual(phase === "crash" ? 4 : 8);
       expect(peaks.get(phase) ?? Infinity).toBeLessThanOrEqual(BUDGET);
     }
     expect(await pg().sessions(db)).toEqual([]);
