@@ -21,7 +21,9 @@ import { type LoopResult, requestLoop } from "../helpers/request-loop.ts";
  * The host keeps net.ipv4.tcp_migrate_req at its default (0), so a connection queued on a
  * retiring worker's listener at the instant it closes, or on a SIGKILLed worker, is reset by the
  * kernel: such a request gets no response at all and is counted apart from a status. Every
- * response is a 2xx; a start, a scale-up and a respawned worker's boot lose nothing.
+ * response is a 2xx; a start, a scale-up and a respawned worker's boot lose nothing. With
+ * tcp_migrate_req=1 nothing is lost at all (run as root: `unshare -n sh -c 'ip link set lo up &&
+ * echo 1 > /proc/sys/net/ipv4/tcp_migrate_req && bun test test/app/slow-start.test.ts'`).
  */
 
 const { tmp, pg } = postgresForFile("bun-fleet-slowstart-", { maxConnections: 40 });
