@@ -22,12 +22,13 @@ import type { Target } from "./url.ts";
 export const MIGRATIONS_DIR = join(import.meta.dir, "migrations");
 
 /** Any advisory-lock key will do as long as every fleet of this app uses the same one. */
-const LOCK_KEY = 7_301_042_014;
+export const LOCK_KEY = 7_301_042_014;
 /** pg_locks shows a bigint advisory key as classid (high 32 bits), objid (low 32), objsubid 1. */
 const HOLDER = `select l.pid, coalesce(a.application_name, '') as application_name,
     host(a.client_addr) as client_addr
   from pg_locks l left join pg_stat_activity a on a.pid = l.pid
   where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+    and l.database = (select oid from pg_database where datname = current_database())
     and l.classid = ${Math.floor(LOCK_KEY / 2 ** 32)} and l.objid = ${LOCK_KEY % 2 ** 32}
     and l.pid <> pg_backend_pid()`;
 
