@@ -166,7 +166,13 @@ export interface FleetHooks {
    * has a `code` (an expected failure, such as a migration that does not apply).
    */
   setup?: (fleet: SetupContext) => Json | undefined | Promise<Json | undefined>;
-  /** Runs in each worker after it listens and before it reports ready; a throw is a boot failure. */
+  /**
+   * Runs in each worker before it listens (the kernel hands connections only to listening
+   * workers): no request, `/readyz` included, reaches the worker until it resolves, so it may
+   * open what every request needs (a database pool, caches). It may `publish` and `subscribe`;
+   * it cannot see its own server, which does not exist yet. A throw is a boot failure;
+   * BOOT_TIMEOUT_MS bounds it. Later failures of what it opened do not make `/readyz` fail.
+   */
   onStart?: (worker: FleetWorker) => void | Promise<void>;
   /**
    * Runs in each worker after its server has stopped, bounded by the shutdown deadline

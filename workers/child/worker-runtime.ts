@@ -56,7 +56,7 @@ export class WorkerRuntime extends ChildRuntime {
     });
   }
 
-  /** Wires IPC and signals, then loads the app, listens, runs onStart and reports ready. */
+  /** Wires IPC and signals, then loads the app, runs onStart, listens and reports ready. */
   async boot(): Promise<void> {
     this.connect();
     try {
@@ -76,6 +76,12 @@ export class WorkerRuntime extends ChildRuntime {
           history: (since) => this.history(since),
         },
       });
+      // onStart first, listening after: with reusePort the kernel hands connections only to
+      // sockets that listen, so no request (nor /readyz) reaches an app whose onStart (its
+      // database, its caches) has not resolved. Nothing here needs the server before it:
+      // `worker.publish` reaches the mesh and Redis, and local WebSockets cannot exist yet.
+      await this.#hooks.onStart?.(this.worker);
+      if (!this.lifecycle.is("booting")) return; // a drain arrived during onStart: never listen
       const { server, meter } = serve(app, this.init, {
         fleet,
         isDraining: () => this.#draining,
@@ -87,7 +93,6 @@ export class WorkerRuntime extends ChildRuntime {
       this.#server = server;
       this.#meter = meter;
       this.pubsub.attach(this.#server);
-      await this.#hooks.onStart?.(this.worker);
     } catch (error) {
       return this.#bootFailed(error);
     }
