@@ -134,10 +134,19 @@ function crudLoop(fleet: Fleet, clients: number) {
   };
 }
 
-test("three fleets starting at once through PgBouncer: all start, each migration once, no lock left; CRUD through a rolling reload of each: 0 failed", async () => {
+test("three fleets starting at once through PgBouncer (DB_POOLER=transaction, a budget above max_connections): all start, each migration once, no lock left; CRUD through a rolling reload of each: 0 failed", async () => {
   // A budget above the server's max_connections: behind the pooler it counts client
   // connections to PgBouncer, whose pool (POOL_SIZE) is what reaches the server.
   const env = { ...(await pooledEnv("three")), DB_MAX_CONNECTIONS: String(MAX_CONNECTIONS + 20) };
+  // Without DB_POOLER the same budget is checked against the server's, and refused.
+  const { DB_POOLER: _, ...unpooled } = { ...env, ...(await pooledEnv("refused")) };
+  const refused = await startFleet({
+    env: { ...unpooled, DB_MAX_CONNECTIONS: env.DB_MAX_CONNECTIONS },
+  });
+  expect(await refused.exited).toBe(2);
+  expect(refused.stderr()).toContain(
+    `DB_MAX_CONNECTIONS=60 is above the server's max_connections (${MAX_CONNECTIONS})`,
+  );
   const fleets = await Promise.all([0, 1, 2].map(() => startReadyFleet({ env })));
   const [rows] = await onServer<{ n: number; d: number }>(
     "three",
@@ -208,15 +217,23 @@ test("three fleets starting at once through PgBouncer: all start, each migration
   expect(await advisoryLocks("three")).toBe(0);
 }, 180_000);
 
-test("bun run migrate through PgBouncer, twice: exit 0 both times, no hang, no lock left", async () => {
+test("bun run migrate through PgBouncer, twice (three at once each time): exit 0, no hang, each migration once, no lock left", async () => {
   const env = await pooledEnv("migrate");
-  const first = await runMigrate(env);
-  expect(first.stderr).toBe("");
-  expect(first.code).toBe(0);
-  expect(first.stdout).toContain("2 migration(s) applied");
-  const second = await runMigrate(env);
-  expect(second.code).toBe(0);
-  expect(second.stdout).toContain("nothing to do, schema up to date");
+  const first = await Promise.all([0, 1, 2].map(() => runMigrate(env)));
+  expect(first.map((r) => [r.code, r.stderr])).toEqual([
+    [0, ""],
+    [0, ""],
+    [0, ""],
+  ]);
+  expect(first.reduce((n, r) => n + count(r.stdout, /^applied app\/db\/migrations/gm), 0)).toBe(2);
+  const second = await Promise.all([0, 1, 2].map(() => runMigrate(env)));
+  expect(second.map((r) => r.code)).toEqual([0, 0, 0]);
+  for (const run of second) expect(run.stdout).toContain("nothing to do, schema up to date");
+  const [rows] = await onServer<{ n: number; d: number }>(
+    "migrate",
+    "select count(*)::int as n, count(distinct version)::int as d from schema_migrations",
+  );
+  expect(rows).toEqual({ n: 2, d: 2 });
   expect(await advisoryLocks("migrate")).toBe(0);
 }, 90_000);
 
@@ -274,13 +291,4 @@ test("without ?prepare=false behind PgBouncer: the start fails with a line sayin
   expect(await fleet.exited).toBe(3);
   expect(fleet.stderr()).toContain("set ?prepare=false on DATABASE_URL");
   expect(fleet.stderr()).toMatch(/prepared statement "P\d+" (already exists|does not exist)/);
-}, 60_000);
-
-test("behind PgBouncer without DB_POOLER=transaction, a budget above max_connections is still refused", async () => {
-  const { DB_POOLER: _, ...env } = await pooledEnv("unpooled");
-  const fleet = await startFleet({ env: { ...env, DB_MAX_CONNECTIONS: "60" } });
-  expect(await fleet.exited).toBe(2);
-  expect(fleet.stderr()).toContain(
-    `DB_MAX_CONNECTIONS=60 is above the server's max_connections (${MAX_CONNECTIONS})`,
-  );
 }, 60_000);
