@@ -32,7 +32,7 @@ export const settings = z.object({
     .enum(["none", "transaction"])
     .default("none")
     .describe(
-      "PostgreSQL: transaction when DATABASE_URL points at a pooler in transaction mode (PgBouncer): DB_MAX_CONNECTIONS then counts connections to the pooler and is not checked against max_connections; with ?prepare=false on the URL",
+      "PostgreSQL: transaction when DATABASE_URL is a pooler in transaction mode (PgBouncer; with ?prepare=false): DB_MAX_CONNECTIONS then counts connections to the pooler and is not checked against the server's max_connections",
     ),
   DB_LOCK_TIMEOUT_MS: z.coerce
     .number()
@@ -41,7 +41,7 @@ export const settings = z.object({
     .max(86_400_000)
     .default(60_000)
     .describe(
-      "how long a start or bun run migrate waits for the migration lock (logging the holder every few seconds), then exits 3 naming it",
+      "how long a start or bun run migrate waits for the migration lock (logging its holder every 5 s), then exits 3 naming it; SQLite: how long a migration waits for the write lock",
     ),
   TICKER_INTERVAL_MS: z.coerce
     .number()

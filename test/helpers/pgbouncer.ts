@@ -71,8 +71,6 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
       "max_client_conn = 1000",
       // What deploy/README.md prescribes: a restarted server is used again within a second.
       "server_login_retry = 1",
-      // Bun's client sends these at connect; PgBouncer 1.18 refuses unknown startup parameters.
-      "ignore_startup_parameters = extra_float_digits,options",
       "",
     ].join("\n"),
   );
