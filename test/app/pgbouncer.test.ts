@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, onTestFinished, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { LOCK_KEY } from "../../app/db/migrate.ts";
@@ -23,6 +25,7 @@ import { postgresForFile } from "../helpers/postgres.ts";
  * DB_LOCK_TIMEOUT_MS, and the budget counted against the pooler (DB_POOLER=transaction).
  */
 
+const MIGRATE_DIR = join(ROOT, "test", "app", "migrate-dir.ts");
 const MAX_CONNECTIONS = 40;
 const POOL_SIZE = 8;
 const { pg } = postgresForFile("bun-fleet-pgbouncer-", { maxConnections: MAX_CONNECTIONS });
@@ -237,7 +240,7 @@ test("bun run migrate through PgBouncer, twice (three at once each time): exit 0
   expect(await advisoryLocks("migrate")).toBe(0);
 }, 90_000);
 
-test("the migration lock held past DB_LOCK_TIMEOUT_MS: a start and bun run migrate exit 3 naming the holder", async () => {
+test("the migration lock held past DB_LOCK_TIMEOUT_MS: a start and bun run migrate exit 3 naming the holder; a process killed mid-migration leaves nothing held", async () => {
   const env = { ...(await pooledEnv("held")), DB_LOCK_TIMEOUT_MS: "1500" };
   const holder = new SQL({
     url: await pg().url("held"),
@@ -279,8 +282,38 @@ test("the migration lock held past DB_LOCK_TIMEOUT_MS: a start and bun run migra
     await holding;
     await holder.close();
   }
-  // Nothing was left held by the processes that gave up; with the holder gone, a start goes on.
+  // Nothing was left held by the processes that gave up.
   expect(await advisoryLocks("held")).toBe(0);
+
+  // A process killed while it migrates (holding the lock, inside a slow migration) leaves
+  // nothing held either: its transaction ends with its connection.
+  const dir = mkdtempSync(join(tmpdir(), "bun-fleet-slow-migration-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "9999_slow.sql"), "select pg_sleep(2); create table slow (x int);");
+  const migrating = Bun.spawn([process.execPath, MIGRATE_DIR, env.DATABASE_URL, dir], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  onTestFinished(() => migrating.kill("SIGKILL"));
+  await waitFor(
+    "the migrating process to hold the lock",
+    async () => (await advisoryLocks("held")) === 1,
+    15_000,
+  );
+  migrating.kill("SIGKILL");
+  await migrating.exited;
+  await waitFor(
+    "the killed process's lock to be gone",
+    async () => (await advisoryLocks("held")) === 0,
+    20_000,
+    100,
+  );
+  const [slow] = await onServer<{ t: string | null }>(
+    "held",
+    "select to_regclass('slow')::text as t",
+  );
+  expect(slow?.t).toBeNull();
+  // With the holders gone, a start goes on.
   const fleet = await startReadyFleet({ env });
   fleet.kill("SIGTERM");
   expect(await fleet.exited).toBe(0);
