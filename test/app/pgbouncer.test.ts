@@ -319,9 +319,13 @@ test("the migration lock held past DB_LOCK_TIMEOUT_MS: a start and bun run migra
   expect(await fleet.exited).toBe(0);
 }, 90_000);
 
-test("without ?prepare=false behind PgBouncer: the start fails with a line saying to set it", async () => {
+test("without ?prepare=false behind PgBouncer: a start and bun run migrate fail with a line saying to set it", async () => {
   const fleet = await startFleet({ env: await pooledEnv("prepared", "") });
   expect(await fleet.exited).toBe(3);
   expect(fleet.stderr()).toContain("set ?prepare=false on DATABASE_URL");
   expect(fleet.stderr()).toMatch(/prepared statement "P\d+" (already exists|does not exist)/);
+  // bun run migrate alike, now that the pool's server connections hold the fleet's statements.
+  const migrate = await runMigrate(await pooledEnv("prepared", ""));
+  expect(migrate.code).toBe(3);
+  expect(migrate.stderr).toContain("set ?prepare=false on DATABASE_URL");
 }, 60_000);
