@@ -323,6 +323,7 @@ test("without ?prepare=false behind PgBouncer: a start and bun run migrate fail 
   const fleet = await startFleet({ env: await pooledEnv("prepared", "") });
   expect(await fleet.exited).toBe(3);
   expect(fleet.stderr()).toContain("set ?prepare=false on DATABASE_URL");
+  expect(fleet.stderr()).toContain("DB_POOLER=transaction without ?prepare=false on DATABASE_URL");
   expect(fleet.stderr()).toMatch(/prepared statement "P\d+" (already exists|does not exist)/);
   // bun run migrate alike, now that the pool's server connections hold the fleet's statements.
   const migrate = await runMigrate(await pooledEnv("prepared", ""));
