@@ -36,7 +36,10 @@ const dbExtras = extras
  */
 export async function setup({ config, workers, log, invalid }: SetupContext<AppConfig>) {
   const target = databaseTarget(config);
-  const { applied, maxConnections } = await migrate(target, { log: (line) => log.info(line) });
+  const { applied, maxConnections } = await migrate(target, {
+    log: (line) => log.info(line),
+    lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
+  });
   log.info(
     `database ${target.dialect} ${target.shown}: ${applied.length ? `${applied.length} migration(s) applied` : "schema up to date"}`,
   );
@@ -47,8 +50,16 @@ export async function setup({ config, workers, log, invalid }: SetupContext<AppC
   const budget = config.DB_MAX_CONNECTIONS;
   const processes = workers + dbExtras + 1;
   const poolMax = Math.floor(budget / processes);
+  // Behind a transaction pooler (DB_POOLER=transaction) the budget counts connections to the
+  // pooler; the server's sessions are the pooler's to bound (its pool size), not ours.
+  const pooled = config.DB_POOLER === "transaction";
   if (target.dialect === "postgres") {
-    if (maxConnections !== null && budget > maxConnections) {
+    if (pooled && target.prepare) {
+      log.warn(
+        "DB_POOLER=transaction without ?prepare=false on DATABASE_URL: a pooler without prepared-statement support (PgBouncer before 1.21) fails the first queries",
+      );
+    }
+    if (!pooled && maxConnections !== null && budget > maxConnections) {
       invalid(
         `DB_MAX_CONNECTIONS=${budget} is above the server's max_connections (${maxConnections}) at ${target.shown}: lower it, or raise max_connections`,
       );
@@ -60,7 +71,7 @@ export async function setup({ config, workers, log, invalid }: SetupContext<AppC
       );
     }
     log.info(
-      `PostgreSQL budget ${budget} connections: ${poolMax} per process x (${workers} workers${extraProcesses} + 1 during reloads)`,
+      `PostgreSQL budget ${budget} connections${pooled ? " to the pooler" : ""}: ${poolMax} per process x (${workers} workers${extraProcesses} + 1 during reloads)`,
     );
   }
   return {
