@@ -78,25 +78,37 @@ const EXAMPLES = [
   "   ",
 ];
 
-type Answer = { status: number; title?: string; readBack?: string };
+type Answer = {
+  status: number;
+  title?: string;
+  readBack?: string;
+  patched?: number;
+  patchedBack?: string;
+};
 
 describe("todo titles on SQLite and PostgreSQL", () => {
   const app = createApp(fakeWorker());
   const json = { "content-type": "application/json" };
 
-  /** POST the title, then GET what was stored. */
-  async function answer(title: string): Promise<Answer> {
+  const read = async (id: number) =>
+    ((await (await app.request(`/api/todos/${id}`)).json()) as { title: string }).title;
+
+  /** POST the title and GET what was stored; PATCH it onto `existing` and GET that too. */
+  async function answer(title: string, existing: number): Promise<Answer> {
     const body = JSON.stringify({ title }); // a lone surrogate goes as "\ud800"
+    const patch = await app.request(`/api/todos/${existing}`, {
+      method: "PATCH",
+      headers: json,
+      body,
+    });
+    const patched = { patched: patch.status, patchedBack: await read(existing) };
     const res = await app.request("/api/todos", { method: "POST", headers: json, body });
-    if (res.status !== 201) return { status: res.status };
+    if (res.status !== 201) return { status: res.status, ...patched };
     const created = (await res.json()) as { id: number; title: string };
-    const stored = (await (await app.request(`/api/todos/${created.id}`)).json()) as {
-      title: string;
-    };
-    return { status: 201, title: created.title, readBack: stored.title };
+    return { status: 201, title: created.title, readBack: await read(created.id), ...patched };
   }
 
-  test("generated titles: stored byte for byte or 422, the same answers on both databases", async () => {
+  test("generated titles: created and patched byte for byte, or 422, the same answers on both databases", async () => {
     const answers: Record<string, Answer[]> = {};
     for (const [dialect, url] of DATABASES) {
       await closeDb(Date.now() + 1000);
@@ -105,18 +117,37 @@ describe("todo titles on SQLite and PostgreSQL", () => {
       await openDb(target, { max: 2, applicationName: "title test" });
       const seen: Answer[] = [];
       answers[dialect] = seen;
+      const existing = (
+        (await (
+          await app.request("/api/todos", {
+            method: "POST",
+            headers: json,
+            body: JSON.stringify({ title: "before" }),
+          })
+        ).json()) as { id: number }
+      ).id;
+      let previous = "before"; // what a refused PATCH must leave in place
       await fc.assert(
         fc.asyncProperty(titles, async (title) => {
-          const got = await answer(title);
+          const got = await answer(title, existing);
           seen.push(got);
           const want = expected(title);
-          if (want.status === 422) return got.status === 422;
           // Byte for byte: the UTF-8 of what was sent (trimmed) and of what was read back.
           const bytes = (s?: string) => Buffer.from(s ?? "", "utf8").toString("hex");
+          if (want.status === 422) {
+            return (
+              got.status === 422 &&
+              got.patched === 422 &&
+              bytes(got.patchedBack) === bytes(previous)
+            );
+          }
+          previous = want.title;
           return (
             got.status === 201 &&
             bytes(got.title) === bytes(want.title) &&
-            bytes(got.readBack) === bytes(want.title)
+            bytes(got.readBack) === bytes(want.title) &&
+            got.patched === 200 &&
+            bytes(got.patchedBack) === bytes(want.title)
           );
         }),
         { seed: 2126, numRuns: 300, examples: EXAMPLES.map((e) => [e]) },
