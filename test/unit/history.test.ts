@@ -40,6 +40,8 @@ function snapshot(
     buckets: full,
     durationSum: 0,
     websockets,
+    sseStreams: 0,
+    sseCut: 0,
   };
 }
 
