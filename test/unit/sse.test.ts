@@ -43,7 +43,7 @@ function reader(res: Response) {
   return { ended, text: () => text };
 }
 
-const request = (signal?: AbortSignal) => new Request("http://x/feed", { signal });
+const request = (signal?: AbortSignal) => new Request("http://x/feed", signal ? { signal } : {});
 
 describe("worker.sse (workers/child/http/sse.ts)", () => {
   test("writes its first event at once, then each message on the topics as an event", async () => {
