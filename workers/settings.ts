@@ -238,7 +238,7 @@ export const SETTINGS = {
     flag: "sse-heartbeat",
     default: 15_000,
     description:
-      "worker.sse streams write a comment line this often, so proxies and clients see the stream alive",
+      "worker.sse streams write a comment line this often (and at least twice per IDLE_TIMEOUT_S, which would cut a quiet stream), so proxies and clients see the stream alive",
     parse: whole(10, 3_600_000),
   },
   sseMaxBufferedBytes: {

@@ -61,3 +61,29 @@ test("worker.sse streams on every worker carry what any worker says, beat, and a
     expect(s.text()).toEndWith("event: bye\ndata: worker draining\n\n");
   }
 });
+
+test("a quiet worker.sse stream outlives IDLE_TIMEOUT_S: it beats twice within it, whatever SSE_HEARTBEAT_MS says", async () => {
+  // Bun cuts a streaming response that writes nothing for IDLE_TIMEOUT_S (5 → 8 s: 4 s steps).
+  const fleet = await startReadyFleet({
+    env: { ...NO_EXTRAS, APP_MODULE: join(FIXTURES, "sse-app.ts"), IDLE_TIMEOUT_S: "5" },
+  });
+  try {
+    const stream = await openStream(fleet, "/feed?topic=quiet");
+    let ended = false;
+    void stream.ended.then(() => {
+      ended = true;
+    });
+    const beats = () => stream.text().split(": heartbeat\n\n").length - 1;
+    await waitFor(
+      "4 heartbeats (10 s, past the 8 s cut)",
+      () => ended || beats() >= 4,
+      30_000,
+      100,
+    );
+    expect(ended).toBe(false);
+    expect((await fleetStatus(fleet.url)).workers.map((p) => p.sseStreams).sort()).toEqual([0, 1]);
+  } finally {
+    fleet.kill("SIGTERM");
+  }
+  expect(await fleet.exited).toBe(0);
+});

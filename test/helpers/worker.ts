@@ -20,7 +20,8 @@ export function fakeWorker(over: Partial<FleetWorker> = {}): FleetWorker {
     subscribe: () => () => {},
     sse(this: FleetWorker, request, topics, options) {
       const { subscribe, signal, log } = this;
-      const parts = { subscribe, signal, log, heartbeatMs: 15_000, maxBufferedBytes: 1 << 20 };
+      const defaults = { heartbeatMs: 15_000, maxBufferedBytes: 1 << 20, idleTimeoutS: 0 };
+      const parts = { subscribe, signal, log, ...defaults };
       return new SseStreams(parts).open(request, topics, options);
     },
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },

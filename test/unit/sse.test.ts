@@ -1,5 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { encodeEvent, type SseParts, SseStreams } from "../../workers/child/http/sse.ts";
+import {
+  encodeEvent,
+  heartbeatEvery,
+  type SseParts,
+  SseStreams,
+} from "../../workers/child/http/sse.ts";
 import { waitFor } from "../helpers/fleet.ts";
 import { localPubSub } from "../helpers/worker.ts";
 
@@ -23,6 +28,7 @@ function setup(over: Partial<SseParts> = {}) {
     signal: drain.signal,
     heartbeatMs: 60_000,
     maxBufferedBytes: 1024 * 1024,
+    idleTimeoutS: 0,
     log: { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} },
     ...over,
   });
@@ -88,6 +94,12 @@ describe("worker.sse (workers/child/http/sse.ts)", () => {
     const body = reader(streams.open(request(), "a", { heartbeatMs: 10 }));
     await waitFor("three heartbeats", () => body.text().split(": heartbeat\n\n").length > 3);
     expect(body.text()).toStartWith(": open\n\n: heartbeat\n\n");
+  });
+
+  test("beats at least twice per IDLE_TIMEOUT_S, so Bun's idle timeout never cuts a quiet stream", () => {
+    expect(heartbeatEvery(15_000, 10)).toBe(5000);
+    expect(heartbeatEvery(3000, 10)).toBe(3000);
+    expect(heartbeatEvery(15_000, 0)).toBe(15_000); // no idle timeout
   });
 
   test("ends with a bye event when worker.signal aborts, and unsubscribes", async () => {

@@ -46,6 +46,7 @@ export class WorkerRuntime extends ChildRuntime {
       signal: this.#abort.signal,
       heartbeatMs: init.sseHeartbeatMs,
       maxBufferedBytes: init.sseMaxBufferedBytes,
+      idleTimeoutS: init.idleTimeoutS,
       log: this.log,
     });
     this.worker = Object.freeze({

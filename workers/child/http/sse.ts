@@ -11,6 +11,8 @@ export interface SseParts {
   /** SSE_HEARTBEAT_MS and SSE_MAX_BUFFERED_BYTES, when a call does not say. */
   heartbeatMs: number;
   maxBufferedBytes: number;
+  /** IDLE_TIMEOUT_S (0 = none): the heartbeat comes at least twice within it. */
+  idleTimeoutS: number;
   log: Log;
 }
 
@@ -39,6 +41,16 @@ export function encodeEvent({ event, data, id, retry }: SseEvent): Uint8Array {
   if (typeof data !== "string") throw new TypeError("sse: data must be a string");
   for (const line of data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
   return encoder.encode(`${text}\n`);
+}
+
+/**
+ * How often a stream beats: `heartbeatMs`, but at least twice per IDLE_TIMEOUT_S. Bun's
+ * `idleTimeout` closes a streaming response that writes nothing for that long (and
+ * `server.timeout(request, 0)` does not lift it for one: Bun 1.4.5, checked), so a quiet feed
+ * beating only every 15 s under the default 10 s would be cut and reconnect every 12 s.
+ */
+export function heartbeatEvery(heartbeatMs: number, idleTimeoutS: number): number {
+  return idleTimeoutS > 0 ? Math.min(heartbeatMs, idleTimeoutS * 500) : heartbeatMs;
 }
 
 /** The default mapping: a `message` event carrying the publication (bytes read as UTF-8). */
@@ -81,7 +93,10 @@ export class SseStreams {
     if (list.length === 0 || !list.every((t) => typeof t === "string" && t)) {
       throw new TypeError("worker.sse: topics must be a non-empty string or list of them");
     }
-    const heartbeatMs = positive("heartbeatMs", options.heartbeatMs, this.parts.heartbeatMs);
+    const heartbeatMs = heartbeatEvery(
+      positive("heartbeatMs", options.heartbeatMs, this.parts.heartbeatMs),
+      this.parts.idleTimeoutS,
+    );
     const maxBuffered = positive(
       "maxBufferedBytes",
       options.maxBufferedBytes,
