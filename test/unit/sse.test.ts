@@ -149,6 +149,14 @@ describe("worker.sse (workers/child/http/sse.ts)", () => {
     expect(await reader(res).ended).toBe("cut");
   });
 
+  test("a first event bigger than the bound cuts the stream before it subscribes", async () => {
+    const { streams, subscribed } = setup();
+    const first = { data: "z".repeat(2000) };
+    const res = streams.open(request(), "a", { first, maxBufferedBytes: 1024 });
+    expect([streams.cut, streams.size, subscribed()]).toEqual([1, 0, 0]);
+    expect(await reader(res).ended).toBe("cut");
+  });
+
   test("a client that reads is never cut, however much passes through", async () => {
     const { streams, publish } = setup();
     const body = reader(streams.open(request(), "a", { maxBufferedBytes: 10_000 }));

@@ -158,14 +158,18 @@ export class SseStreams {
       }
     };
     try {
-      for (const topic of list) unsubscribes.push(this.parts.subscribe(topic, onMessage));
+      for (const topic of closed ? [] : list) {
+        unsubscribes.push(this.parts.subscribe(topic, onMessage));
+      }
     } catch (error) {
       end(error as Error);
       throw error;
     }
     if (signal.aborted) onDrain();
-    else signal.addEventListener("abort", onDrain, { once: true });
-    request.signal?.addEventListener("abort", onGone, { once: true });
+    else if (!closed) {
+      signal.addEventListener("abort", onDrain, { once: true });
+      request.signal?.addEventListener("abort", onGone, { once: true });
+    }
     return new Response(readable, {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
