@@ -86,7 +86,10 @@ describe("worker.sse (workers/child/http/sse.ts)", () => {
     for (const m of ["skip", "bad", "hello"]) publish("a", m);
     await waitFor("the mapped event", () => body.text().includes("event: news"));
     expect(body.text()).toBe(": open\n\nevent: news\nid: 5\ndata: hello\n\n");
-    expect(warnings).toEqual(["sse: a message on a was skipped: sse: event must be one line"]);
+    publish("a", "bad");
+    expect(warnings).toEqual([
+      "sse: a message on a was skipped (once per stream): sse: event must be one line",
+    ]);
   });
 
   test("writes a heartbeat comment every heartbeatMs", async () => {

@@ -72,14 +72,19 @@ const positive = (name: string, value: number | undefined, fallback: number) => 
  * `maxBufferedBytes` the client is cut, so a reader that stalls costs a bounded amount of memory.
  */
 export class SseStreams {
-  #open = 0;
+  /** Each open stream's drain: one listener on `worker.signal` for all of them. */
+  readonly #draining = new Set<() => void>();
   #cut = 0;
 
-  constructor(private readonly parts: SseParts) {}
+  constructor(private readonly parts: SseParts) {
+    parts.signal.addEventListener("abort", () => {
+      for (const drain of [...this.#draining]) drain();
+    });
+  }
 
   /** Streams open now. */
   get size(): number {
-    return this.#open;
+    return this.#draining.size;
   }
 
   /** Streams cut since start because their client fell more than the buffer bound behind. */
@@ -110,6 +115,7 @@ export class SseStreams {
     const { signal, log } = this.parts;
     let buffered = 0;
     let closed = false;
+    let warned = false;
     const unsubscribes: (() => void)[] = [];
     const write = (chunk: Uint8Array) => {
       if (closed) return;
@@ -138,15 +144,14 @@ export class SseStreams {
     const end = (error: Error | null, gracefully = false) => {
       if (closed) return;
       closed = true;
-      this.#open -= 1;
+      this.#draining.delete(onDrain);
       clearInterval(heartbeat);
-      signal.removeEventListener("abort", onDrain);
       request.signal?.removeEventListener("abort", onGone);
       for (const unsubscribe of unsubscribes) unsubscribe();
       const done = gracefully && !error ? writer.close() : writer.abort(error ?? undefined);
       done.catch(() => {});
     };
-    this.#open += 1;
+    this.#draining.add(onDrain);
     for (const chunk of opening) write(chunk);
     const onMessage: MessageHandler = (data, topic) => {
       let event: SseEvent | null;
@@ -154,7 +159,11 @@ export class SseStreams {
         event = toEvent(data, topic);
         if (event) write(encodeEvent(event));
       } catch (error) {
-        log.warn(`sse: a message on ${topic} was skipped: ${(error as Error).message}`);
+        if (!warned)
+          log.warn(
+            `sse: a message on ${topic} was skipped (once per stream): ${(error as Error).message}`,
+          );
+        warned = true;
       }
     };
     try {
@@ -166,10 +175,7 @@ export class SseStreams {
       throw error;
     }
     if (signal.aborted) onDrain();
-    else if (!closed) {
-      signal.addEventListener("abort", onDrain, { once: true });
-      request.signal?.addEventListener("abort", onGone, { once: true });
-    }
+    else if (!closed) request.signal?.addEventListener("abort", onGone, { once: true });
     return new Response(readable, {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
