@@ -28,6 +28,15 @@ export const settings = z.object({
     .describe(
       "PostgreSQL: the fleet's whole connection budget, reload overlap included; each process gets floor(budget / (WORKERS + 1)); must not exceed the server's max_connections",
     ),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .default(5000)
+    .describe(
+      "a query or transaction still running after this long is cancelled and answered 503 (SQLite: the longest wait for another process's write lock); 0: no limit",
+    ),
   TICKER_INTERVAL_MS: z.coerce
     .number()
     .int()
