@@ -200,7 +200,13 @@ export class Db {
     if (!this.#timeoutMs) return result;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
-        for (const statement of issued) statement.cancel();
+        for (const statement of issued) {
+          try {
+            statement.cancel(); // a no-op for one that has finished
+          } catch {
+            // already settled
+          }
+        }
         reject(
           Object.assign(new Error(`statement timeout (${this.#timeoutMs} ms)`), { errno: "57014" }),
         );

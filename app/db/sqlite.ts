@@ -67,12 +67,17 @@ function bindable(value: unknown): Binding {
   );
 }
 
+/** A prepared statement, and whether it has result columns (asked once: it is not free). */
+type Prepared = { statement: Statement; rows: boolean };
+
+function prepare(db: Database, text: string): Prepared {
+  const statement = db.prepare(text);
+  return { statement, rows: statement.columnNames.length > 0 };
+}
+
 /** One statement's rows (or, without result columns, `[]` with the count of changed rows). */
-function execute(statement: Statement, values: Binding[]): Rows {
-  if (statement.columnNames.length === 0) {
-    const { changes } = statement.run(...values);
-    return Object.assign([], { count: changes });
-  }
+function execute({ statement, rows }: Prepared, values: Binding[]): Rows {
+  if (!rows) return Object.assign([], { count: statement.run(...values).changes });
   return statement.all(...values) as Rows;
 }
 
@@ -94,7 +99,7 @@ export function openSqlite(
     }
     return database;
   };
-  const statements = new WeakMap<TemplateStringsArray, Statement>();
+  const statements = new WeakMap<TemplateStringsArray, Prepared>();
   /** The open transaction's token, and who waits for it to end. */
   let openTx: object | null = null;
   let txEnded: PromiseWithResolvers<void> | null = null;
@@ -135,11 +140,11 @@ export function openSqlite(
   }
 
   /** The statement of one call site, prepared once. */
-  function prepared(strings: TemplateStringsArray): Statement {
+  function prepared(strings: TemplateStringsArray): Prepared {
     let statement = statements.get(strings);
     if (!statement) {
       const text = strings.reduce((all, part, i) => `${all}?${i}${part}`);
-      statement = open().prepare(text);
+      statement = prepare(open(), text);
       statements.set(strings, statement);
     }
     return statement;
@@ -163,11 +168,11 @@ export function openSqlite(
         });
       }
       return run(owner, () => {
-        const statement = open().prepare(text);
+        const statement = prepare(open(), text);
         try {
           return execute(statement, values.map(bindable));
         } finally {
-          statement.finalize();
+          statement.statement.finalize();
         }
       });
     }) as SqliteSql["unsafe"];

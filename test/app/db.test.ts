@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { DatabaseUnavailable, Db } from "../../app/db/client.ts";
@@ -141,3 +142,67 @@ test("DATABASE_URL: unset, sqlite://, file:, postgres(ql)://; anything else is r
     expect(JSON.stringify(parsed)).not.toContain("secret");
   }
 });
+
+test("SQLite facade: scalars bound, rows as objects, counts, multi-statement unsafe, objects refused", async () => {
+  const db = await sqliteDb();
+  const rows = await db.query(
+    (sql) =>
+      sql`select ${true} as yes, ${null} as empty, ${2.5} as n, ${10n} as big, ${"x"} as s, ${new Date(0)} as d`,
+  );
+  expect(rows).toEqual([
+    { yes: 1, empty: null, n: 2.5, big: 10, s: "x", d: "1970-01-01T00:00:00.000Z" },
+  ]);
+  await db.query((sql) =>
+    sql.unsafe("insert into t (v) values ('a'); insert into t (v) values ('b');"),
+  );
+  const updated = await db.query((sql) => sql`update t set v = ${"c"} where v <> ${"z"}`);
+  expect(updated.count).toBe(2);
+  const error = await db.query((sql) => sql`select ${{ v: 1 }} as o`).catch((e) => e);
+  expect(error).toBeInstanceOf(TypeError);
+  expect(error.message).toContain("a SQLite parameter is a string, number");
+  await db.close(Date.now() + 1000);
+});
+
+test("SQLite: a write lock held by another connection is waited for without blocking the event loop, then refused", async () => {
+  const file = join(tmp, `c${++files}.db`);
+  const db = new Db(target(`sqlite://${file}`), {
+    max: 1,
+    applicationName: "test",
+    statementTimeoutMs: 300,
+  });
+  await db.check();
+  await db.query((sql) => sql`create table t (v text not null)`);
+  const other = new Database(file);
+  other.run("BEGIN IMMEDIATE");
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 5);
+  const refused = await db.transaction((tx) => tx`insert into t (v) values ('x')`).catch((e) => e);
+  const plain = await db.query((sql) => sql`insert into t (v) values ('y')`).catch((e) => e);
+  clearInterval(ticker);
+  expect(refused).toBeInstanceOf(DatabaseUnavailable);
+  expect(refused.retryAfterS).toBe(1);
+  expect(plain).toBeInstanceOf(DatabaseUnavailable);
+  expect(ticks).toBeGreaterThan(10); // timers ran while it waited
+  other.run("ROLLBACK");
+  other.close();
+  await db.transaction((tx) => tx`insert into t (v) values ('z')`);
+  expect(await db.query((sql) => sql`select v from t`)).toEqual([{ v: "z" }]);
+  await db.close(Date.now() + 1000);
+});
+
+test("PostgreSQL: a statement past the statement timeout is cancelled (503), and the pool is usable afterwards", async () => {
+  const db = new Db(target(await pg().url("timeout")), {
+    max: 1,
+    applicationName: "test",
+    statementTimeoutMs: 200,
+  });
+  await db.check();
+  const error = await db.query((sql) => sql`select pg_sleep(5)`).catch((e) => e);
+  expect(error).toBeInstanceOf(DatabaseUnavailable);
+  expect(error.message).toContain("timed out");
+  const inTx = await db.transaction((tx) => tx`select pg_sleep(5)`).catch((e) => e);
+  expect(inTx).toBeInstanceOf(DatabaseUnavailable);
+  // One connection: it answers again once the cancelled statements are gone.
+  expect(await db.query((sql) => sql`select 1 as one`)).toEqual([{ one: 1 }]);
+  expect(await db.close(Date.now() + 2000)).toBe(true);
+}, 30_000);
