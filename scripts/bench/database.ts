@@ -2,8 +2,10 @@
  * `bun run bench:db`: the template's database under load, through `bun run start` and wrk on
  * 127.0.0.1 (bounded in time).
  *
- *   1. SQLite writes/s (POST /api/todos, 64 connections) with WORKERS = 1, 2, 4: p99, failures,
- *      SQLITE_BUSY seen, rows = successes, the longest event-loop stall (heartbeat age);
+ *   1. SQLite writes/s (POST /api/todos, 64 connections) with WORKERS = 1, 2, 4, and 4 again with
+ *      another process taking the write lock for 300 ms every second: p99, failures, SQLITE_BUSY
+ *      seen, rows = successes, the longest heartbeat gap (the 100 ms heartbeat plus any event-loop
+ *      stall: a worker waiting for the lock on its loop would show ~400 ms);
  *   2. the read route (GET /api/todos/1) fleet ×2 / ×1, interleaved rounds;
  *   3. the read route, fleet ×1 against a bare `Bun.serve` + `bun:sqlite` prepared statement on
  *      the same file sending the same response headers (servers/sqlite-bare.ts), paired and
@@ -166,6 +168,32 @@ async function sqliteRows(file: string): Promise<number> {
   }
 }
 
+/** Takes `file`'s write lock (BEGIN IMMEDIATE) for 300 ms every second until stopped. */
+function holdWriteLock(file: string): { stop(): Promise<void> } {
+  let running = true;
+  const loop = (async () => {
+    const { Database } = await import("bun:sqlite");
+    const db = new Database(file);
+    db.run("PRAGMA busy_timeout = 5000");
+    try {
+      while (running) {
+        await Bun.sleep(700);
+        db.run("BEGIN IMMEDIATE");
+        await Bun.sleep(300);
+        db.run("COMMIT");
+      }
+    } finally {
+      db.close();
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
 async function sqliteWrites(): Promise<void> {
   console.log(`\n### SQLite writes (POST /api/todos, wrk -c64 -d${durationS}s)\n`);
   row([
@@ -180,14 +208,22 @@ async function sqliteWrites(): Promise<void> {
     "longest heartbeat gap ms",
   ]);
   row(Array(9).fill("---"));
-  for (const workers of [1, 2, 4]) {
-    const file = join(tmp, `writes-${workers}.db`);
+  // The last run adds another process that takes the write lock for 300 ms every second: a
+  // worker that waited for it on its event loop (SQLite's busy handler) would stall that long.
+  for (const [workers, holder] of [
+    [1, false],
+    [2, false],
+    [4, false],
+    [4, true],
+  ] as const) {
+    const file = join(tmp, `writes-${workers}${holder ? "-held" : ""}.db`);
     const fleet = await startFleet(workers, { DATABASE_URL: `sqlite://${file}` });
+    const holding = holder ? holdWriteLock(file) : null;
     try {
       const [result, stall] = await withStallWatch(
         fleet,
         runWrk(`${fleet.url}/api/todos`, POST_LUA),
-      );
+      ).finally(() => holding?.stop());
       const busy = (
         fleet.group.stderr.tail(1_000_000).match(/SQLITE_BUSY|database is locked/g) ?? []
       ).length;
@@ -195,7 +231,7 @@ async function sqliteWrites(): Promise<void> {
       // wrk counts answers it read; a request cut at the end of the run may still be written.
       const successes = result.requests - result.non2xx;
       row([
-        workers,
+        holder ? `${workers} + a lock holder` : workers,
         fmt(result.rps),
         fmt(result.p50Ms, 2),
         fmt(result.p99Ms, 2),
