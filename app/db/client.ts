@@ -242,10 +242,8 @@ export class Db {
 
   /** One line naming the database and what happened, never the password. */
   #line(error: unknown, kind: Refusal | null): string {
-    const state =
-      !kind || kind.kind === "refused" || kind.kind === "down" ? "is not reachable" : "refused";
-    const what = kind ? `${kind.what}: ` : "";
-    return `database ${this.dialect} ${this.target.shown} ${state}: ${what}${describe(error, this.target)}`;
+    const what = kind ? `${kind.state}: ${kind.what}` : "is not reachable";
+    return `database ${this.dialect} ${this.target.shown} ${what}: ${describe(error, this.target)}`;
   }
 
   /** A refusal: the first of an outage is logged, the rest counted. */

@@ -8,6 +8,8 @@ export type RefusalKind = "refused" | "down" | "auth" | "full" | "pooler" | "tim
 
 export interface Refusal {
   kind: RefusalKind;
+  /** How the database answered, for a log line: "is not reachable", "refused the connection". */
+  state: string;
   /** What happened, for a log line: "too many clients (the server's max_connections is reached)". */
   what: string;
   /** Seconds a client is asked to wait (Retry-After). */
@@ -22,6 +24,16 @@ const WHAT: Record<RefusalKind, string> = {
   pooler: "refused by the pooler",
   timeout: "timed out",
   busy: "the SQLite write lock is held by another connection",
+};
+
+const STATE: Record<RefusalKind, string> = {
+  refused: "is not reachable",
+  down: "is not reachable",
+  auth: "refused the connection",
+  full: "refused the connection",
+  pooler: "refused the connection",
+  timeout: "did not answer in time",
+  busy: "did not answer in time",
 };
 
 /** A pooler's own refusals (PgBouncer answers them as SQLSTATE 08P01 with these texts). */
@@ -62,5 +74,5 @@ export function refusal(error: unknown): Refusal | null {
   const kind = kindOf(error);
   if (!kind) return null;
   const retryAfterS = kind === "refused" || kind === "down" || kind === "auth" ? 5 : 1;
-  return { kind, what: WHAT[kind], retryAfterS };
+  return { kind, state: STATE[kind], what: WHAT[kind], retryAfterS };
 }

@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { DatabaseUnavailable, Db } from "../../app/db/client.ts";
+import { refusal } from "../../app/db/refusal.ts";
 import { parseDatabaseUrl, type Target } from "../../app/db/url.ts";
 import { freePort, waitFor } from "../helpers/fleet.ts";
 import { postgresForFile } from "../helpers/postgres.ts";
@@ -206,3 +207,25 @@ test("PostgreSQL: a statement past the statement timeout is cancelled (503), and
   expect(await db.query((sql) => sql`select 1 as one`)).toEqual([{ one: 1 }]);
   expect(await db.close(Date.now() + 2000)).toBe(true);
 }, 30_000);
+
+test("refusals are named (refused, auth, too many clients, pooler, timeout, lock); a wrong query is not one", () => {
+  const pgError = (errno: string, message = "") =>
+    Object.assign(new Error(message), { code: "ERR_POSTGRES_SERVER_ERROR", errno });
+  const kind = (error: unknown) => refusal(error)?.kind ?? null;
+  expect(kind(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }))).toBe("refused");
+  expect(kind(pgError("28P01", 'password authentication failed for user "app"'))).toBe("auth");
+  expect(kind(pgError("53300", "sorry, too many clients already"))).toBe("full");
+  expect(kind(pgError("08P01", "no more connections allowed (max_client_conn)"))).toBe("pooler");
+  expect(kind(pgError("08P01", "pgbouncer cannot connect to server"))).toBe("pooler");
+  expect(kind(pgError("57014", "canceling statement due to statement timeout"))).toBe("timeout");
+  expect(kind(pgError("57P01", "terminating connection due to administrator command"))).toBe(
+    "down",
+  );
+  expect(kind(Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" }))).toBe(
+    "busy",
+  );
+  expect(kind(pgError("42P01", 'relation "nope" does not exist'))).toBeNull();
+  expect(kind(new TypeError("x is not a function"))).toBeNull();
+  expect(refusal(pgError("53300"))?.retryAfterS).toBe(1);
+  expect(refusal(Object.assign(new Error(), { code: "ECONNREFUSED" }))?.retryAfterS).toBe(5);
+});
