@@ -92,8 +92,10 @@ export function openSqlite(
   options: { lockWaitMs: number; guard: boolean },
 ): SqliteClient {
   let database: Database | null = null;
+  let closed = false;
   const open = () => {
     if (!database) {
+      if (closed) throw new Error("the SQLite client is closed");
       database = new Database(file, { create: true, strict: true });
       database.run("PRAGMA busy_timeout = 0");
     }
@@ -222,6 +224,7 @@ export function openSqlite(
     return result;
   }) as SqliteClient["begin"];
   client.close = async () => {
+    closed = true;
     database?.close(false);
     database = null;
   };
