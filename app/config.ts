@@ -43,6 +43,15 @@ export const settings = z.object({
     .describe(
       "how long a start or bun run migrate waits for the migration lock (logging its holder every 5 s), then exits 3 naming it; SQLite: how long a migration waits for the write lock",
     ),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .default(5000)
+    .describe(
+      "a query or transaction still running after this long is cancelled and answered 503 (SQLite: the longest wait for another process's write lock); 0: no limit",
+    ),
   TICKER_INTERVAL_MS: z.coerce
     .number()
     .int()

@@ -3,9 +3,6 @@ import { HTTPException } from "hono/http-exception";
 import type { $ZodIssue } from "zod/v4/core";
 import { DatabaseUnavailable } from "./db/index.ts";
 
-/** Seconds a client is asked to wait when the database is unreachable (503). */
-export const RETRY_AFTER_S = 5;
-
 /** Unknown route → 404 JSON. */
 export const notFound: NotFoundHandler = (c) => c.json({ error: "Not Found" }, 404);
 
@@ -19,9 +16,10 @@ export const onError: ErrorHandler = (error, c) => {
     if (error.res) return error.getResponse();
     return c.json({ error: error.message || "Request failed" }, error.status);
   }
-  // The database is down or restarting: retry later (logged once per outage by app/db).
+  // The database refused (down, full, timed out, locked): retry later (logged once per outage
+  // by app/db).
   if (error instanceof DatabaseUnavailable) {
-    c.header("Retry-After", String(RETRY_AFTER_S));
+    c.header("Retry-After", String(error.retryAfterS));
     return c.json({ error: "Service Unavailable" }, 503);
   }
   const requestId = c.get("requestId");

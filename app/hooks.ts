@@ -96,6 +96,7 @@ export async function onStart(worker: AppWorker): Promise<void> {
   await openDb(databaseTarget(worker.config), {
     max: worker.setup.poolMax,
     applicationName: `bun-fleet worker ${worker.index} pid ${worker.pid}`,
+    statementTimeoutMs: worker.config.DB_STATEMENT_TIMEOUT_MS,
     log: worker.log,
   });
 }

@@ -1,34 +1,41 @@
 /**
- * One database client per process (Bun's built-in SQL, for SQLite and PostgreSQL alike): open,
- * query, transactions, close. Every query goes through `query()` or `transaction()`, which count
- * queries and errors and turn "the database is unreachable" into DatabaseUnavailable (503).
+ * One database client per process: open, query, transactions, close. PostgreSQL through Bun's
+ * SQL client; SQLite through bun:sqlite behind the same calls (sqlite.ts). Every query goes
+ * through `query()` or `transaction()`, which count queries and errors, bound each one by the
+ * statement timeout, and turn every refusal (down, full, a pooler's refusal, a timeout, a lock
+ * still held) into DatabaseUnavailable (503 with Retry-After).
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { SQL } from "bun";
+import { type Refusal, refusal } from "./refusal.ts";
+import { isBusy, openSqlite } from "./sqlite.ts";
 import type { Target } from "./url.ts";
 
 export type Dialect = Target["dialect"];
 
-/** The database cannot be reached (down, restarting, network): answer 503, retry later. */
+/** The database refused or could not answer in time: answer 503, retry after `retryAfterS`. */
 export class DatabaseUnavailable extends Error {
   readonly code = "DB_UNAVAILABLE";
+  constructor(
+    message: string,
+    readonly retryAfterS = 5,
+  ) {
+    super(message);
+  }
 }
 
-/** How long a SQLite client waits for another process's lock (busy_timeout, and the pragmas). */
-const SQLITE_BUSY_WAIT_MS = 5000;
+/** The statement timeout when none is given (DB_STATEMENT_TIMEOUT_MS's default). */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
 
-/** SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock (not a broken database). */
-function isBusy(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return /SQLITE_(BUSY|LOCKED)/.test(String(code)) || /database is locked/.test(String(message));
-}
+/** Outages that end and begin again within this long are one outage in the log. */
+const FLAP_MERGE_MS = 1000;
 
 /** SQLite settings for several writer processes on one file (what Rails 8 and Litestack use). */
 export const SQLITE_PRAGMAS = [
-  // A writer waits up to 5 s for another process's write lock instead of failing with SQLITE_BUSY
-  // (first: switching to WAL below takes a lock too).
-  `busy_timeout = ${SQLITE_BUSY_WAIT_MS}`,
+  // No wait in SQLite's busy handler, which would sleep on the event loop: a writer that meets
+  // another process's write lock retries asynchronously (sqlite.ts).
+  "busy_timeout = 0",
   // Readers never block the writer and the writer never blocks readers; set once, it persists.
   "journal_mode = WAL",
   // With WAL: durable at checkpoints, no fsync per commit; a power cut can lose the last commits,
@@ -37,43 +44,17 @@ export const SQLITE_PRAGMAS = [
   "foreign_keys = ON",
 ];
 
-/**
- * Error codes that mean "not reachable" rather than "this query is wrong". PostgreSQL's class 08
- * (connection exception) and 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now)
- * are what a restarting server answers.
- */
-function unreachable(error: unknown): boolean {
-  const { code, errno } = error as { code?: string; errno?: string };
-  if (typeof code === "string") {
-    if (code.startsWith("ERR_POSTGRES_CONNECTION") || code === "ERR_POSTGRES_IDLE_TIMEOUT")
-      return true;
-    if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"].includes(code))
-      return true;
-    if (code === "SQLITE_CANTOPEN" || code === "SQLITE_IOERR") return true;
-  }
-  if (typeof errno === "string" && (errno.startsWith("08") || /^57P0[123]$/.test(errno)))
-    return true;
-  return false;
-}
-
-/** A one-at-a-time lock: the per-process transaction guard on SQLite. */
-class Mutex {
-  #tail: Promise<void> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(fn);
-    this.#tail = result.then(
-      () => {},
-      () => {},
-    );
-    return result;
-  }
-}
-
 export interface OpenOptions {
   /** PostgreSQL: this process's pool size (its share of DB_MAX_CONNECTIONS). */
   max: number;
   /** PostgreSQL: the session's application_name (which process it belongs to). */
   applicationName: string;
+  /**
+   * Each `query()` / `transaction()` is cut after this long (503): on PostgreSQL the client
+   * cancels its statements (a cancel request, which works through PgBouncer too); on SQLite it
+   * bounds the wait for another process's write lock. 0: no limit. Default 5000.
+   */
+  statementTimeoutMs?: number;
   /** SQLite: off only for the test that shows what the guard prevents. */
   guard?: boolean;
   /** Where an outage is reported: once when it begins, once when it ends. */
@@ -85,16 +66,45 @@ export interface DbStats {
   errors: number;
 }
 
+type Cancelable = { cancel(): unknown };
+
+/**
+ * `sql` as handed to one query: every statement it makes is kept in `issued`, to be cancelled
+ * when the statement timeout runs out.
+ */
+function watched(sql: SQL, issued: Cancelable[]): SQL {
+  const keep = (result: unknown) => {
+    if (typeof (result as Cancelable | null)?.cancel === "function")
+      issued.push(result as Cancelable);
+    return result;
+  };
+  return new Proxy(sql, {
+    apply: (target, self, args) => keep(Reflect.apply(target, self, args)),
+    get: (target, key) => {
+      const value = Reflect.get(target, key);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => keep(Reflect.apply(value, target, args));
+    },
+  });
+}
+
 /** A process's database client. */
 export class Db {
+  /**
+   * The client itself, for migrations and the like. On PostgreSQL Bun's SQL; on SQLite a
+   * bun:sqlite facade with the tagged template, `unsafe`, `begin` and `close` (sqlite.ts), typed
+   * as SQL so code reads the same on both.
+   */
   readonly sql: SQL;
   readonly stats: DbStats = { queries: 0, errors: 0 };
-  /** Bun.SQL on SQLite is one connection: a query issued while another request's transaction
-   * is open would run inside it (and be rolled back with it). Everything waits its turn. */
-  readonly #guard: Mutex | null;
+  readonly #timeoutMs: number;
   #openError: unknown = null;
-  /** In an outage: the database was unreachable at the last query (logged once). */
+  /** In an outage: the last query was refused (logged once when it began). */
   #down = false;
+  #downSince = 0;
+  #refusals = 0;
+  /** The "reachable again" line waits FLAP_MERGE_MS: an outage that comes back is the same one. */
+  #recovered: Timer | undefined;
   readonly #log: OpenOptions["log"];
 
   constructor(
@@ -102,14 +112,17 @@ export class Db {
     options: OpenOptions,
   ) {
     this.#log = options.log;
+    this.#timeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
     if (target.dialect === "sqlite") {
       try {
         mkdirSync(dirname(target.file), { recursive: true });
       } catch (error) {
         this.#openError = error; // reported by check(), in the one line that names the file
       }
-      this.sql = new SQL({ adapter: "sqlite", filename: target.file });
-      this.#guard = options.guard === false ? null : new Mutex();
+      this.sql = openSqlite(target.file, {
+        lockWaitMs: this.#timeoutMs || DEFAULT_STATEMENT_TIMEOUT_MS,
+        guard: options.guard !== false,
+      }) as unknown as SQL;
     } else {
       this.sql = new SQL({
         url: target.url,
@@ -120,7 +133,6 @@ export class Db {
         connectionTimeout: 5,
         connection: { application_name: options.applicationName.slice(0, 63) },
       });
-      this.#guard = null;
     }
   }
 
@@ -128,7 +140,11 @@ export class Db {
     return this.target.dialect;
   }
 
-  /** Opens and checks the connection (`select 1`); SQLite gets its pragmas. Throws naming it. */
+  /**
+   * Opens and checks the connection (`select 1`); SQLite gets its pragmas. Throws one line
+   * saying what happened (refused, authentication failed, too many clients, the pooler, timed
+   * out), never the password.
+   */
   async check(): Promise<void> {
     try {
       if (this.#openError) throw this.#openError;
@@ -138,21 +154,20 @@ export class Db {
       await this.sql`select 1`;
     } catch (error) {
       const hint = preparedConflict(error);
-      throw new DatabaseUnavailable(
-        hint
-          ? `database ${this.dialect} ${this.target.shown}: ${hint}`
-          : `database ${this.dialect} ${this.target.shown} is not reachable: ${describe(error, this.target)}`,
-      );
+      if (hint)
+        throw new DatabaseUnavailable(`database ${this.dialect} ${this.target.shown}: ${hint}`);
+      const kind = refusal(error);
+      throw new DatabaseUnavailable(this.#line(error, kind), kind?.retryAfterS);
     }
   }
 
   /**
    * Sets one pragma, retrying while another process holds the lock: switching a fresh file to
-   * WAL needs it exclusively, and SQLite answers SQLITE_BUSY there without calling the busy
-   * handler (two fleets, or a fleet and `bun run migrate`, opening one new file at once).
+   * WAL needs it exclusively (two fleets, or a fleet and `bun run migrate`, opening one new file
+   * at once).
    */
   async #pragma(pragma: string): Promise<void> {
-    const deadline = performance.now() + SQLITE_BUSY_WAIT_MS;
+    const deadline = performance.now() + DEFAULT_STATEMENT_TIMEOUT_MS;
     for (;;) {
       try {
         await this.sql.unsafe(`PRAGMA ${pragma}`);
@@ -164,46 +179,107 @@ export class Db {
     }
   }
 
-  /** Runs `fn` with the client (counted; unreachable → DatabaseUnavailable). */
+  /** Runs `fn` with the client (counted; bounded by the statement timeout; refusals → 503). */
   query<T>(fn: (sql: SQL) => Promise<T>): Promise<T> {
-    return this.#run(() => fn(this.sql));
+    if (this.dialect === "sqlite") return this.#run(() => fn(this.sql));
+    return this.#run(() => this.#bounded((issued) => fn(watched(this.sql, issued))));
   }
 
   /**
    * Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. On SQLite
-   * it is `BEGIN IMMEDIATE` (the write lock first, so a read-then-write never fails with
-   * SQLITE_BUSY halfway: busy_timeout applies) and the only thing this process runs meanwhile.
+   * it is `BEGIN IMMEDIATE` (the write lock first, so a read-then-write never fails halfway) and
+   * no other request's statement runs while it is open.
    */
   transaction<T>(fn: (tx: SQL) => Promise<T>): Promise<T> {
-    const body = (tx: SQL) => fn(tx);
+    if (this.dialect === "sqlite") {
+      return this.#run(() => this.sql.begin("immediate", (tx) => fn(tx)) as Promise<T>);
+    }
     return this.#run(() =>
-      this.dialect === "sqlite"
-        ? (this.sql.begin("immediate", body) as Promise<T>)
-        : (this.sql.begin(body) as Promise<T>),
+      this.#bounded((issued) => this.sql.begin((tx) => fn(watched(tx, issued))) as Promise<T>),
     );
+  }
+
+  /** PostgreSQL: `run` cut after the statement timeout, its statements cancelled. */
+  #bounded<T>(run: (issued: Cancelable[]) => Promise<T>): Promise<T> {
+    const issued: Cancelable[] = [];
+    const result = run(issued);
+    if (!this.#timeoutMs) return result;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        for (const statement of issued) {
+          try {
+            statement.cancel(); // a no-op for one that has finished
+          } catch {
+            // already settled
+          }
+        }
+        reject(
+          Object.assign(new Error(`statement timeout (${this.#timeoutMs} ms)`), { errno: "57014" }),
+        );
+      }, this.#timeoutMs);
+      result.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   }
 
   async #run<T>(fn: () => Promise<T>): Promise<T> {
     this.stats.queries += 1;
     try {
-      const result = await (this.#guard ? this.#guard.run(fn) : fn());
-      if (this.#down) {
-        this.#down = false;
-        this.#log?.info(`database ${this.dialect} ${this.target.shown} is reachable again`);
-      }
+      const result = await fn();
+      if (this.#down) this.#up();
       return result;
     } catch (error) {
       this.stats.errors += 1;
-      if (unreachable(error)) {
-        const message = `database ${this.dialect} ${this.target.shown} is not reachable: ${describe(error, this.target)}`;
-        if (!this.#down) {
-          this.#down = true;
-          this.#log?.warn(`${message}; answering 503 until it is back`);
-        }
-        throw new DatabaseUnavailable(message);
-      }
-      throw error;
+      const kind = refusal(error);
+      if (!kind) throw error;
+      const message = this.#line(error, kind);
+      this.#refused(message);
+      throw new DatabaseUnavailable(message, kind.retryAfterS);
     }
+  }
+
+  /** One line naming the database and what happened, never the password. */
+  #line(error: unknown, kind: Refusal | null): string {
+    const what = kind ? `${kind.state}: ${kind.what}` : "is not reachable";
+    return `database ${this.dialect} ${this.target.shown} ${what}: ${describe(error, this.target)}`;
+  }
+
+  /** A refusal: the first of an outage is logged, the rest counted. */
+  #refused(message: string): void {
+    this.#refusals += 1;
+    if (this.#down) return;
+    this.#down = true;
+    if (this.#recovered) {
+      // Back for less than FLAP_MERGE_MS: the same outage goes on, unlogged.
+      clearTimeout(this.#recovered);
+      this.#recovered = undefined;
+      return;
+    }
+    this.#downSince = performance.now();
+    this.#refusals = 1;
+    this.#log?.warn(`${message}; answering 503 until it is back`);
+  }
+
+  /** A success after refusals: the outage's end is logged once it has held FLAP_MERGE_MS. */
+  #up(): void {
+    this.#down = false;
+    clearTimeout(this.#recovered);
+    this.#recovered = setTimeout(() => {
+      this.#recovered = undefined;
+      const seconds = ((performance.now() - this.#downSince) / 1000).toFixed(1);
+      this.#log?.info(
+        `database ${this.dialect} ${this.target.shown} is reachable again (${this.#refusals} refused over ${seconds} s)`,
+      );
+    }, FLAP_MERGE_MS);
+    this.#recovered.unref();
   }
 
   /**

@@ -2,22 +2,31 @@
  * `bun run bench:db`: the template's database under load, through `bun run start` and wrk on
  * 127.0.0.1 (bounded in time).
  *
- *   1. SQLite writes/s (POST /api/todos, 64 connections) with WORKERS = 1, 2, 4: p99, failures,
- *      SQLITE_BUSY seen, rows = successes, the longest event-loop stall (heartbeat age);
+ *   1. SQLite writes/s (POST /api/todos, 64 connections) with WORKERS = 1, 2, 4, and 4 again with
+ *      another process taking the write lock for 300 ms every second: p99, failures, SQLITE_BUSY
+ *      seen, rows = successes, the longest heartbeat gap (the 100 ms heartbeat plus any event-loop
+ *      stall: a worker waiting for the lock on its loop would show ~400 ms);
  *   2. the read route (GET /api/todos/1) fleet ×2 / ×1, interleaved rounds;
- *   3. PostgreSQL (a throwaway server): writes/s and p99 with a pool of 1, 2, 4, 8 per worker
+ *   3. the read route, fleet ×1 against a bare `Bun.serve` + `bun:sqlite` prepared statement on
+ *      the same file sending the same response headers (servers/sqlite-bare.ts), paired and
+ *      pinned as `bun run bench` pairs (both loaded at once, servers on CPU 0 in their own
+ *      sessions, wrk on CPU 1; median of per-round ratios), with an A/A control (bare / bare);
+ *   4. PostgreSQL (a throwaway server): writes/s and p99 with a pool of 1, 2, 4, 8 per worker
  *      (WORKERS=2); sessions at start, at the peak of a rolling reload, after stop.
  *
  * What the data layer costs a route that does not touch the database is measured with the
  * paired method of `bun run bench` (see README "Database"). Options: `--duration <s>` (default
- * 5), `--rounds <n>` for the read ratio (default 3), `--no-postgres`.
+ * 5), `--rounds <n>` for the read ratio (default 3), `--pair-rounds <n>` (default 7, of 3 s),
+ * `--no-postgres`, `--only writes|scaling|paired|postgres` (one section).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Postgres, postgresBin, startPostgres } from "../../test/helpers/postgres.ts";
 import { freePort, type Group, outputOf, Processes, pollUntil } from "../lib/procs.ts";
-import { parseWrk, WRK_MISSING, type WrkResult } from "./measure/wrk.ts";
+import { pinned } from "./measure/placement.ts";
+import { parseWrk, runWrk as runPinnedWrk, WRK_MISSING, type WrkResult } from "./measure/wrk.ts";
+import { CLIENT_CPUS, SERVER_CPUS } from "./paired/pairs.ts";
 import { ROOT } from "./servers/index.ts";
 
 const TOKEN = "bench-db-admin-token-0123456789";
@@ -30,7 +39,14 @@ const flag = (name: string, fallback: number) => {
 };
 const durationS = flag("duration", 5);
 const rounds = flag("rounds", 3);
+const pairRounds = flag("pair-rounds", 7);
 const withPostgres = !args.includes("--no-postgres");
+const SECTIONS = ["writes", "scaling", "paired", "postgres"] as const;
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+if (only !== undefined && !SECTIONS.includes(only as (typeof SECTIONS)[number])) {
+  throw new Error(`--only takes one of ${SECTIONS.join(", ")}`);
+}
+const runs = (section: (typeof SECTIONS)[number]) => only === undefined || only === section;
 
 const wrk = Bun.which("wrk");
 if (!wrk) {
@@ -65,10 +81,14 @@ interface Fleet {
   port: number;
 }
 
-async function startFleet(workers: number, env: Record<string, string>): Promise<Fleet> {
+async function startFleet(
+  workers: number,
+  env: Record<string, string>,
+  cpus?: string,
+): Promise<Fleet> {
   const port = freePort();
   const group = processes.spawnGroup(
-    [process.execPath, join(ROOT, "scripts", "start.ts")],
+    pinned([process.execPath, join(ROOT, "scripts", "start.ts")], cpus),
     {
       PORT: String(port),
       HOST: "127.0.0.1",
@@ -148,6 +168,32 @@ async function sqliteRows(file: string): Promise<number> {
   }
 }
 
+/** Takes `file`'s write lock (BEGIN IMMEDIATE) for 300 ms every second until stopped. */
+function holdWriteLock(file: string): { stop(): Promise<void> } {
+  let running = true;
+  const loop = (async () => {
+    const { Database } = await import("bun:sqlite");
+    const db = new Database(file);
+    db.run("PRAGMA busy_timeout = 5000");
+    try {
+      while (running) {
+        await Bun.sleep(700);
+        db.run("BEGIN IMMEDIATE");
+        await Bun.sleep(300);
+        db.run("COMMIT");
+      }
+    } finally {
+      db.close();
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
 async function sqliteWrites(): Promise<void> {
   console.log(`\n### SQLite writes (POST /api/todos, wrk -c64 -d${durationS}s)\n`);
   row([
@@ -162,14 +208,22 @@ async function sqliteWrites(): Promise<void> {
     "longest heartbeat gap ms",
   ]);
   row(Array(9).fill("---"));
-  for (const workers of [1, 2, 4]) {
-    const file = join(tmp, `writes-${workers}.db`);
+  // The last run adds another process that takes the write lock for 300 ms every second: a
+  // worker that waited for it on its event loop (SQLite's busy handler) would stall that long.
+  for (const [workers, holder] of [
+    [1, false],
+    [2, false],
+    [4, false],
+    [4, true],
+  ] as const) {
+    const file = join(tmp, `writes-${workers}${holder ? "-held" : ""}.db`);
     const fleet = await startFleet(workers, { DATABASE_URL: `sqlite://${file}` });
+    const holding = holder ? holdWriteLock(file) : null;
     try {
       const [result, stall] = await withStallWatch(
         fleet,
         runWrk(`${fleet.url}/api/todos`, POST_LUA),
-      );
+      ).finally(() => holding?.stop());
       const busy = (
         fleet.group.stderr.tail(1_000_000).match(/SQLITE_BUSY|database is locked/g) ?? []
       ).length;
@@ -177,7 +231,7 @@ async function sqliteWrites(): Promise<void> {
       // wrk counts answers it read; a request cut at the end of the run may still be written.
       const successes = result.requests - result.non2xx;
       row([
-        workers,
+        holder ? `${workers} + a lock holder` : workers,
         fmt(result.rps),
         fmt(result.p50Ms, 2),
         fmt(result.p99Ms, 2),
@@ -193,11 +247,9 @@ async function sqliteWrites(): Promise<void> {
   }
 }
 
-async function readRatio(): Promise<void> {
-  console.log(
-    `\n### Read route (GET /api/todos/1, SQLite): fleet ×2 / ×1, ${rounds} interleaved rounds of ${durationS} s\n`,
-  );
-  const file = join(tmp, "reads.db");
+/** A SQLite file with the template's schema and one todo (id 1), written by the fleet itself. */
+async function seededFile(name: string): Promise<string> {
+  const file = join(tmp, name);
   const seed = await startFleet(1, { DATABASE_URL: `sqlite://${file}` });
   await fetch(`${seed.url}/api/todos`, {
     method: "POST",
@@ -205,6 +257,14 @@ async function readRatio(): Promise<void> {
     body: JSON.stringify({ title: "read me" }),
   });
   await processes.stop(seed.group);
+  return file;
+}
+
+async function readRatio(): Promise<void> {
+  console.log(
+    `\n### Read route (GET /api/todos/1, SQLite): fleet ×2 / ×1, ${rounds} interleaved rounds of ${durationS} s\n`,
+  );
+  const file = await seededFile("reads.db");
   const ratios: number[] = [];
   const rps: Record<number, number[]> = { 1: [], 2: [] };
   for (let round = 0; round < rounds; round++) {
@@ -231,6 +291,72 @@ async function readRatio(): Promise<void> {
     ratios.map((r) => fmt(r, 2)).join(", "),
     fmt(median(ratios), 2),
   ]);
+}
+
+/** The bare reference (servers/sqlite-bare.ts) on `file`, pinned to the servers' CPU. */
+async function startSqliteBare(file: string): Promise<Fleet> {
+  const port = freePort();
+  const script = join(import.meta.dir, "servers", "sqlite-bare.ts");
+  const group = processes.spawnGroup(
+    pinned([process.execPath, script], SERVER_CPUS),
+    { PORT: String(port), HOST: "127.0.0.1", DATABASE_FILE: file },
+    ROOT,
+  );
+  await group.stdout.waitFor(/^bench-sqlite-bare: ready pid (\d+)/, 10_000);
+  return { group, port, url: `http://127.0.0.1:${port}` };
+}
+
+/** GET /api/todos/1 on both at once (wrk on the clients' CPU); b's req/s over a's. */
+async function pairRound(a: Fleet, b: Fleet, seconds: number) {
+  const load = { threads: 1, connections: 64, durationS: seconds };
+  const [ra, rb] = await Promise.all(
+    [a, b].map((s) =>
+      runPinnedWrk(wrk as string, `${s.url}/api/todos/1`, load, processes, CLIENT_CPUS),
+    ),
+  );
+  const bad = [ra, rb].reduce((n, r) => n + (r ? r.errors + r.non2xx : 0), 0);
+  if (bad) log(`paired round: ${bad} errors or non-2xx answers`);
+  return { a: ra?.rps ?? 0, b: rb?.rps ?? 0 };
+}
+
+async function readPaired(): Promise<void> {
+  const seconds = 3;
+  console.log(
+    `\n### Read route (GET /api/todos/1, SQLite): fleet ×1 / bare Bun.serve + bun:sqlite, same response headers, paired and pinned, ${pairRounds} rounds of ${seconds} s\n`,
+  );
+  const file = await seededFile("paired.db");
+  const bare = await startSqliteBare(file);
+  const control = await startSqliteBare(file);
+  const fleet = await startFleet(1, { DATABASE_URL: `sqlite://${file}` }, SERVER_CPUS);
+  const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)] ?? 0;
+  try {
+    await pairRound(bare, control, 1); // warm-up
+    await pairRound(bare, fleet, 1);
+    const aa: number[] = [];
+    const fb: number[] = [];
+    const rps = { bare: [] as number[], fleet: [] as number[] };
+    for (let round = 1; round <= pairRounds; round++) {
+      const c = await pairRound(bare, control, seconds);
+      aa.push(c.b / c.a);
+      const f = await pairRound(bare, fleet, seconds);
+      fb.push(f.b / f.a);
+      rps.bare.push(f.a);
+      rps.fleet.push(f.b);
+      log(`paired round ${round}: A/A ${fmt(c.b / c.a, 3)}, fleet ×1 / bare ${fmt(f.b / f.a, 3)}`);
+    }
+    row(["pair", "A req/s (median)", "B req/s (median)", "B / A per round", "median"]);
+    row(["---", "---", "---", "---", "---"]);
+    row(["A/A: bare / bare", "", "", aa.map((r) => fmt(r, 3)).join(", "), fmt(median(aa), 3)]);
+    row([
+      "fleet ×1 / bare",
+      fmt(median(rps.bare)),
+      fmt(median(rps.fleet)),
+      fb.map((r) => fmt(r, 3)).join(", "),
+      fmt(median(fb), 3),
+    ]);
+  } finally {
+    for (const server of [bare, control, fleet]) await processes.stop(server.group);
+  }
 }
 
 async function postgresPools(server: Postgres): Promise<void> {
@@ -302,9 +428,10 @@ try {
   console.log(
     `bench:db on ${navigator.hardwareConcurrency} CPUs, load average ${load} at the start`,
   );
-  await sqliteWrites();
-  await readRatio();
-  if (withPostgres) {
+  if (runs("writes")) await sqliteWrites();
+  if (runs("scaling")) await readRatio();
+  if (runs("paired")) await readPaired();
+  if (withPostgres && runs("postgres")) {
     if (!postgresBin()) log("PostgreSQL is not installed: its section is skipped");
     else {
       pg = await startPostgres({ maxConnections: 60 });

@@ -1,8 +1,10 @@
+import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { DatabaseUnavailable, Db } from "../../app/db/client.ts";
+import { refusal } from "../../app/db/refusal.ts";
 import { parseDatabaseUrl, type Target } from "../../app/db/url.ts";
-import { freePort } from "../helpers/fleet.ts";
+import { freePort, waitFor } from "../helpers/fleet.ts";
 import { postgresForFile } from "../helpers/postgres.ts";
 
 /** app/db's client: SQLite pragmas, the transaction guard, a database that is down or goes away. */
@@ -23,12 +25,12 @@ async function sqliteDb(options: { guard?: boolean } = {}) {
   return db;
 }
 
-test("SQLite: WAL, busy_timeout, synchronous=NORMAL and foreign keys are on", async () => {
+test("SQLite: WAL, busy_timeout 0, synchronous=NORMAL and foreign keys are on", async () => {
   const db = await sqliteDb();
   const value = async (pragma: string) =>
     Object.values((await db.query((sql) => sql.unsafe(`PRAGMA ${pragma}`)))[0] as object)[0];
   expect(await value("journal_mode")).toBe("wal");
-  expect(await value("busy_timeout")).toBe(5000);
+  expect(await value("busy_timeout")).toBe(0); // lock waits are asynchronous (sqlite.ts)
   expect(await value("synchronous")).toBe(1); // NORMAL
   expect(await value("foreign_keys")).toBe(1);
   expect(await db.close(Date.now() + 1000)).toBe(true);
@@ -111,6 +113,8 @@ test("PostgreSQL going away: DatabaseUnavailable, logged once per outage, then s
   expect(lines.filter((l) => l.startsWith("warn"))).toHaveLength(1);
   await pg().restart();
   expect(await db.query((sql) => sql`select 1 as one`)).toEqual([{ one: 1 }]);
+  // The end of the outage is logged once it has held a second (a flap back is the same outage).
+  await waitFor("the outage's end to be logged", () => lines.some((l) => l.startsWith("info")));
   expect(lines.filter((l) => l.startsWith("info"))).toHaveLength(1);
   expect(db.stats).toMatchObject({ queries: 4, errors: 3 });
   expect(lines.join("\n")).not.toContain(":pw@");
@@ -166,4 +170,90 @@ test("DATABASE_URL ?prepare=false: parsed, taken out of the URL (other parameter
       error: "may set prepare once, to true or false (?prepare=false behind PgBouncer)",
     });
   }
+});
+
+test("SQLite facade: scalars bound, rows as objects, counts, multi-statement unsafe, objects refused", async () => {
+  const db = await sqliteDb();
+  const rows = await db.query(
+    (sql) =>
+      sql`select ${true} as yes, ${null} as empty, ${2.5} as n, ${10n} as big, ${"x"} as s, ${new Date(0)} as d`,
+  );
+  expect(rows).toEqual([
+    { yes: 1, empty: null, n: 2.5, big: 10, s: "x", d: "1970-01-01T00:00:00.000Z" },
+  ]);
+  await db.query((sql) =>
+    sql.unsafe("insert into t (v) values ('a'); insert into t (v) values ('b');"),
+  );
+  const updated = await db.query((sql) => sql`update t set v = ${"c"} where v <> ${"z"}`);
+  expect(updated.count).toBe(2);
+  const error = await db.query((sql) => sql`select ${{ v: 1 }} as o`).catch((e) => e);
+  expect(error).toBeInstanceOf(TypeError);
+  expect(error.message).toContain("a SQLite parameter is a string, number");
+  await db.close(Date.now() + 1000);
+});
+
+test("SQLite: a write lock held by another connection is waited for without blocking the event loop, then refused", async () => {
+  const file = join(tmp, `c${++files}.db`);
+  const db = new Db(target(`sqlite://${file}`), {
+    max: 1,
+    applicationName: "test",
+    statementTimeoutMs: 300,
+  });
+  await db.check();
+  await db.query((sql) => sql`create table t (v text not null)`);
+  const other = new Database(file);
+  other.run("BEGIN IMMEDIATE");
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 5);
+  const refused = await db.transaction((tx) => tx`insert into t (v) values ('x')`).catch((e) => e);
+  const plain = await db.query((sql) => sql`insert into t (v) values ('y')`).catch((e) => e);
+  clearInterval(ticker);
+  expect(refused).toBeInstanceOf(DatabaseUnavailable);
+  expect(refused.retryAfterS).toBe(1);
+  expect(plain).toBeInstanceOf(DatabaseUnavailable);
+  expect(ticks).toBeGreaterThan(10); // timers ran while it waited
+  other.run("ROLLBACK");
+  other.close();
+  await db.transaction((tx) => tx`insert into t (v) values ('z')`);
+  expect(await db.query((sql) => sql`select v from t`)).toEqual([{ v: "z" }]);
+  await db.close(Date.now() + 1000);
+});
+
+test("PostgreSQL: a statement past the statement timeout is cancelled (503), and the pool is usable afterwards", async () => {
+  const db = new Db(target(await pg().url("timeout")), {
+    max: 1,
+    applicationName: "test",
+    statementTimeoutMs: 200,
+  });
+  await db.check();
+  const error = await db.query((sql) => sql`select pg_sleep(5)`).catch((e) => e);
+  expect(error).toBeInstanceOf(DatabaseUnavailable);
+  expect(error.message).toContain("timed out");
+  const inTx = await db.transaction((tx) => tx`select pg_sleep(5)`).catch((e) => e);
+  expect(inTx).toBeInstanceOf(DatabaseUnavailable);
+  // One connection: it answers again once the cancelled statements are gone.
+  expect(await db.query((sql) => sql`select 1 as one`)).toEqual([{ one: 1 }]);
+  expect(await db.close(Date.now() + 2000)).toBe(true);
+}, 30_000);
+
+test("refusals are named (refused, auth, too many clients, pooler, timeout, lock); a wrong query is not one", () => {
+  const pgError = (errno: string, message = "") =>
+    Object.assign(new Error(message), { code: "ERR_POSTGRES_SERVER_ERROR", errno });
+  const kind = (error: unknown) => refusal(error)?.kind ?? null;
+  expect(kind(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }))).toBe("refused");
+  expect(kind(pgError("28P01", 'password authentication failed for user "app"'))).toBe("auth");
+  expect(kind(pgError("53300", "sorry, too many clients already"))).toBe("full");
+  expect(kind(pgError("08P01", "no more connections allowed (max_client_conn)"))).toBe("pooler");
+  expect(kind(pgError("08P01", "pgbouncer cannot connect to server"))).toBe("pooler");
+  expect(kind(pgError("57014", "canceling statement due to statement timeout"))).toBe("timeout");
+  expect(kind(pgError("57P01", "terminating connection due to administrator command"))).toBe(
+    "down",
+  );
+  expect(kind(Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" }))).toBe(
+    "busy",
+  );
+  expect(kind(pgError("42P01", 'relation "nope" does not exist'))).toBeNull();
+  expect(kind(new TypeError("x is not a function"))).toBeNull();
+  expect(refusal(pgError("53300"))?.retryAfterS).toBe(1);
+  expect(refusal(Object.assign(new Error(), { code: "ECONNREFUSED" }))?.retryAfterS).toBe(5);
 });
