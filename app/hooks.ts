@@ -19,8 +19,7 @@ export const extras: ExtraProcess[] = [
 
 /**
  * The extras whose processes open a database client: each instance counts against
- * DB_MAX_CONNECTIONS like a worker. Add an extra's name here when it uses `db()` (the ticker
- * does not).
+ * DB_MAX_CONNECTIONS like a worker. Add an extra's name here when it uses `db()`.
  */
 const DATABASE_EXTRAS = new Set<string>([]);
 
