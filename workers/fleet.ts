@@ -85,8 +85,31 @@ export interface FleetWorker<
    * unsubscribed when this worker begins to drain. Throws on an empty topic.
    */
   subscribe(topic: string, handler: (data: string | Uint8Array, topic: string) => void): () => void;
+  /**
+   * The address of the client that sent `request` (a request this worker's server received):
+   * the connection's peer, or, when that peer is one of TRUSTED_PROXIES, the rightmost address
+   * of its `Forwarded` / `X-Forwarded-For` that is not a trusted proxy. IPv4 peers read as
+   * `1.2.3.4`, IPv6 ones as written. "unknown" for a request this server did not receive.
+   */
+  clientAddress(request: Request): string;
+  /**
+   * Adds one to `key`'s count for the whole fleet in its fixed window of `windowMs` (which
+   * starts with the key's first hit), and answers the count so far and when the window ends
+   * (epoch ms). The primary keeps the counts (bounded; a restart of
+   * the fleet forgets them); hits that arrive together travel together. Null when the primary
+   * does not answer in time: the caller decides (the template's rate limit lets the request in).
+   */
+  countHit(key: string, windowMs: number): Promise<FleetCount | null>;
   /** This worker's logger (the fleet's format and level). */
   readonly log: FleetLog;
+}
+
+/** A fleet-wide count (`worker.countHit`). */
+export interface FleetCount {
+  /** Hits on the key in this window, the one just counted included. */
+  count: number;
+  /** When this window ends, epoch ms. */
+  resetAt: number;
 }
 
 /** What an extra (non-HTTP) process's default export receives. */

@@ -26,6 +26,8 @@ const valid = (): ChildInit => ({
   tls: null,
   idleTimeoutS: 10,
   maxBodyBytes: 1024,
+  trustedProxies: "",
+  forwardedHeader: "x-forwarded-for",
   dev: false,
   index: 1,
   context: { a: 1 },
@@ -125,6 +127,28 @@ describe("protocol", () => {
     }
   });
 
+  test("count-hits carries keys and window lengths; hit-counts answers counts and ends", () => {
+    const hits = {
+      fleet: PROTOCOL,
+      kind: "count-hits",
+      id: 1,
+      keys: ["1.2.3.4"],
+      windows: [60_000],
+    };
+    expect(parseChildMessage(hits).ok).toBe(true);
+    for (const bad of [
+      { keys: [""] },
+      { keys: "x" },
+      { windows: [0] },
+      { keys: Array(5000).fill("k") },
+    ]) {
+      expect(parseChildMessage({ ...hits, ...bad }).ok).toBe(false);
+    }
+    const counts = { fleet: PROTOCOL, kind: "hit-counts", id: 1, counts: [3], resets: [1e12] };
+    expect(parsePrimaryMessage(counts).ok).toBe(true);
+    expect(parsePrimaryMessage({ ...counts, counts: [-1] }).ok).toBe(false);
+  });
+
   test("dispatch calls the handler for the message's kind", () => {
     const seen: string[] = [];
     const handlers: Handlers<ChildMessage> = {
@@ -143,6 +167,7 @@ describe("protocol", () => {
       snapshot: (m) => seen.push(`snapshot:${m.id}`),
       "collect-request": (m) => seen.push(`collect:${m.what}`),
       "history-request": (m) => seen.push(`history:${m.since}`),
+      "count-hits": (m) => seen.push(`hits:${m.keys.length}`),
     };
     dispatch(handlers, message<ChildMessage>({ kind: "stop-requested", reason: "admin-stop" }));
     dispatch(handlers, message<ChildMessage>({ kind: "boot-failed", error: "port" }));

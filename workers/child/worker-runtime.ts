@@ -1,4 +1,5 @@
 import type { Server } from "bun";
+import { ClientAddress } from "../client-address.ts";
 import { ChildExitCode } from "../exit-codes.ts";
 import type { FleetHooks, FleetWorker, StopReason } from "../fleet.ts";
 import { logFormat } from "../log.ts";
@@ -8,6 +9,7 @@ import { appStatsProblem, type ChildSnapshot } from "../snapshot.ts";
 import type { ChildInit } from "../worker-init.ts";
 import { headline, sourceErrors, withCodeFrames } from "./build-errors.ts";
 import { ChildRuntime } from "./child-runtime.ts";
+import { HitCounter } from "./hit-counter.ts";
 import { stopServer } from "./http/drain.ts";
 import { fleetRoutes } from "./http/fleet-routes.ts";
 import { LiveReload } from "./http/live-reload.ts";
@@ -33,10 +35,15 @@ export class WorkerRuntime extends ChildRuntime {
   readonly pubsub = new WorkerPubSub(this.channel, this.init.index, this.log);
   /** Live-reload streams; dev mode only. */
   readonly #liveReload: LiveReload | null;
+  /** `worker.countHit`: hits batched to the primary's shared counters. */
+  readonly #hits = new HitCounter(this.channel, this.init.collectTimeoutMs);
+  /** TRUSTED_PROXIES, read once. */
+  readonly #clients: ClientAddress;
 
   constructor(init: ChildInit) {
     super(init, `worker ${init.index}`, { worker: init.index });
     this.#liveReload = init.dev ? new LiveReload() : null;
+    this.#clients = new ClientAddress(init.trustedProxies, init.forwardedHeader);
     const runtime = this;
     this.worker = Object.freeze({
       index: init.index,
@@ -52,6 +59,8 @@ export class WorkerRuntime extends ChildRuntime {
       publish: (topic: string, data: PublishData) => runtime.pubsub.publish(topic, data),
       subscribe: (topic: string, handler: MessageHandler) =>
         runtime.pubsub.subscribe(topic, handler),
+      clientAddress: (request: Request) => runtime.clientAddress(request),
+      countHit: (key: string, windowMs: number) => runtime.#hits.count(key, windowMs),
       log: this.log,
     });
   }
@@ -80,7 +89,11 @@ export class WorkerRuntime extends ChildRuntime {
         fleet,
         isDraining: () => this.#draining,
         sockets: this.#sockets,
-        access: { name: this.name, bound: this.bound },
+        access: {
+          name: this.name,
+          bound: this.bound,
+          client: (request) => this.clientAddress(request),
+        },
         onLimit: () => this.#askToRecycle(this.init.maxRequests),
         liveReload: this.#liveReload,
       });
@@ -122,6 +135,18 @@ export class WorkerRuntime extends ChildRuntime {
     }
     this.pubsub.flush();
     this.exit(forced ? ChildExitCode.forced : ChildExitCode.ok);
+  }
+
+  /** `worker.clientAddress`: the peer, or behind TRUSTED_PROXIES the client they name. */
+  clientAddress(request: Request): string {
+    const peer = this.#server?.requestIP(request)?.address;
+    if (!peer) return "unknown";
+    if (!this.#clients.enabled) return this.#clients.resolve(peer, null);
+    return this.#clients.resolve(peer, request.headers.get(this.#clients.header));
+  }
+
+  protected override hitCounts(m: Extract<PrimaryMessage, { kind: "hit-counts" }>): void {
+    this.#hits.settle(m.id, m);
   }
 
   protected override received(publication: Publication): void {

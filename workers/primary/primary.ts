@@ -3,6 +3,7 @@ import type { ExtraProcess, Json, StopReason } from "../fleet.ts";
 import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
 import type { FleetConfig } from "./config/config.ts";
+import { FleetCounters } from "./counters/fleet-counters.ts";
 import { Collector } from "./observe/collector.ts";
 import { FleetHistory, sampleHistory } from "./observe/history.ts";
 import type { FleetView } from "./observe/sample.ts";
@@ -64,6 +65,8 @@ export class Primary implements PoolOwner {
     ready: [],
     reloaded: [],
   };
+  /** The fleet's shared hit counters (`worker.countHit`: the template's rate limit). */
+  readonly #counters = new FleetCounters();
   /** What each message a worker sends the supervisor does: one typed table, built once here. */
   readonly routes: ChildRoutes;
 
@@ -95,6 +98,17 @@ export class Primary implements PoolOwner {
         if (worker.init.extra) return;
         const answer = this.pubsub.listening(worker, m.path);
         if (answer) worker.meshPeers(answer);
+      },
+      "count-hits": (worker, { id, keys, windows }) => {
+        const now = Date.now();
+        const counts: number[] = [];
+        const resets: number[] = [];
+        keys.forEach((key, i) => {
+          const counted = this.#counters.hit(key, windows[i] ?? 60_000, now);
+          counts.push(counted.count);
+          resets.push(counted.resetAt);
+        });
+        worker.hitCounts(id, counts, resets);
       },
       // Pub/sub counts since its last report.
       "pubsub-counts": (_worker, { published, relayed, dropped }) =>

@@ -185,6 +185,11 @@ export class ChildProcess {
     if (this.alive) this.#send(message({ kind: "collect-reply", id, ok, body }));
   }
 
+  /** Answers this worker's `count-hits` `id`. */
+  hitCounts(id: number, counts: number[], resets: number[]): void {
+    if (this.alive) this.#send(message({ kind: "hit-counts", id, counts, resets }));
+  }
+
   #send(body: ReturnType<typeof message>, onError?: () => void): void {
     try {
       this.proc.send(body);
