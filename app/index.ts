@@ -12,7 +12,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { FetchApp, FleetWorker } from "../workers/fleet.ts";
 import type { AppConfig } from "./config.ts";
 import { notFound, onError } from "./errors.ts";
-import { FleetStore, rateLimit } from "./rate-limit.ts";
+import { fleetStore, rateLimit, redisStore } from "./rate-limit.ts";
 import { redis } from "./redis.ts";
 import { chat } from "./routes/chat.ts";
 import { echo } from "./routes/echo.ts";
@@ -35,7 +35,9 @@ export function createApp(worker: FleetWorker): Hono {
   // RATE_LIMIT_PER_MINUTE per client for the whole fleet, across hosts with REDIS_URL.
   const { RATE_LIMIT_PER_MINUTE: limit, REDIS_URL } = worker.config as Partial<AppConfig>;
   if (limit) {
-    const store = new FleetStore(worker, REDIS_URL ? redis(REDIS_URL, worker) : null);
+    const store = REDIS_URL
+      ? redisStore(redis(REDIS_URL, worker), worker, limit)
+      : fleetStore(worker, limit);
     app.use("/api/*", rateLimit(worker, limit, store));
   }
   app.route("/api", echo);

@@ -93,21 +93,29 @@ export interface FleetWorker<
    */
   clientAddress(request: Request): string;
   /**
-   * Adds one to `key`'s count for the whole fleet in its fixed window of `windowMs` (which
-   * starts with the key's first hit), and answers the count so far and when the window ends
-   * (epoch ms). The primary keeps the counts (bounded; a restart of
-   * the fleet forgets them); hits that arrive together travel together. Null when the primary
-   * does not answer in time: the caller decides (the template's rate limit lets the request in).
+   * Takes one request from `key`'s budget of `limit` per `windowMs` for the whole fleet (the
+   * window starts with the key's first request): a rate limit that holds across workers. The
+   * primary keeps the budgets and leases each worker a share of what is left, so far from the
+   * limit this answers at once from the worker's lease (a value), and near it asks the primary
+   * (a promise; requests of one event-loop turn share one message). Null when the primary does
+   * not answer in time: the caller decides (the template's rate limit lets the request in).
+   * Throws on a key longer than 512 characters or a limit/window that is not a whole number >= 1.
    */
-  countHit(key: string, windowMs: number): Promise<FleetCount | null>;
+  consume(
+    key: string,
+    limit: number,
+    windowMs: number,
+  ): FleetQuota | null | Promise<FleetQuota | null>;
   /** This worker's logger (the fleet's format and level). */
   readonly log: FleetLog;
 }
 
-/** A fleet-wide count (`worker.countHit`). */
-export interface FleetCount {
-  /** Hits on the key in this window, the one just counted included. */
-  count: number;
+/** One request against a fleet-wide budget (`worker.consume`). */
+export interface FleetQuota {
+  /** False once the budget of this window is spent. */
+  allowed: boolean;
+  /** Requests left in this window (a lower bound: other workers may hold leased ones). */
+  remaining: number;
   /** When this window ends, epoch ms. */
   resetAt: number;
 }

@@ -46,8 +46,11 @@ export type PrimaryMessage =
   | Tagged<"collect-reply", { id: number; ok: boolean; body: string }>
   /** `bun run dev`: the number of rolling reloads completed so far (live reload tells pages). */
   | Tagged<"live-reload", { generation: number }>
-  /** The answer to `count-hits` `id`: each hit's count in its window, and the window's end. */
-  | Tagged<"hit-counts", { id: number; counts: number[]; resets: number[] }>;
+  /**
+   * The answer to `take-tokens` `id`, per request: how many were granted (0 = refused; more
+   * than 1 leases the rest to the worker), what is left of the budget, and the window's end.
+   */
+  | Tagged<"tokens", { id: number; granted: number[]; remaining: number[]; resets: number[] }>;
 
 /** Child (HTTP worker or extra) -> primary. */
 export type ChildMessage =
@@ -82,10 +85,10 @@ export type ChildMessage =
   /** GET /admin/history: the samples after `since` (epoch ms); reply `collect-reply` with `id`. */
   | Tagged<"history-request", { id: number; since: number }>
   /**
-   * `worker.countHit`, batched: one hit on each `keys[i]` in its fixed window of `windows[i]` ms;
-   * reply `hit-counts` with `id`.
+   * `worker.consume`, batched: one request on each `keys[i]` under `limits[i]` per `windows[i]`
+   * ms; reply `tokens` with `id`.
    */
-  | Tagged<"count-hits", { id: number; keys: string[]; windows: number[] }>;
+  | Tagged<"take-tokens", { id: number; keys: string[]; limits: number[]; windows: number[] }>;
 
 /**
  * One pub/sub message on the wire. The IPC channel is JSON (`serialization: "json"`, 2.4x the
@@ -104,7 +107,7 @@ export interface MeshPeer {
   path: string;
 }
 
-/** Largest batch of hits in one `count-hits` (a worker sends more as several). */
+/** Largest batch of requests in one `take-tokens` (a worker sends more as several). */
 export const MAX_HITS_PER_MESSAGE = 4096;
 
 const listOf =
@@ -140,9 +143,10 @@ const PRIMARY_SHAPES: Shapes<PrimaryMessage> = {
   "snapshot-request": { id: count(0) },
   "collect-reply": { id: count(0), ok: flag, body: text },
   "live-reload": { generation: count(0) },
-  "hit-counts": {
+  tokens: {
     id: count(0),
-    counts: listOf(count(0), "counts"),
+    granted: listOf(count(0), "grants"),
+    remaining: listOf(count(0), "counts"),
     resets: listOf(count(0), "epoch-ms times"),
   },
 };
@@ -163,9 +167,10 @@ const CHILD_SHAPES: Shapes<ChildMessage> = {
   snapshot: { id: count(0), snapshot: snapshotProblem },
   "collect-request": { id: count(0), what: oneOf("status", "metrics") },
   "history-request": { id: count(0), since: count(0) },
-  "count-hits": {
+  "take-tokens": {
     id: count(0),
     keys: listOf(nonEmpty, "keys"),
+    limits: listOf(count(1), "limits"),
     windows: listOf(count(1), "window lengths (ms)"),
   },
 };

@@ -1,12 +1,12 @@
-import type { FleetCount, FleetWorker } from "../../workers/fleet.ts";
+import type { FleetWorker } from "../../workers/fleet.ts";
 
 /**
  * A `FleetWorker` for unit tests that build the app without a fleet; `over` sets fields. Its
- * `countHit` counts in memory (one process: what the primary does for a fleet), its
+ * `consume` keeps budgets in memory (one process: what the primary does for a fleet), its
  * `clientAddress` answers the request's `x-test-client` header (default 127.0.0.1).
  */
 export function fakeWorker(over: Partial<FleetWorker> = {}): FleetWorker {
-  const windows = new Map<string, FleetCount>();
+  const windows = new Map<string, { used: number; resetAt: number }>();
   return {
     index: 0,
     pid: 1,
@@ -19,12 +19,16 @@ export function fakeWorker(over: Partial<FleetWorker> = {}): FleetWorker {
     publish: () => {},
     subscribe: () => () => {},
     clientAddress: (request) => request.headers.get("x-test-client") ?? "127.0.0.1",
-    countHit: async (key, windowMs) => {
+    consume: (key, limit, windowMs) => {
       const now = Date.now();
       let window = windows.get(key);
-      if (!window || window.resetAt <= now) window = { count: 0, resetAt: now + windowMs };
-      windows.set(key, { count: window.count + 1, resetAt: window.resetAt });
-      return { count: window.count + 1, resetAt: window.resetAt };
+      if (!window || window.resetAt <= now) {
+        window = { used: 0, resetAt: now + windowMs };
+        windows.set(key, window);
+      }
+      window.used += 1;
+      const allowed = window.used <= limit;
+      return { allowed, remaining: Math.max(0, limit - window.used), resetAt: window.resetAt };
     },
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
     ...over,

@@ -127,26 +127,35 @@ describe("protocol", () => {
     }
   });
 
-  test("count-hits carries keys and window lengths; hit-counts answers counts and ends", () => {
-    const hits = {
+  test("take-tokens carries keys, limits and windows; tokens answers grants, what is left and ends", () => {
+    const asked = {
       fleet: PROTOCOL,
-      kind: "count-hits",
+      kind: "take-tokens",
       id: 1,
       keys: ["1.2.3.4"],
+      limits: [100],
       windows: [60_000],
     };
-    expect(parseChildMessage(hits).ok).toBe(true);
+    expect(parseChildMessage(asked).ok).toBe(true);
     for (const bad of [
       { keys: [""] },
       { keys: "x" },
-      { windows: [0] },
+      { limits: [0] },
+      { windows: [1.5] },
       { keys: Array(5000).fill("k") },
     ]) {
-      expect(parseChildMessage({ ...hits, ...bad }).ok).toBe(false);
+      expect(parseChildMessage({ ...asked, ...bad }).ok).toBe(false);
     }
-    const counts = { fleet: PROTOCOL, kind: "hit-counts", id: 1, counts: [3], resets: [1e12] };
-    expect(parsePrimaryMessage(counts).ok).toBe(true);
-    expect(parsePrimaryMessage({ ...counts, counts: [-1] }).ok).toBe(false);
+    const answer = {
+      fleet: PROTOCOL,
+      kind: "tokens",
+      id: 1,
+      granted: [12],
+      remaining: [88],
+      resets: [1e12],
+    };
+    expect(parsePrimaryMessage(answer).ok).toBe(true);
+    expect(parsePrimaryMessage({ ...answer, granted: [-1] }).ok).toBe(false);
   });
 
   test("dispatch calls the handler for the message's kind", () => {
@@ -167,7 +176,7 @@ describe("protocol", () => {
       snapshot: (m) => seen.push(`snapshot:${m.id}`),
       "collect-request": (m) => seen.push(`collect:${m.what}`),
       "history-request": (m) => seen.push(`history:${m.since}`),
-      "count-hits": (m) => seen.push(`hits:${m.keys.length}`),
+      "take-tokens": (m) => seen.push(`tokens:${m.keys.length}`),
     };
     dispatch(handlers, message<ChildMessage>({ kind: "stop-requested", reason: "admin-stop" }));
     dispatch(handlers, message<ChildMessage>({ kind: "boot-failed", error: "port" }));

@@ -9,7 +9,6 @@ import { appStatsProblem, type ChildSnapshot } from "../snapshot.ts";
 import type { ChildInit } from "../worker-init.ts";
 import { headline, sourceErrors, withCodeFrames } from "./build-errors.ts";
 import { ChildRuntime } from "./child-runtime.ts";
-import { HitCounter } from "./hit-counter.ts";
 import { stopServer } from "./http/drain.ts";
 import { fleetRoutes } from "./http/fleet-routes.ts";
 import { LiveReload } from "./http/live-reload.ts";
@@ -18,6 +17,7 @@ import type { RequestMeter } from "./http/request-meter.ts";
 import { serve } from "./http/serve.ts";
 import { OpenSockets } from "./http/websockets.ts";
 import { type MessageHandler, WorkerPubSub } from "./pubsub.ts";
+import { QuotaLeases } from "./quota-leases.ts";
 
 /** One HTTP worker, from the inside: boot, serve, drain, exit. */
 export class WorkerRuntime extends ChildRuntime {
@@ -35,8 +35,8 @@ export class WorkerRuntime extends ChildRuntime {
   readonly pubsub = new WorkerPubSub(this.channel, this.init.index, this.log);
   /** Live-reload streams; dev mode only. */
   readonly #liveReload: LiveReload | null;
-  /** `worker.countHit`: hits batched to the primary's shared counters. */
-  readonly #hits = new HitCounter(this.channel, this.init.collectTimeoutMs);
+  /** `worker.consume`: leases of the primary's shared budgets. */
+  readonly #quotas = new QuotaLeases(this.channel, this.init.collectTimeoutMs);
   /** TRUSTED_PROXIES, read once. */
   readonly #clients: ClientAddress;
 
@@ -60,7 +60,8 @@ export class WorkerRuntime extends ChildRuntime {
       subscribe: (topic: string, handler: MessageHandler) =>
         runtime.pubsub.subscribe(topic, handler),
       clientAddress: (request: Request) => runtime.clientAddress(request),
-      countHit: (key: string, windowMs: number) => runtime.#hits.count(key, windowMs),
+      consume: (key: string, limit: number, windowMs: number) =>
+        runtime.#quotas.consume(key, limit, windowMs),
       log: this.log,
     });
   }
@@ -145,8 +146,8 @@ export class WorkerRuntime extends ChildRuntime {
     return this.#clients.resolve(peer, request.headers.get(this.#clients.header));
   }
 
-  protected override hitCounts(m: Extract<PrimaryMessage, { kind: "hit-counts" }>): void {
-    this.#hits.settle(m.id, m);
+  protected override tokens(m: Extract<PrimaryMessage, { kind: "tokens" }>): void {
+    this.#quotas.settle(m.id, m);
   }
 
   protected override received(publication: Publication): void {

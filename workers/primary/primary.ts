@@ -65,7 +65,7 @@ export class Primary implements PoolOwner {
     ready: [],
     reloaded: [],
   };
-  /** The fleet's shared hit counters (`worker.countHit`: the template's rate limit). */
+  /** The fleet's shared request budgets (`worker.consume`: the template's rate limit). */
   readonly #counters = new FleetCounters();
   /** What each message a worker sends the supervisor does: one typed table, built once here. */
   readonly routes: ChildRoutes;
@@ -99,16 +99,21 @@ export class Primary implements PoolOwner {
         const answer = this.pubsub.listening(worker, m.path);
         if (answer) worker.meshPeers(answer);
       },
-      "count-hits": (worker, { id, keys, windows }) => {
+      "take-tokens": (worker, { id, keys, limits, windows }) => {
         const now = Date.now();
-        const counts: number[] = [];
-        const resets: number[] = [];
+        const answer = {
+          id,
+          granted: [] as number[],
+          remaining: [] as number[],
+          resets: [] as number[],
+        };
         keys.forEach((key, i) => {
-          const counted = this.#counters.hit(key, windows[i] ?? 60_000, now);
-          counts.push(counted.count);
-          resets.push(counted.resetAt);
+          const grant = this.#counters.take(key, limits[i] ?? 1, windows[i] ?? 60_000, now);
+          answer.granted.push(grant.granted);
+          answer.remaining.push(Math.max(0, grant.remaining));
+          answer.resets.push(grant.resetAt);
         });
-        worker.hitCounts(id, counts, resets);
+        worker.tokens(answer);
       },
       // Pub/sub counts since its last report.
       "pubsub-counts": (_worker, { published, relayed, dropped }) =>

@@ -185,9 +185,9 @@ export class ChildProcess {
     if (this.alive) this.#send(message({ kind: "collect-reply", id, ok, body }));
   }
 
-  /** Answers this worker's `count-hits` `id`. */
-  hitCounts(id: number, counts: number[], resets: number[]): void {
-    if (this.alive) this.#send(message({ kind: "hit-counts", id, counts, resets }));
+  /** Answers this worker's `take-tokens` `id`. */
+  tokens(answer: { id: number; granted: number[]; remaining: number[]; resets: number[] }): void {
+    if (this.alive) this.#send(message({ kind: "tokens", ...answer }));
   }
 
   #send(body: ReturnType<typeof message>, onError?: () => void): void {
