@@ -21,11 +21,35 @@ export const WINDOW_MS = 60_000;
 /** Redis keys of the limit: one per client address, expiring with its window. */
 export const REDIS_PREFIX = "bun-fleet:rate:";
 
-/** INCR, the window's expiry on the first request, and what is left of it: one round trip. */
-const INCREMENT = `local n = redis.call('INCR', KEYS[1])
+/** A lease per grant: 1/8 of what is left, at least 1 (as the fleet's own budget). */
+export const LEASE_SHARE = 8;
+
+/**
+ * Takes a lease of a client's budget in one round trip: 1/8 of what is left (at least 1; none
+ * once it is spent), the window's expiry set on its first request; answers the grant, what is
+ * left after it, and the window's remaining ms.
+ */
+const TAKE = `local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local left = tonumber(ARGV[1]) - used
+local grant = 0
+if left > 0 then
+  grant = math.max(1, math.floor(left / tonumber(ARGV[3])))
+  redis.call('INCRBY', KEYS[1], grant)
+end
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {n, ttl}`;
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
+return {grant, math.max(0, left - grant), ttl}`;
+
+/** What this worker holds of one client's window in Redis. */
+interface Lease {
+  resetAt: number;
+  tokens: number;
+  remaining: number;
+  spent: boolean;
+}
+
+/** Client windows a worker keeps leases of at most; past it, the oldest goes. */
+const MAX_LEASES = 10_000;
 
 /** Where requests are counted: a value when known at once, a promise when it must ask. */
 export type RateStore = (key: string) => FleetQuota | null | Promise<FleetQuota | null>;
@@ -37,8 +61,10 @@ export const fleetStore =
     worker.consume(key, limit, WINDOW_MS);
 
 /**
- * Redis's count (every host, one budget), or the fleet's own while Redis is unavailable (no
- * request waits for it: app/redis.ts answers at once while it is down).
+ * Redis's count (every host, one budget), leased like the fleet's own: each round trip takes
+ * 1/8 of what is left, so far from the limit a request costs a map lookup, and nothing is
+ * granted past the limit. While Redis is unavailable (no request waits for it: app/redis.ts
+ * answers at once while it is down), the fleet's own budget counts instead.
  */
 export function redisStore(
   redis: AppRedis,
@@ -46,20 +72,55 @@ export function redisStore(
   limit: number,
 ): RateStore {
   const local = fleetStore(worker, limit);
-  return async (key) => {
+  const leases = new Map<string, Lease>();
+  const fromLease = (lease: Lease): FleetQuota | null => {
+    if (lease.tokens > 0) {
+      lease.tokens -= 1;
+      return { allowed: true, remaining: lease.remaining + lease.tokens, resetAt: lease.resetAt };
+    }
+    return lease.spent ? { allowed: false, remaining: 0, resetAt: lease.resetAt } : null;
+  };
+  const take = async (key: string): Promise<FleetQuota | null> => {
+    let answer: [number, number, number];
     try {
-      const [count, ttl] = (await redis.run((client) =>
-        client.send("EVAL", [INCREMENT, "1", `${REDIS_PREFIX}${key}`, String(WINDOW_MS)]),
-      )) as [number, number];
-      return {
-        allowed: count <= limit,
-        remaining: Math.max(0, limit - count),
-        resetAt: Date.now() + ttl,
-      };
+      answer = (await redis.run((client) =>
+        client.send("EVAL", [
+          TAKE,
+          "1",
+          `${REDIS_PREFIX}${key}`,
+          String(limit),
+          String(WINDOW_MS),
+          String(LEASE_SHARE),
+        ]),
+      )) as [number, number, number];
     } catch (error) {
       if (!(error instanceof RedisUnavailable)) throw error;
       return local(key); // logged once per outage by app/redis.ts
     }
+    const [granted, remaining, ttl] = answer;
+    const resetAt = Date.now() + ttl;
+    let lease = leases.get(key);
+    if (!lease || lease.resetAt <= Date.now()) {
+      if (lease) leases.delete(key);
+      if (leases.size >= MAX_LEASES) leases.delete(leases.keys().next().value as string);
+      lease = { resetAt, tokens: 0, remaining, spent: false };
+      leases.set(key, lease);
+    }
+    if (granted === 0) {
+      lease.spent = true;
+      return fromLease(lease); // a token leased earlier is still this request's to use
+    }
+    lease.tokens += granted - 1;
+    lease.remaining = remaining;
+    return { allowed: true, remaining: remaining + lease.tokens, resetAt: lease.resetAt };
+  };
+  return (key) => {
+    const lease = leases.get(key);
+    if (lease && lease.resetAt > Date.now()) {
+      const quota = fromLease(lease);
+      if (quota) return quota;
+    }
+    return take(key);
   };
 }
 
