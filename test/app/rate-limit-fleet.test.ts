@@ -127,4 +127,29 @@ describe("template app: the rate limit holds for the fleet", () => {
       probe.close();
     }
   });
+
+  test("a Redis that answers nothing (stopped) holds no request past the helper's deadline: it is counted by the host meanwhile, and Redis counts again once it answers", async () => {
+    const redis = await startRedis();
+    const fleet = await limited(5, { REDIS_URL: redis.url, TRUSTED_PROXIES: "127.0.0.1/32" });
+    const from = (client: string) =>
+      burst(fleet, 8, "/api/todos", 8, { "x-forwarded-for": client });
+    expect((await from("198.51.100.1")).ok).toBe(5);
+    redis.signal("SIGSTOP");
+    try {
+      // Each request gives up on Redis after 250 ms (the fetch timeout is 10 s).
+      const during = await from("198.51.100.2");
+      expect(during.ok).toBe(5);
+      expect(fleet.stderr()).toMatch(/redis: .* is unavailable \(no answer within 250 ms\)/);
+    } finally {
+      redis.signal("SIGCONT");
+    }
+    await waitFor("Redis to answer again", async () => {
+      await from(`198.51.100.${3 + Math.floor(Math.random() * 200)}`);
+      return fleet.stderr().includes("answers again");
+    });
+    expect((await from("198.51.100.250")).ok).toBe(5);
+    const probe = new RedisClient(redis.url);
+    expect(Number(await probe.get("bun-fleet:rate:198.51.100.250"))).toBe(5);
+    probe.close();
+  });
 });
