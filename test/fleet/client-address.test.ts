@@ -17,6 +17,11 @@ const SPOOFED = "X-Forwarded-For: 6.6.6.6\r\nForwarded: for=7.7.7.7\r\n";
 
 /** GET /who from CLIENT's address, with `headers`; the body the app answered. */
 function who(host: string, port: number, headers = ""): Promise<string> {
+  return send(host, port, `GET /who HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`);
+}
+
+/** `request`, written raw from CLIENT's address; the body of a 200. */
+function send(host: string, port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, localAddress: CLIENT });
     const timer = setTimeout(() => {
@@ -24,9 +29,7 @@ function who(host: string, port: number, headers = ""): Promise<string> {
       reject(new Error("no answer in 5 s"));
     }, 5000);
     let raw = "";
-    socket.on("connect", () =>
-      socket.write(`GET /who HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`),
-    );
+    socket.on("connect", () => socket.write(request));
     socket.on("data", (chunk) => {
       raw += chunk;
     });
@@ -69,6 +72,16 @@ describe.skipIf(!HAPROXY)("TRUSTED_PROXIES", () => {
     for (const line of lines) expect(line).toContain(`client=${CLIENT}`);
     expect(fleet.stdout()).not.toContain("6.6.6.6");
     expect(fleet.stdout()).not.toContain("7.7.7.7");
+  });
+
+  test("a chunked body, read ahead by the body limit, keeps its client's address", async () => {
+    const fleet = await startReadyFleet({
+      env: { ...NO_EXTRAS, APP_MODULE: join(FIXTURES, "client-app.ts"), HOST: "127.0.0.3" },
+    });
+    const chunked =
+      "POST /who HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+      "5\r\nhello\r\n0\r\n\r\n";
+    expect(await send("127.0.0.3", fleet.port, chunked)).toBe(CLIENT);
   });
 
   test("without TRUSTED_PROXIES the balancer itself is the client", async () => {

@@ -13,6 +13,7 @@ import { stopServer } from "./http/drain.ts";
 import { fleetRoutes } from "./http/fleet-routes.ts";
 import { LiveReload } from "./http/live-reload.ts";
 import { loadApp, loadHooks } from "./http/loading.ts";
+import { peerAddress } from "./http/peer.ts";
 import type { RequestMeter } from "./http/request-meter.ts";
 import { serve } from "./http/serve.ts";
 import { OpenSockets } from "./http/websockets.ts";
@@ -140,7 +141,7 @@ export class WorkerRuntime extends ChildRuntime {
 
   /** `worker.clientAddress`: the peer, or behind TRUSTED_PROXIES the client they name. */
   clientAddress(request: Request): string {
-    const peer = this.#server?.requestIP(request)?.address;
+    const peer = this.#server && peerAddress(this.#server, request);
     if (!peer) return "unknown";
     if (!this.#clients.enabled) return this.#clients.resolve(peer, null);
     return this.#clients.resolve(peer, request.headers.get(this.#clients.header));
