@@ -2,8 +2,8 @@
  * The app's own settings: edit freely. Each key is an env variable; the primary reads them once
  * at start, checks them with this schema before any process starts (a bad value stops the start
  * with exit 2 and one line naming the setting), lists them in `--help`, and hands the parsed
- * values to every worker as `worker.config` (and to extras as `config`). Add `REDIS_URL` or
- * `STRIPE_KEY` here and it gets the same treatment. Values are never printed: they may be secrets.
+ * values to every worker as `worker.config` (and to extras as `config`). Add `STRIPE_KEY` here
+ * and it gets the same treatment. Values are never printed: they may be secrets.
  */
 import { z } from "zod";
 import { parseDatabaseUrl } from "./db/url.ts";
@@ -51,6 +51,21 @@ export const settings = z.object({
     .default(5000)
     .describe(
       "a query or transaction still running after this long is cancelled and answered 503 (SQLite: the longest wait for another process's write lock); 0: no limit",
+    ),
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" })
+    .optional()
+    .describe(
+      "the app's Redis (app/redis.ts): the rate limit's store shared by every host; unset: the limit holds per host",
+    ),
+  RATE_LIMIT_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000_000)
+    .default(0)
+    .describe(
+      "requests per minute per client address on /api/* for the whole fleet (with REDIS_URL, for every host); beyond it 429 + Retry-After; 0 = off",
     ),
   TICKER_INTERVAL_MS: z.coerce
     .number()

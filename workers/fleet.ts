@@ -96,6 +96,27 @@ export interface FleetWorker<
    * (`sseStreams`) and `/metrics` (`fleet_sse_streams_open`). Throws on bad arguments.
    */
   sse(request: Request, topics: string | readonly string[], options?: SseOptions): Response;
+  /**
+   * The address of the client that sent `request` (a request this worker's server received):
+   * the connection's peer, or, when that peer is one of TRUSTED_PROXIES, the rightmost address
+   * of its `Forwarded` / `X-Forwarded-For` that is not a trusted proxy. IPv4 peers read as
+   * `1.2.3.4`, IPv6 ones as written. "unknown" for a request this server did not receive.
+   */
+  clientAddress(request: Request): string;
+  /**
+   * Takes one request from `key`'s budget of `limit` per `windowMs` for the whole fleet (the
+   * window starts with the key's first request): a rate limit that holds across workers. The
+   * primary keeps the budgets and leases each worker a share of what is left, so far from the
+   * limit this answers at once from the worker's lease (a value), and near it asks the primary
+   * (a promise; requests of one event-loop turn share one message). Null when the primary does
+   * not answer in time: the caller decides (the template's rate limit lets the request in).
+   * Throws on a key longer than 512 characters or a limit/window that is not a whole number >= 1.
+   */
+  consume(
+    key: string,
+    limit: number,
+    windowMs: number,
+  ): FleetQuota | null | Promise<FleetQuota | null>;
   /** This worker's logger (the fleet's format and level). */
   readonly log: FleetLog;
 }
@@ -126,6 +147,16 @@ export interface SseOptions {
   maxBufferedBytes?: number;
   /** More response headers (content-type and cache-control are set). */
   headers?: Record<string, string>;
+}
+
+/** One request against a fleet-wide budget (`worker.consume`). */
+export interface FleetQuota {
+  /** False once the budget of this window is spent. */
+  allowed: boolean;
+  /** Requests left in this window (a lower bound: other workers may hold leased ones). */
+  remaining: number;
+  /** When this window ends, epoch ms. */
+  resetAt: number;
 }
 
 /** What an extra (non-HTTP) process's default export receives. */

@@ -45,7 +45,12 @@ export type PrimaryMessage =
   /** The answer to this worker's `collect-request`: JSON (status) or Prometheus text. */
   | Tagged<"collect-reply", { id: number; ok: boolean; body: string }>
   /** `bun run dev`: the number of rolling reloads completed so far (live reload tells pages). */
-  | Tagged<"live-reload", { generation: number }>;
+  | Tagged<"live-reload", { generation: number }>
+  /**
+   * The answer to `take-tokens` `id`, per request: how many were granted (0 = refused; more
+   * than 1 leases the rest to the worker), what is left of the budget, and the window's end.
+   */
+  | Tagged<"tokens", { id: number; granted: number[]; remaining: number[]; resets: number[] }>;
 
 /** Child (HTTP worker or extra) -> primary. */
 export type ChildMessage =
@@ -78,7 +83,12 @@ export type ChildMessage =
   /** GET /admin/status or /metrics: collect it from the fleet; reply `collect-reply` with `id`. */
   | Tagged<"collect-request", { id: number; what: Collected }>
   /** GET /admin/history: the samples after `since` (epoch ms); reply `collect-reply` with `id`. */
-  | Tagged<"history-request", { id: number; since: number }>;
+  | Tagged<"history-request", { id: number; since: number }>
+  /**
+   * `worker.consume`, batched: one request on each `keys[i]` under `limits[i]` per `windows[i]`
+   * ms; reply `tokens` with `id`.
+   */
+  | Tagged<"take-tokens", { id: number; keys: string[]; limits: number[]; windows: number[] }>;
 
 /**
  * One pub/sub message on the wire. The IPC channel is JSON (`serialization: "json"`, 2.4x the
@@ -96,6 +106,16 @@ export interface MeshPeer {
   pid: number;
   path: string;
 }
+
+/** Largest batch of requests in one `take-tokens` (a worker sends more as several). */
+export const MAX_HITS_PER_MESSAGE = 4096;
+
+const listOf =
+  (item: Check, what: string): Check =>
+  (v) =>
+    Array.isArray(v) && v.length <= MAX_HITS_PER_MESSAGE && v.every((x) => item(x) === null)
+      ? null
+      : `must be a list of at most ${MAX_HITS_PER_MESSAGE} ${what}`;
 
 const peers: Check = (v) =>
   Array.isArray(v) &&
@@ -123,6 +143,12 @@ const PRIMARY_SHAPES: Shapes<PrimaryMessage> = {
   "snapshot-request": { id: count(0) },
   "collect-reply": { id: count(0), ok: flag, body: text },
   "live-reload": { generation: count(0) },
+  tokens: {
+    id: count(0),
+    granted: listOf(count(0), "grants"),
+    remaining: listOf(count(0), "counts"),
+    resets: listOf(count(0), "epoch-ms times"),
+  },
 };
 
 const CHILD_SHAPES: Shapes<ChildMessage> = {
@@ -141,6 +167,12 @@ const CHILD_SHAPES: Shapes<ChildMessage> = {
   snapshot: { id: count(0), snapshot: snapshotProblem },
   "collect-request": { id: count(0), what: oneOf("status", "metrics") },
   "history-request": { id: count(0), since: count(0) },
+  "take-tokens": {
+    id: count(0),
+    keys: listOf(nonEmpty, "keys"),
+    limits: listOf(count(1), "limits"),
+    windows: listOf(count(1), "window lengths (ms)"),
+  },
 };
 
 /** Builds a tagged message: `message<ChildMessage>({ kind: "ready" })`. */

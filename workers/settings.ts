@@ -1,4 +1,5 @@
 import type { Check } from "./checks.ts";
+import { parseTrustedProxies } from "./client-address.ts";
 import {
   bool,
   choice,
@@ -316,8 +317,27 @@ export const SETTINGS = {
     boolean: true,
     default: false,
     description:
-      "one line per app request on stdout: method, path, status, duration, request id, worker",
+      "one line per app request on stdout: method, path, status, duration, request id, client address, worker",
     parse: bool,
+  },
+  trustedProxies: {
+    env: "TRUSTED_PROXIES",
+    child: true,
+    flag: "trusted-proxies",
+    default: "",
+    defaultText: "none",
+    description:
+      "comma-separated CIDRs of balancers whose FORWARDED_HEADER is believed: the client is the rightmost address there that is not one of them (worker.clientAddress, the access log); any other peer is the client itself",
+    parse: parseTrustedProxies,
+  },
+  forwardedHeader: {
+    env: "FORWARDED_HEADER",
+    child: true,
+    flag: "forwarded-header",
+    default: "x-forwarded-for",
+    description:
+      "the header TRUSTED_PROXIES append the client to: x-forwarded-for (HAProxy's option forwardfor, nginx, AWS ALB) or forwarded (RFC 7239); the other one is never read",
+    parse: choice("x-forwarded-for", "forwarded"),
   },
   tlsCertFile: {
     env: "TLS_CERT_FILE",

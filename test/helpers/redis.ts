@@ -9,6 +9,8 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts it again on the same port and waits until it answers. */
   restart(): Promise<void>;
+  /** Sends `signal` to it (SIGSTOP: a Redis that keeps its connections and answers nothing). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 async function spawnRedis(port: number) {
@@ -52,5 +54,6 @@ export async function startRedis(): Promise<RedisServer> {
     restart: async () => {
       proc = await spawnRedis(port);
     },
+    signal: (signal) => proc.kill(signal),
   };
 }

@@ -28,6 +28,8 @@ const valid = (): ChildInit => ({
   tls: null,
   idleTimeoutS: 10,
   maxBodyBytes: 1024,
+  trustedProxies: "",
+  forwardedHeader: "x-forwarded-for",
   dev: false,
   index: 1,
   context: { a: 1 },
@@ -127,6 +129,37 @@ describe("protocol", () => {
     }
   });
 
+  test("take-tokens carries keys, limits and windows; tokens answers grants, what is left and ends", () => {
+    const asked = {
+      fleet: PROTOCOL,
+      kind: "take-tokens",
+      id: 1,
+      keys: ["1.2.3.4"],
+      limits: [100],
+      windows: [60_000],
+    };
+    expect(parseChildMessage(asked).ok).toBe(true);
+    for (const bad of [
+      { keys: [""] },
+      { keys: "x" },
+      { limits: [0] },
+      { windows: [1.5] },
+      { keys: Array(5000).fill("k") },
+    ]) {
+      expect(parseChildMessage({ ...asked, ...bad }).ok).toBe(false);
+    }
+    const answer = {
+      fleet: PROTOCOL,
+      kind: "tokens",
+      id: 1,
+      granted: [12],
+      remaining: [88],
+      resets: [1e12],
+    };
+    expect(parsePrimaryMessage(answer).ok).toBe(true);
+    expect(parsePrimaryMessage({ ...answer, granted: [-1] }).ok).toBe(false);
+  });
+
   test("dispatch calls the handler for the message's kind", () => {
     const seen: string[] = [];
     const handlers: Handlers<ChildMessage> = {
@@ -145,6 +178,7 @@ describe("protocol", () => {
       snapshot: (m) => seen.push(`snapshot:${m.id}`),
       "collect-request": (m) => seen.push(`collect:${m.what}`),
       "history-request": (m) => seen.push(`history:${m.since}`),
+      "take-tokens": (m) => seen.push(`tokens:${m.keys.length}`),
     };
     dispatch(handlers, message<ChildMessage>({ kind: "stop-requested", reason: "admin-stop" }));
     dispatch(handlers, message<ChildMessage>({ kind: "boot-failed", error: "port" }));

@@ -79,10 +79,14 @@ export abstract class ChildRuntime {
         this.channel.send({ kind: "snapshot", id: m.id, snapshot: this.snapshot() }),
       "collect-reply": (m) => void this.#collects.settle(m.id, { ok: m.ok, body: m.body }),
       "live-reload": (m) => this.liveReload(m.generation),
+      tokens: (m) => this.tokens(m),
     };
     this.channel.listen(handlers, (reason) => this.drainSelf(reason));
     this.channel.heartbeat(this.init);
   }
+
+  /** The primary's answer to `take-tokens`; only HTTP workers take them. */
+  protected tokens(_message: Extract<PrimaryMessage, { kind: "tokens" }>): void {}
 
   /** A pub/sub message relayed by the primary; only HTTP workers have subscribers. */
   protected received(_publication: Publication): void {}

@@ -1,4 +1,5 @@
 import type { Server } from "bun";
+import { ClientAddress } from "../client-address.ts";
 import { ChildExitCode } from "../exit-codes.ts";
 import type { FleetHooks, FleetWorker, SseOptions, StopReason } from "../fleet.ts";
 import { logFormat } from "../log.ts";
@@ -12,11 +13,13 @@ import { stopServer } from "./http/drain.ts";
 import { fleetRoutes } from "./http/fleet-routes.ts";
 import { LiveReload } from "./http/live-reload.ts";
 import { loadApp, loadHooks } from "./http/loading.ts";
+import { peerAddress } from "./http/peer.ts";
 import type { RequestMeter } from "./http/request-meter.ts";
 import { serve } from "./http/serve.ts";
 import { SseStreams } from "./http/sse.ts";
 import { OpenSockets } from "./http/websockets.ts";
 import { type MessageHandler, WorkerPubSub } from "./pubsub.ts";
+import { QuotaLeases } from "./quota-leases.ts";
 
 /** One HTTP worker, from the inside: boot, serve, drain, exit. */
 export class WorkerRuntime extends ChildRuntime {
@@ -36,10 +39,15 @@ export class WorkerRuntime extends ChildRuntime {
   readonly #liveReload: LiveReload | null;
   /** `worker.sse` streams, counted for status and metrics. */
   readonly #sse: SseStreams;
+  /** `worker.consume`: leases of the primary's shared budgets. */
+  readonly #quotas = new QuotaLeases(this.channel, this.init.collectTimeoutMs);
+  /** TRUSTED_PROXIES, read once. */
+  readonly #clients: ClientAddress;
 
   constructor(init: ChildInit) {
     super(init, `worker ${init.index}`, { worker: init.index });
     this.#liveReload = init.dev ? new LiveReload() : null;
+    this.#clients = new ClientAddress(init.trustedProxies, init.forwardedHeader);
     const runtime = this;
     this.#sse = new SseStreams({
       subscribe: (topic, handler) => this.pubsub.subscribe(topic, handler),
@@ -65,6 +73,9 @@ export class WorkerRuntime extends ChildRuntime {
         runtime.pubsub.subscribe(topic, handler),
       sse: (request: Request, topics: string | readonly string[], options?: SseOptions) =>
         runtime.#sse.open(request, topics, options),
+      clientAddress: (request: Request) => runtime.clientAddress(request),
+      consume: (key: string, limit: number, windowMs: number) =>
+        runtime.#quotas.consume(key, limit, windowMs),
       log: this.log,
     });
   }
@@ -99,7 +110,11 @@ export class WorkerRuntime extends ChildRuntime {
         fleet,
         isDraining: () => this.#draining,
         sockets: this.#sockets,
-        access: { name: this.name, bound: this.bound },
+        access: {
+          name: this.name,
+          bound: this.bound,
+          client: (request) => this.clientAddress(request),
+        },
         onLimit: () => this.#askToRecycle(this.init.maxRequests),
         liveReload: this.#liveReload,
       });
@@ -140,6 +155,18 @@ export class WorkerRuntime extends ChildRuntime {
     }
     this.pubsub.flush();
     this.exit(forced ? ChildExitCode.forced : ChildExitCode.ok);
+  }
+
+  /** `worker.clientAddress`: the peer, or behind TRUSTED_PROXIES the client they name. */
+  clientAddress(request: Request): string {
+    const peer = this.#server && peerAddress(this.#server, request);
+    if (!peer) return "unknown";
+    if (!this.#clients.enabled) return this.#clients.resolve(peer, null);
+    return this.#clients.resolve(peer, request.headers.get(this.#clients.header));
+  }
+
+  protected override tokens(m: Extract<PrimaryMessage, { kind: "tokens" }>): void {
+    this.#quotas.settle(m.id, m);
   }
 
   protected override received(publication: Publication): void {

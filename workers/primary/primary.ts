@@ -3,6 +3,7 @@ import type { ExtraProcess, Json, StopReason } from "../fleet.ts";
 import { Lifecycle, PRIMARY_TRANSITIONS, type PrimaryState } from "../lifecycle.ts";
 import type { Log } from "../log.ts";
 import type { FleetConfig } from "./config/config.ts";
+import { FleetCounters } from "./counters/fleet-counters.ts";
 import { Collector } from "./observe/collector.ts";
 import { FleetHistory, sampleHistory } from "./observe/history.ts";
 import type { FleetView } from "./observe/sample.ts";
@@ -63,6 +64,8 @@ export class Primary implements PoolOwner {
     ready: [],
     reloaded: [],
   };
+  /** The fleet's shared request budgets (`worker.consume`: the template's rate limit). */
+  readonly #counters = new FleetCounters();
   /** What each message a worker sends the supervisor does: one typed table, built once here. */
   readonly routes: ChildRoutes;
 
@@ -94,6 +97,22 @@ export class Primary implements PoolOwner {
         if (worker.init.extra) return;
         const answer = this.pubsub.listening(worker, m.path);
         if (answer) worker.meshPeers(answer);
+      },
+      "take-tokens": (worker, { id, keys, limits, windows }) => {
+        const now = Date.now();
+        const answer = {
+          id,
+          granted: [] as number[],
+          remaining: [] as number[],
+          resets: [] as number[],
+        };
+        keys.forEach((key, i) => {
+          const grant = this.#counters.take(key, limits[i] ?? 1, windows[i] ?? 60_000, now);
+          answer.granted.push(grant.granted);
+          answer.remaining.push(Math.max(0, grant.remaining));
+          answer.resets.push(grant.resetAt);
+        });
+        worker.tokens(answer);
       },
       // Pub/sub counts since its last report.
       "pubsub-counts": (_worker, { published, relayed, dropped }) =>

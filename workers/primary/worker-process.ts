@@ -185,6 +185,11 @@ export class ChildProcess {
     if (this.alive) this.#send(message({ kind: "collect-reply", id, ok, body }));
   }
 
+  /** Answers this worker's `take-tokens` `id`. */
+  tokens(answer: { id: number; granted: number[]; remaining: number[]; resets: number[] }): void {
+    if (this.alive) this.#send(message({ kind: "tokens", ...answer }));
+  }
+
   #send(body: ReturnType<typeof message>, onError?: () => void): void {
     try {
       this.proc.send(body);

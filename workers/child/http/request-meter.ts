@@ -12,6 +12,8 @@ const OTHER = METHODS.length;
 export interface AccessLog {
   name: string;
   bound: Fields;
+  /** The request's client address (`worker.clientAddress`); absent: not logged. */
+  client?: (request: Request) => string;
 }
 
 /** What a meter counts for, and what it does when MAX_REQUESTS is reached. */
@@ -140,17 +142,18 @@ export class RequestMeter {
     status: number,
     seconds: number,
   ) {
-    const { name, bound } = this.access as AccessLog;
+    const { name, bound, client: clientOf } = this.access as AccessLog;
     const path = capTarget(pathOf(request.url));
     const ms = Math.round(seconds * 1e5) / 100;
     // hono/request-id answers the id it used (the client's, or a new one) in X-Request-Id.
     const requestId =
       response?.headers.get("x-request-id") ?? request.headers.get("x-request-id") ?? null;
+    const client = clientOf ? clientOf(request) : undefined;
     // Text lines already say method, path, status and time in the message.
     const fields =
       logFormat() === "json"
-        ? { method: request.method, path, status, ms, requestId }
-        : { requestId };
+        ? { method: request.method, path, status, ms, requestId, client }
+        : { requestId, client };
     writeLine(
       "stdout",
       LEVELS.info,

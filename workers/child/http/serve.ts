@@ -5,6 +5,7 @@ import { bunBodyBackstop, limitBody } from "./body-limit.ts";
 import { FLEET_PATHS } from "./fleet-routes.ts";
 import { withTargetUrl } from "./host.ts";
 import { LIVE_RELOAD_PATH, type LiveReload, withLiveReloadClient } from "./live-reload.ts";
+import { copyOf } from "./peer.ts";
 import { type AccessLog, RequestMeter } from "./request-meter.ts";
 import type { OpenSockets } from "./websockets.ts";
 
@@ -139,7 +140,7 @@ export function serve(app: FetchApp, settings: ServeSettings, parts: ServeParts)
       if (checked === request) return run(request, server);
       if (checked instanceof Response) return stamp(checked);
       return Promise.resolve(checked).then((r) =>
-        r instanceof Response ? stamp(r) : run(r, server),
+        r instanceof Response ? stamp(r) : run(copyOf(r, request), server),
       );
     };
   };
