@@ -22,7 +22,7 @@ export const TEST_APP = {
 /** The SQLite file fleets of the project's app use in this test run (never the project's data/). */
 const PROJECT_DB = join(tmpdir(), `bun-fleet-test-${process.pid}.db`);
 /**
- * The project's own app (app/index.ts, app/hooks.ts): what tests in test/app/ serve, with its
+ * The project's own app (app/index.ts, app/hooks.ts): what tests in test/app-fleet/ serve, with its
  * database in a temporary file (a test's DATABASE_URL overrides it).
  */
 export const PROJECT_APP = {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "./helpers/fleet.ts";
-import { copyProject } from "./helpers/project.ts";
+import { ROOT } from "../helpers/fleet.ts";
+import { copyProject } from "../helpers/project.ts";
 
 /** A copy of the project (no .git: the script's uncommitted-changes check has nothing to see). */
 let project = "";

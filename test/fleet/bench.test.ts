@@ -6,15 +6,15 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
-import { parseWrk } from "../scripts/bench/measure/wrk.ts";
-import type { PeersResult } from "../scripts/bench/peers/run.ts";
-import type { PubsubResult } from "../scripts/bench/pubsub-report.ts";
-import type { RealtimeResult } from "../scripts/bench/realtime/report.ts";
-import type { RunResult } from "../scripts/bench/report.ts";
-import type { BenchResult } from "../scripts/bench/run.ts";
-import { outputOf, processesWithEnv } from "../scripts/lib/procs.ts";
+import { parseWrk } from "../../scripts/bench/measure/wrk.ts";
+import type { PeersResult } from "../../scripts/bench/peers/run.ts";
+import type { PubsubResult } from "../../scripts/bench/pubsub-report.ts";
+import type { RealtimeResult } from "../../scripts/bench/realtime/report.ts";
+import type { RunResult } from "../../scripts/bench/report.ts";
+import type { BenchResult } from "../../scripts/bench/run.ts";
+import { outputOf, processesWithEnv } from "../../scripts/lib/procs.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "..", "..");
 const BENCH = resolve(ROOT, "scripts/bench.ts");
 /** Every process the bench starts inherits this env entry, so we can find (and kill) leftovers. */
 const MARKER_NAME = "BENCH_TEST_MARKER";

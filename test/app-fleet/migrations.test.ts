@@ -8,7 +8,7 @@ import { outputOf } from "../../scripts/lib/procs.ts";
 import { ROOT } from "../helpers/fleet.ts";
 import { postgresForFile } from "../helpers/postgres.ts";
 
-const MIGRATE_DIR = join(ROOT, "test", "app", "migrate-dir.ts");
+const MIGRATE_DIR = join(ROOT, "test", "app-fleet", "migrate-dir.ts");
 const { tmp, pg } = postgresForFile("bun-fleet-migrations-");
 let dbCount = 0;
 

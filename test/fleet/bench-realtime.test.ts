@@ -4,9 +4,9 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { outputOf, processesWithEnv } from "../scripts/lib/procs.ts";
+import { outputOf, processesWithEnv } from "../../scripts/lib/procs.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
+const ROOT = resolve(import.meta.dir, "..", "..");
 const MARKER_NAME = "BENCH_REALTIME_TEST_MARKER";
 const marker = `${MARKER_NAME}=${crypto.randomUUID()}`;
 
