@@ -1,13 +1,18 @@
-import { expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseUnavailable, Db } from "../../app/db/client.ts";
 import { parseDatabaseUrl, type Target } from "../../app/db/url.ts";
 import { freePort } from "../helpers/fleet.ts";
-import { postgresForFile } from "../helpers/postgres.ts";
 
-/** app/db's client: SQLite pragmas, the transaction guard, a database that is down or goes away. */
+/**
+ * app/db's client in-process: SQLite pragmas, the transaction guard, a database that is down at
+ * open (PostgreSQL going away mid-run: test/app-fleet/db-postgres.test.ts).
+ */
 
-const { tmp, pg } = postgresForFile("bun-fleet-db-");
+const tmp = mkdtempSync(join(tmpdir(), "bun-fleet-db-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let files = 0;
 
 const target = (url: string) => parseDatabaseUrl(url) as Target;
@@ -94,28 +99,6 @@ test("a SQLite file that cannot be created: one line naming it", async () => {
   expect(error).toBeInstanceOf(DatabaseUnavailable);
   expect(error.message).toContain("sqlite /proc/no-such-dir/app.db is not reachable");
 });
-
-test("PostgreSQL going away: DatabaseUnavailable, logged once per outage, then served again", async () => {
-  const lines: string[] = [];
-  const log = {
-    warn: (m: string) => lines.push(`warn ${m}`),
-    info: (m: string) => lines.push(`info ${m}`),
-  };
-  const db = new Db(target(await pg().url("outage")), { max: 2, applicationName: "test", log });
-  await db.check();
-  await pg().kill();
-  for (let i = 0; i < 3; i++) {
-    const error = await db.query((sql) => sql`select 1`).catch((e) => e);
-    expect(error).toBeInstanceOf(DatabaseUnavailable);
-  }
-  expect(lines.filter((l) => l.startsWith("warn"))).toHaveLength(1);
-  await pg().restart();
-  expect(await db.query((sql) => sql`select 1 as one`)).toEqual([{ one: 1 }]);
-  expect(lines.filter((l) => l.startsWith("info"))).toHaveLength(1);
-  expect(db.stats).toMatchObject({ queries: 4, errors: 3 });
-  expect(lines.join("\n")).not.toContain(":pw@");
-  expect(await db.close(Date.now() + 2000)).toBe(true);
-}, 30_000);
 
 test("DATABASE_URL: unset, sqlite://, file:, postgres(ql)://; anything else is refused unechoed", () => {
   expect(parseDatabaseUrl(undefined, "/srv/app")).toEqual({
