@@ -1,14 +1,31 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, freePort, TEST_APP, TOKEN, waitFor } from "../helpers/fleet.ts";
+import { FIXTURES, freePort, TOKEN, waitFor } from "../helpers/fleet.ts";
 import { buildImage, type Image } from "../helpers/image.ts";
 import { startInPidNamespace } from "../helpers/pid-namespace.ts";
 
 let image: Image;
+/** The `PATH` the image's processes get: its own `bun` first, as `oven/bun` has it in /usr/local/bin. */
+let imagePath = "";
+/** The fixtures the image runs, copied into it (the image's user may not read the checkout). */
+let fixtures = "";
 beforeAll(async () => {
   image = await buildImage();
-});
+  // The image's user (uid 10001) gets everything it runs inside the image's own folder, as in the
+  // real image: a checkout under a private folder (0700, e.g. /root or one made by mktemp -d) is
+  // out of its reach, and so is a `bun` installed under a home directory.
+  fixtures = join(image.dir, "test", "fixtures");
+  mkdirSync(fixtures, { recursive: true });
+  for (const name of ["base-app", "orphan-hooks.ts", "orphan-extra.ts"])
+    cpSync(join(FIXTURES, name), join(fixtures, name), { recursive: true });
+  const bin = join(image.root, "bin");
+  mkdirSync(bin);
+  cpSync(process.execPath, join(bin, "bun"));
+  chmodSync(bin, 0o755);
+  chmodSync(join(bin, "bun"), 0o755);
+  imagePath = `${bin}:/usr/local/bin:/usr/bin:/bin`;
+}, 60_000);
 afterAll(() => {
   if (image) rmSync(image.root, { recursive: true, force: true });
 });
@@ -17,7 +34,7 @@ afterAll(() => {
 function runHealthcheck(port: number): Promise<number> {
   const proc = Bun.spawn(image.healthcheck, {
     cwd: image.dir,
-    env: { PATH: process.env.PATH ?? "", PORT: String(port) },
+    env: { PATH: imagePath, PORT: String(port) },
     stdout: "ignore",
     stderr: "ignore",
   });
@@ -37,6 +54,7 @@ describe("the image, built without Docker, run as PID 1 of a PID namespace", () 
       user: { uid: image.uid, gid: image.gid },
       env: {
         ...image.env,
+        PATH: imagePath,
         HOME: "/", // what Docker gives a uid with no passwd entry: not writable by it
         PORT: String(port),
         HOST: "127.0.0.1",
@@ -45,9 +63,9 @@ describe("the image, built without Docker, run as PID 1 of a PID namespace", () 
         SHUTDOWN_TIMEOUT_MS: "5000",
         DRAIN_WINDOW_MS: "100",
         WORKER_INDEX_HEADER: "1",
-        // The image's runtime serves the runtime's test app, not the template's app/.
-        APP_MODULE: TEST_APP.APP_MODULE,
-        HOOKS_MODULE: join(FIXTURES, "orphan-hooks.ts"),
+        // The image's runtime serves the runtime's test app (copied into it), not the template's app/.
+        APP_MODULE: join(fixtures, "base-app", "index.ts"),
+        HOOKS_MODULE: join(fixtures, "orphan-hooks.ts"),
       },
     });
     await waitFor(
