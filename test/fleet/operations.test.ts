@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 import {
@@ -7,6 +9,7 @@ import {
   FIXTURES,
   freshFetch,
   NO_EXTRAS,
+  scaled,
   seeWorkers,
   startFleet,
   startReadyFleet,
@@ -71,31 +74,49 @@ describe("scaling", () => {
     }
   });
 
-  test("SIGTTIN sent at the first answer, while the fleet still starts, brings 3 workers from 2: 20 starts in a row", async () => {
-    const env = {
-      HOOKS_MODULE: join(FIXTURES, "slow-second-worker-hooks.ts"),
-      SLOW_BOOT_MS: "150",
-    };
-    for (let run = 0; run < 20; run++) {
-      const fleet = await startFleet({ env });
-      await waitFor(
-        "the first answer",
-        () => fetch(fleet.url("/healthz")).then((r) => r.ok),
-        5000,
-        2,
-      );
-      expect(fleet.stdout()).not.toContain("bun-fleet: serving"); // worker 1 is still booting
-      fleet.kill("SIGTTIN");
-      await waitFor(
-        () => `run ${run}: 2 -> 3\n${fleet.stderr()}`,
-        () => fleet.stderr().includes("scaling (SIGTTIN): 2 -> 3 worker(s)"),
-      );
-      expect(fleet.stderr()).toContain("scaling (SIGTTIN) queued: runs once every worker is ready");
-      await seeWorkers(fleet.url("/worker"), [0, 1, 2]);
-      fleet.kill("SIGTERM");
-      expect(await fleet.exited).toBe(0);
-    }
-  }, 30_000);
+  test(
+    "SIGTTIN sent at the first answer, while the fleet still starts, brings 3 workers from 2: 20 starts in a row",
+    async () => {
+      // Worker 1 waits at a gate until the SIGTTIN is seen queued, so the fleet is still starting
+      // when the signal lands however slow the machine is (a fixed boot delay was not, under load).
+      const gates = mkdtempSync(join(tmpdir(), "bun-fleet-gate-"));
+      try {
+        for (let run = 0; run < 20; run++) {
+          const gate = join(gates, String(run));
+          const env = {
+            HOOKS_MODULE: join(FIXTURES, "slow-second-worker-hooks.ts"),
+            BOOT_GATE_FILE: gate,
+          };
+          const fleet = await startFleet({ env });
+          await waitFor(
+            "the first answer",
+            () => fetch(fleet.url("/healthz")).then((r) => r.ok),
+            5000,
+            2,
+          );
+          expect(fleet.stdout()).not.toContain("bun-fleet: serving"); // worker 1 is at the gate
+          fleet.kill("SIGTTIN");
+          await waitFor(
+            () => `run ${run}: the scale-up queued\n${fleet.stderr()}`,
+            () =>
+              fleet.stderr().includes("scaling (SIGTTIN) queued: runs once every worker is ready"),
+          );
+          expect(fleet.stderr()).not.toContain("scaling (SIGTTIN): 2 -> 3 worker(s)");
+          writeFileSync(gate, "");
+          await waitFor(
+            () => `run ${run}: 2 -> 3\n${fleet.stderr()}`,
+            () => fleet.stderr().includes("scaling (SIGTTIN): 2 -> 3 worker(s)"),
+          );
+          await seeWorkers(fleet.url("/worker"), [0, 1, 2]);
+          fleet.kill("SIGTERM");
+          expect(await fleet.exited).toBe(0);
+        }
+      } finally {
+        rmSync(gates, { recursive: true, force: true });
+      }
+    },
+    scaled(60_000),
+  );
 
   test("a reload asked for while starting runs once running; a stop while starting drops it", async () => {
     const env = { HOOKS_MODULE: join(FIXTURES, "slow-second-worker-hooks.ts") };
