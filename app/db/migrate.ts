@@ -8,7 +8,7 @@
  *
  * Runs in `setup` (once, before any worker starts) and in `bun run migrate`.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import type { SQL } from "bun";
 import { Db } from "./client.ts";
@@ -64,6 +64,8 @@ type MigrationFile = { path: string; text: string };
 
 function readSource(source: MigrationSource): MigrationFile[] {
   if (typeof source !== "string") return source;
+  // No folder is no migrations: git keeps no empty folder, nor does a one-file build embed one.
+  if (!existsSync(source)) return [];
   return readdirSync(source)
     .filter((entry) => entry.endsWith(".sql"))
     .map((entry) => ({
