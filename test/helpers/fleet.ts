@@ -53,6 +53,14 @@ export function timeScale(): number {
 export const scaled = (ms: number): number => Math.round(ms * timeScale());
 
 /**
+ * An upper bound for how long something may take: `ms` on a quiet machine, scaled by the load,
+ * but below 80% of `alternative` (the deadline it must not wait for, the slow request it must
+ * cut), so the assertion keeps its meaning however busy the machine is.
+ */
+export const within = (ms: number, alternative = Number.POSITIVE_INFINITY): number =>
+  Math.min(scaled(ms), alternative * 0.8);
+
+/**
  * Polls `probe` until it returns a truthy value (see scripts/lib/procs.ts); the deadline,
  * `timeoutMs`, is scaled by timeScale().
  */
