@@ -116,23 +116,31 @@ describe("stopping", () => {
   });
 
   test("one Ctrl-C delivered twice in quick succession stays graceful", async () => {
-    const fleet = await startReadyFleet({ env: SLOW_APP });
-    const { response } = await slowRequestInFlight(fleet, 800);
-    fleet.kill("SIGINT");
-    // The kernel merges two pending SIGINTs, so the second goes out once the first was handled.
-    const { ms } = await timed(
-      waitFor(
-        "the first SIGINT to be handled",
-        () => fleet.stderr().includes("stopping (SIGINT)"),
-        1000,
-        1,
-      ),
-    );
-    fleet.kill("SIGINT");
-    expect(ms).toBeLessThan(SIGINT_COALESCE_MS);
-    expect(await response).toEqual({ status: 200, body: { slept: 800 } });
-    expect(await fleet.exited).toBe(0);
-    expect(fleet.stderr()).toContain("SIGINT ignored: same Ctrl-C delivered twice");
+    // The kernel merges two pending SIGINTs, so the second goes out once the first was delivered
+    // (no longer pending in /proc/<pid>/status). On a busy machine even that can take longer than
+    // the coalescing window, which would make this a test of a second Ctrl-C: such an attempt
+    // proves nothing either way, so it is made again (a few times at most).
+    const pending = (pid: number) =>
+      /^ShdPnd:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
+    const sigintPending = (pid: number) => (BigInt(`0x${pending(pid)}`) & 2n) !== 0n;
+    for (let attempt = 1; ; attempt++) {
+      const fleet = await startReadyFleet({ env: SLOW_APP });
+      const { response } = await slowRequestInFlight(fleet, 800);
+      const sent = performance.now();
+      fleet.kill("SIGINT");
+      await waitFor("the first SIGINT to be delivered", () => !sigintPending(fleet.pid), 1000, 1);
+      fleet.kill("SIGINT");
+      const gap = performance.now() - sent;
+      if (gap >= SIGINT_COALESCE_MS / 2 && attempt < 5) {
+        fleet.kill("SIGKILL");
+        await fleet.exited;
+        continue;
+      }
+      expect(await response).toEqual({ status: 200, body: { slept: 800 } });
+      expect(await fleet.exited).toBe(0);
+      expect(fleet.stderr()).toContain("SIGINT ignored: same Ctrl-C delivered twice");
+      break;
+    }
   });
 
   // A long setup (a migration) runs in the setup process: a stop asked for meanwhile lets it
