@@ -1,12 +1,12 @@
 /**
- * `bun run bench`: every figure of the README's Performance section, in one run, in one report.
+ * `bun run bench`: every figure of scripts/bench/README.md, in one run, in one report.
  * Sections, in order: HTTP (fleet ×1 vs bare Bun.serve measured in pairs, both loaded at once
  * and pinned, an A/A pair saying whether to trust the ratios; then bare vs the fleet ×1 and ×N
  * vs Node's cluster ×N, interleaved over rounds), the peers (the alternatives side by side:
  * bench/peers/run.ts), the real-time section (bench/realtime/main.ts) and what a publish costs
  * the primary (bench/pubsub-cost.ts), both run as subprocesses with `--json`. Load goes to
  * 127.0.0.1 only. The report starts with the date and the machine and ends with every target;
- * `--markdown`, `--json`, `--readme` (splices it into README.md). `--quick` is the smoke mode
+ * `--markdown`, `--json`, `--readme` (splices it into scripts/bench/README.md). `--quick` is the smoke mode
  * the test suite runs.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,7 +20,7 @@ import { type Options, parseOptions, USAGE } from "./bench/options.ts";
 import type { LifeContext } from "./bench/peers/lifecycle.ts";
 import { installPeers, peerBins, runPeers } from "./bench/peers/run.ts";
 import { type PubsubResult, pubsubTargets } from "./bench/pubsub-report.ts";
-import { writeReadme } from "./bench/readme.ts";
+import { BENCH_README, writeReadme } from "./bench/readme.ts";
 import { type RealtimeResult, realtimeTargets } from "./bench/realtime/report.ts";
 import { type Failed, failed, formatRun, type RunResult } from "./bench/report.ts";
 import { runBench } from "./bench/run.ts";
@@ -29,7 +29,6 @@ import { buildNodeServer } from "./bench/servers/index.ts";
 import { killPm2Daemons } from "./bench/servers/pm2.ts";
 import { Processes } from "./lib/procs.ts";
 
-const README = join(import.meta.dir, "..", "README.md");
 /** The section script running now (real-time or pub/sub), to stop on a signal. */
 let child: Subprocess | null = null;
 
@@ -129,8 +128,10 @@ async function main(argv: string[]): Promise<number> {
     const text = options.json ? JSON.stringify(run, null, 2) : formatRun(run, options.markdown);
     console.log(text);
     if (options.readme) {
-      writeReadme(README, text);
-      log("README.md: the block between <!-- bench:begin --> and <!-- bench:end --> rewritten");
+      writeReadme(BENCH_README, text);
+      log(
+        "scripts/bench/README.md: the block between <!-- bench:begin --> and <!-- bench:end --> rewritten",
+      );
     }
     const broken = [run.peers, run.realtime, run.pubsub].filter(failed);
     return broken.length ? 1 : 0;

@@ -1,13 +1,16 @@
 /**
  * `bun scripts/strip-demo.ts`: drops the template's demo in one step and leaves a minimal app to
  * build on: `app/index.ts` with one route (`GET /`), `app/errors.ts` (the JSON error path),
- * `app/hooks.ts` with empty hooks, and their tests in `test/app/`. It deletes the demo's routes
- * (`app/routes/`), pages (`app/public/`), the ticker extra (`app/jobs/`) and their tests, and
- * replaces the README's `template:` rows of the Endpoints table with the new app's. The runtime
- * (`workers/`), its tests and the scripts are untouched, so `bun run test` stays green.
+ * `app/hooks.ts` with the data layer's hooks, and their tests in `test/app/`. It deletes the demo's
+ * routes (`app/routes/`), pages (`app/public/`), the ticker extra (`app/jobs/`), the todos
+ * migrations and their tests; in README.md it replaces the Endpoints table's `template:` rows with
+ * the new app's and drops what describes the demo (the rows naming deleted files, and the passages
+ * between `<!-- demo -->` and `<!-- /demo -->`). The runtime (`workers/`), its tests, the scripts,
+ * and the template's tests that hold for any app (the one-file build, the database in a fleet,
+ * migrations, the README tables) are kept, so `bun run test` stays green.
  *
- * It deletes files: in a git checkout it refuses to run while `app/`, `test/app/` or README.md
- * have uncommitted changes (`--force` runs anyway).
+ * It deletes files: in a git checkout it refuses to run while `app/`, `test/app/`,
+ * `test/app-fleet/` or README.md have uncommitted changes (`--force` runs anyway).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +25,9 @@ if (unknown.length > 0) {
 
 /** What is deleted: the demo's routes, pages and extra process (and its tests, below). */
 const DEMO = ["app/routes", "app/public", "app/jobs"];
+/** The demo's migrations: the todos table (a new app starts with an empty migrations folder). */
+const DEMO_MIGRATION = /^\d+_todos[._]/;
+const MIGRATIONS = join(ROOT, "app", "db", "migrations");
 
 const INDEX = `/**
  * The app: edit freely. The fleet (workers/) imports this module in every worker and calls the
@@ -72,18 +78,28 @@ describe("app/index.ts", () => {
 `;
 
 /**
- * Kept: the README endpoints check (it reads the routes of whatever app/index.ts builds), the
- * data layer's tests (the database client, migrations, the app settings table), and the pub/sub
- * ordering recipe's (app/newest.ts stays).
+ * Kept, by folder: the README endpoints check (it reads the routes of whatever app/index.ts
+ * builds), the data layer's tests (the database client, migrations, the app settings table),
+ * static files, the pub/sub ordering recipe's (app/newest.ts stays), and the black-box tests
+ * that hold for any app (the one-file build, the database in a fleet); the rest tests the demo's
+ * routes.
  */
-const KEPT_TESTS = new Set([
-  "readme.test.ts",
-  "settings.test.ts",
-  "db.test.ts",
-  "migrations.test.ts",
-  "migrate-dir.ts",
-  "newest.test.ts",
-]);
+const KEPT_TESTS: Record<string, Set<string>> = {
+  app: new Set([
+    "readme.test.ts",
+    "settings.test.ts",
+    "db.test.ts",
+    "static.test.ts",
+    "newest.test.ts",
+  ]),
+  "app-fleet": new Set([
+    "binary.test.ts",
+    "database-fleet.test.ts",
+    "db-postgres.test.ts",
+    "migrations.test.ts",
+    "migrate-dir.ts",
+  ]),
+};
 
 /** Edits a file of the template in place; says so when the text it expects is not there. */
 function edit(path: string, pattern: RegExp, replacement: string, what: string): void {
@@ -106,7 +122,7 @@ const ROWS = [
 
 function gitChanges(): string {
   const git = Bun.spawnSync(
-    ["git", "status", "--porcelain", "--", "app", "test/app", "README.md"],
+    ["git", "status", "--porcelain", "--", "app", "test/app", "test/app-fleet", "README.md"],
     {
       cwd: ROOT,
       stdout: "pipe",
@@ -131,13 +147,23 @@ for (const path of DEMO) {
     console.log(`deleted ${path}/`);
   }
 }
+if (existsSync(MIGRATIONS)) {
+  for (const name of readdirSync(MIGRATIONS).filter((file) => DEMO_MIGRATION.test(file))) {
+    rmSync(join(MIGRATIONS, name));
+    console.log(`deleted app/db/migrations/${name}`);
+  }
+}
+for (const [folder, kept] of Object.entries(KEPT_TESTS)) {
+  const dir = join(ROOT, "test", folder);
+  if (!existsSync(dir)) continue;
+  for (const name of readdirSync(dir)) {
+    if (kept.has(name)) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
+    console.log(`deleted test/${folder}/${name}`);
+  }
+}
 const tests = join(ROOT, "test", "app");
 mkdirSync(tests, { recursive: true });
-for (const name of readdirSync(tests)) {
-  if (KEPT_TESTS.has(name)) continue;
-  rmSync(join(tests, name), { recursive: true, force: true });
-  console.log(`deleted test/app/${name}`);
-}
 writeFileSync(join(ROOT, "app", "index.ts"), INDEX);
 writeFileSync(join(tests, "index.test.ts"), INDEX_TEST);
 console.log("wrote app/index.ts (GET /), test/app/index.test.ts");
@@ -158,13 +184,19 @@ edit(
 const readmePath = join(ROOT, "README.md");
 if (existsSync(readmePath)) {
   const tickerRow = (line: string) => line.startsWith("| `TICKER_INTERVAL_MS` |");
+  // A table row whose first cell names what was deleted describes nothing any more.
+  const deletedRow = (line: string) => /^\| `app\/(routes|public|jobs)[/`]/.test(line);
   const lines = readFileSync(readmePath, "utf8")
+    .replace(/<!-- demo -->[\s\S]*?<!-- \/demo -->\n?/g, "")
+    .replaceAll(", `TICKER_INTERVAL_MS`", "")
     .split("\n")
-    .filter((line) => !tickerRow(line));
+    .filter((line) => !tickerRow(line) && !deletedRow(line));
   const demoRow = (line: string) => /^\|[^|]*\| template: /.test(line);
   const first = lines.findIndex(demoRow);
   if (first !== -1) lines.splice(first, 0, ...ROWS);
   writeFileSync(readmePath, lines.filter((line) => !demoRow(line)).join("\n"));
-  console.log("README.md: the Endpoints table's template rows now describe the new app");
+  console.log(
+    "README.md: the demo's passages dropped; the Endpoints table's template rows describe the new app",
+  );
 }
 console.log("done: run `bun run test`, then `bun run start`.");

@@ -1,6 +1,6 @@
 /**
  * The fleet's log writer, in pino's shape without the dependency (pino 10 costs each process
- * ~15 MB of RSS and ~100 ms of import; see README "Observability"). `json` lines are
+ * ~15 MB of RSS and ~100 ms of import; see workers/README.md, "The log writer"). `json` lines are
  * `{"level":30,"time":<ms>,"pid":…,"name":"worker 0","msg":"…",…fields}`; `text` lines are
  * `<ISO time> <level> [<name> pid <pid>] msg key=value`. Diagnostics go to stderr; the banner,
  * access lines and the app's `console.log` go to stdout.

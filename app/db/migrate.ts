@@ -11,7 +11,7 @@
  *
  * Runs in `setup` (once, before any worker starts) and in `bun run migrate`.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join, relative } from "node:path";
 import type { SQL } from "bun";
@@ -81,6 +81,8 @@ type MigrationFile = { path: string; text: string };
 
 function readSource(source: MigrationSource): MigrationFile[] {
   if (typeof source !== "string") return source;
+  // No folder is no migrations: git keeps no empty folder, nor does a one-file build embed one.
+  if (!existsSync(source)) return [];
   return readdirSync(source)
     .filter((entry) => entry.endsWith(".sql"))
     .map((entry) => ({

@@ -15,7 +15,7 @@
  *      (WORKERS=2); sessions at start, at the peak of a rolling reload, after stop.
  *
  * What the data layer costs a route that does not touch the database is measured with the
- * paired method of `bun run bench` (see README "Database"). Options: `--duration <s>` (default
+ * paired method of `bun run bench` (see scripts/bench/README.md). Options: `--duration <s>` (default
  * 5), `--rounds <n>` for the read ratio (default 3), `--pair-rounds <n>` (default 7, of 3 s),
  * `--no-postgres`, `--only writes|scaling|paired|postgres` (one section).
  */

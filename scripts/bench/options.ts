@@ -16,8 +16,8 @@ table, every target PASS/MISS.
                          for 1 s per configuration; its numbers are not measurements
   --json                 print one JSON object:
                          {command, quick, machine, http, peers, realtime, pubsub, targets}
-  --markdown             print the report as markdown (for the README)
-  --readme               print the markdown report and write it into README.md, between
+  --markdown             print the report as markdown (for scripts/bench/README.md)
+  --readme               print the markdown report and write it into scripts/bench/README.md, between
                          <!-- bench:begin --> and <!-- bench:end --> (a full run only:
                          no --peers, --pairs-only, --no-*, --against or --env; --quick
                          is allowed and marked as a smoke run)
@@ -101,7 +101,7 @@ export type Options = BenchOptions & {
   json: boolean;
   /** Markdown tables; also set by `readme`. */
   markdown: boolean;
-  /** `--readme`: write the report into README.md between the bench markers. */
+  /** `--readme`: write the report into scripts/bench/README.md between the bench markers. */
   readme: boolean;
   sections: Sections;
 };

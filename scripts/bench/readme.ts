@@ -1,9 +1,13 @@
 /**
- * `bun run bench -- --readme`: the README's Performance figures are generated, not copied by
- * hand. The report replaces whatever stands between the two markers; the rest of the file is
+ * `bun run bench -- --readme`: the figures of scripts/bench/README.md are generated, not copied
+ * by hand. The report replaces whatever stands between the two markers; the rest of the file is
  * kept byte for byte.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Where `--readme` writes: the benchmark's own README, beside its code (not the root README). */
+export const BENCH_README = join(import.meta.dir, "README.md");
 
 export const BEGIN = "<!-- bench:begin -->";
 export const END = "<!-- bench:end -->";

@@ -1,7 +1,7 @@
 /**
  * The one report of a `bun run bench` run: what ran and when, the machine, then each section's
  * tables (HTTP pairs and sequential rounds, peers, real-time, pub/sub cost), then every target
- * PASS/MISS. Text, or markdown to paste (or splice with `--readme`) into README.md.
+ * PASS/MISS. Text, or markdown to paste (or splice with `--readme`) into scripts/bench/README.md.
  */
 import { mb, num, table } from "./format.ts";
 import { type Machine, reportHeader } from "./measure/machine.ts";

@@ -1,15 +1,20 @@
 import { Database } from "bun:sqlite";
-import { expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseUnavailable, Db } from "../../app/db/client.ts";
 import { refusal } from "../../app/db/refusal.ts";
 import { parseDatabaseUrl, type Target } from "../../app/db/url.ts";
-import { freePort, waitFor } from "../helpers/fleet.ts";
-import { postgresForFile } from "../helpers/postgres.ts";
+import { freePort } from "../helpers/fleet.ts";
 
-/** app/db's client: SQLite pragmas, the transaction guard, a database that is down or goes away. */
+/**
+ * app/db's client in-process: SQLite pragmas, the transaction guard, a database that is down at
+ * open (PostgreSQL going away mid-run: test/app-fleet/db-postgres.test.ts).
+ */
 
-const { tmp, pg } = postgresForFile("bun-fleet-db-");
+const tmp = mkdtempSync(join(tmpdir(), "bun-fleet-db-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let files = 0;
 
 const target = (url: string) => parseDatabaseUrl(url) as Target;
@@ -96,30 +101,6 @@ test("a SQLite file that cannot be created: one line naming it", async () => {
   expect(error).toBeInstanceOf(DatabaseUnavailable);
   expect(error.message).toContain("sqlite /proc/no-such-dir/app.db is not reachable");
 });
-
-test("PostgreSQL going away: DatabaseUnavailable, logged once per outage, then served again", async () => {
-  const lines: string[] = [];
-  const log = {
-    warn: (m: string) => lines.push(`warn ${m}`),
-    info: (m: string) => lines.push(`info ${m}`),
-  };
-  const db = new Db(target(await pg().url("outage")), { max: 2, applicationName: "test", log });
-  await db.check();
-  await pg().kill();
-  for (let i = 0; i < 3; i++) {
-    const error = await db.query((sql) => sql`select 1`).catch((e) => e);
-    expect(error).toBeInstanceOf(DatabaseUnavailable);
-  }
-  expect(lines.filter((l) => l.startsWith("warn"))).toHaveLength(1);
-  await pg().restart();
-  expect(await db.query((sql) => sql`select 1 as one`)).toEqual([{ one: 1 }]);
-  // The end of the outage is logged once it has held a second (a flap back is the same outage).
-  await waitFor("the outage's end to be logged", () => lines.some((l) => l.startsWith("info")));
-  expect(lines.filter((l) => l.startsWith("info"))).toHaveLength(1);
-  expect(db.stats).toMatchObject({ queries: 4, errors: 3 });
-  expect(lines.join("\n")).not.toContain(":pw@");
-  expect(await db.close(Date.now() + 2000)).toBe(true);
-}, 30_000);
 
 test("DATABASE_URL: unset, sqlite://, file:, postgres(ql)://; anything else is refused unechoed", () => {
   expect(parseDatabaseUrl(undefined, "/srv/app")).toEqual({
@@ -218,23 +199,6 @@ test("SQLite: a write lock held by another connection is waited for without bloc
   expect(await db.query((sql) => sql`select v from t`)).toEqual([{ v: "z" }]);
   await db.close(Date.now() + 1000);
 });
-
-test("PostgreSQL: a statement past the statement timeout is cancelled (503), and the pool is usable afterwards", async () => {
-  const db = new Db(target(await pg().url("timeout")), {
-    max: 1,
-    applicationName: "test",
-    statementTimeoutMs: 200,
-  });
-  await db.check();
-  const error = await db.query((sql) => sql`select pg_sleep(5)`).catch((e) => e);
-  expect(error).toBeInstanceOf(DatabaseUnavailable);
-  expect(error.message).toContain("timed out");
-  const inTx = await db.transaction((tx) => tx`select pg_sleep(5)`).catch((e) => e);
-  expect(inTx).toBeInstanceOf(DatabaseUnavailable);
-  // One connection: it answers again once the cancelled statements are gone.
-  expect(await db.query((sql) => sql`select 1 as one`)).toEqual([{ one: 1 }]);
-  expect(await db.close(Date.now() + 2000)).toBe(true);
-}, 30_000);
 
 test("refusals are named (refused, auth, too many clients, pooler, timeout, lock); a wrong query is not one", () => {
   const pgError = (errno: string, message = "") =>

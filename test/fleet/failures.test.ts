@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { FIXTURES, freePort, startFleet, timed, waitFor } from "../helpers/fleet.ts";
+import { FIXTURES, freePort, startFleet, timed, waitFor, within } from "../helpers/fleet.ts";
 
 const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "");
 
@@ -10,7 +10,7 @@ describe("boot failures and crash loops", () => {
     const fleet = await startFleet({ env: { APP_MODULE: join(FIXTURES, "throwing-app.ts") } });
     const { ms, value: code } = await timed(fleet.exited);
     expect(code).toBe(3);
-    expect(ms).toBeLessThan(5000);
+    expect(ms).toBeLessThan(within(5000));
     const log = fleet.stderr();
     expect(log).toContain("failed to boot: fixture: the app failed to start");
     expect(log).toContain("stopping (boot-failure)");
@@ -28,7 +28,7 @@ describe("boot failures and crash loops", () => {
     });
     const { ms, value: code } = await timed(fleet.exited);
     expect(code).toBe(3);
-    expect(ms).toBeLessThan(3000);
+    expect(ms).toBeLessThan(within(3000));
     expect(fleet.stderr()).toContain("failed to boot: not ready within 500 ms");
     await waitFor("every fleet process to exit", () => fleet.pids().length === 0, 1000);
   });
@@ -104,7 +104,7 @@ describe("boot failures and crash loops", () => {
     });
     const { ms, value: code } = await timed(fleet.exited);
     expect(code).toBe(5);
-    expect(ms).toBeLessThan(5000);
+    expect(ms).toBeLessThan(within(5000));
     const log = fleet.stderr();
     expect(log).toContain("respawning its slot in 10 ms (crash 1 of 3");
     expect(log).toContain("respawning its slot in 20 ms (crash 2 of 3");

@@ -13,6 +13,7 @@ import {
   TOKEN,
   timed,
   waitFor,
+  within,
 } from "../helpers/fleet.ts";
 
 const SLOW_APP = { APP_MODULE: join(FIXTURES, "slow-app.ts") };
@@ -94,7 +95,7 @@ describe("stopping", () => {
     fleet.kill("SIGTERM");
     const { ms, value: code } = await timed(fleet.exited);
     expect(code).toBe(4);
-    expect(ms).toBeLessThan(1500);
+    expect(ms).toBeLessThan(within(1500, 5000)); // not the 5 s request
     expect((await response).status).toBe(0);
     await waitFor("every fleet process to exit", () => fleet.pids().length === 0, 500);
   });
@@ -109,29 +110,37 @@ describe("stopping", () => {
     fleet.kill("SIGINT");
     const { ms, value: code } = await timed(fleet.exited);
     expect(code).toBe(130);
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(within(1000, 5000)); // not the 5 s request
     expect((await response).status).toBe(0);
     await waitFor("every fleet process to exit", () => fleet.pids().length === 0, 1000);
   });
 
   test("one Ctrl-C delivered twice in quick succession stays graceful", async () => {
-    const fleet = await startReadyFleet({ env: SLOW_APP });
-    const { response } = await slowRequestInFlight(fleet, 800);
-    fleet.kill("SIGINT");
-    // The kernel merges two pending SIGINTs, so the second goes out once the first was handled.
-    const { ms } = await timed(
-      waitFor(
-        "the first SIGINT to be handled",
-        () => fleet.stderr().includes("stopping (SIGINT)"),
-        1000,
-        1,
-      ),
-    );
-    fleet.kill("SIGINT");
-    expect(ms).toBeLessThan(SIGINT_COALESCE_MS);
-    expect(await response).toEqual({ status: 200, body: { slept: 800 } });
-    expect(await fleet.exited).toBe(0);
-    expect(fleet.stderr()).toContain("SIGINT ignored: same Ctrl-C delivered twice");
+    // The kernel merges two pending SIGINTs, so the second goes out once the first was delivered
+    // (no longer pending in /proc/<pid>/status). On a busy machine even that can take longer than
+    // the coalescing window, which would make this a test of a second Ctrl-C: such an attempt
+    // proves nothing either way, so it is made again (a few times at most).
+    const pending = (pid: number) =>
+      /^ShdPnd:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
+    const sigintPending = (pid: number) => (BigInt(`0x${pending(pid)}`) & 2n) !== 0n;
+    for (let attempt = 1; ; attempt++) {
+      const fleet = await startReadyFleet({ env: SLOW_APP });
+      const { response } = await slowRequestInFlight(fleet, 800);
+      const sent = performance.now();
+      fleet.kill("SIGINT");
+      await waitFor("the first SIGINT to be delivered", () => !sigintPending(fleet.pid), 1000, 1);
+      fleet.kill("SIGINT");
+      const gap = performance.now() - sent;
+      if (gap >= SIGINT_COALESCE_MS / 2 && attempt < 5) {
+        fleet.kill("SIGKILL");
+        await fleet.exited;
+        continue;
+      }
+      expect(await response).toEqual({ status: 200, body: { slept: 800 } });
+      expect(await fleet.exited).toBe(0);
+      expect(fleet.stderr()).toContain("SIGINT ignored: same Ctrl-C delivered twice");
+      break;
+    }
   });
 
   // A long setup (a migration) runs in the setup process: a stop asked for meanwhile lets it
@@ -179,7 +188,7 @@ describe("stopping", () => {
       }
       const { ms, value } = await timed(fleet.exited);
       expect(value).toBe(code);
-      expect(ms).toBeLessThan(2000);
+      expect(ms).toBeLessThan(within(2000));
       const out = fleet.stderr();
       expect(out).toContain(code === 4 ? "shutdown deadline passed" : "forced stop");
       expect(out).toContain(`the setup process (pid ${began[1]})`);

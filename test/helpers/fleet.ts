@@ -1,9 +1,9 @@
 import { onTestFinished } from "bun:test";
 import { readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { collect } from "../../scripts/lib/lines.ts";
-import { freePort, groupMembers, waitFor } from "../../scripts/lib/procs.ts";
+import { freePort, groupMembers, waitFor as poll } from "../../scripts/lib/procs.ts";
 import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 
 /** Root of the project under test. */
@@ -22,7 +22,7 @@ export const TEST_APP = {
 /** The SQLite file fleets of the project's app use in this test run (never the project's data/). */
 const PROJECT_DB = join(tmpdir(), `bun-fleet-test-${process.pid}.db`);
 /**
- * The project's own app (app/index.ts, app/hooks.ts): what tests in test/app/ serve, with its
+ * The project's own app (app/index.ts, app/hooks.ts): what tests in test/app-fleet/ serve, with its
  * database in a temporary file (a test's DATABASE_URL overrides it).
  */
 export const PROJECT_APP = {
@@ -33,7 +33,45 @@ export const PROJECT_APP = {
 export const TOKEN = "test-admin-token-0123456789";
 
 /** A free port and the poller with a deadline, from the process kit the bench shares. */
-export { freePort, waitFor };
+export { freePort };
+
+/**
+ * How much slower than a quiet machine this one may be now: `TEST_TIME_SCALE` when set, else the
+ * load average per core (1 to 5). A test's deadlines (how long to wait for something to happen,
+ * never a limit a measurement must meet) are multiplied by it, so a busy machine (a laptop
+ * building something else, a shared CI runner) stretches the waits instead of failing the test;
+ * on a quiet machine nothing changes, and a test that passes never waits longer.
+ */
+export function timeScale(): number {
+  const set = Number(process.env.TEST_TIME_SCALE);
+  if (set > 0) return set;
+  const perCore = (loadavg()[0] ?? 0) / Math.max(1, availableParallelism());
+  return Math.min(5, Math.max(1, perCore));
+}
+
+/** `ms` scaled by timeScale(): a deadline that holds on a busy machine. */
+export const scaled = (ms: number): number => Math.round(ms * timeScale());
+
+/**
+ * An upper bound for how long something may take: `ms` on a quiet machine, scaled by the load,
+ * but below 80% of `alternative` (the deadline it must not wait for, the slow request it must
+ * cut), so the assertion keeps its meaning however busy the machine is.
+ */
+export const within = (ms: number, alternative = Number.POSITIVE_INFINITY): number =>
+  Math.min(scaled(ms), alternative * 0.8);
+
+/**
+ * Polls `probe` until it returns a truthy value (see scripts/lib/procs.ts); the deadline,
+ * `timeoutMs`, is scaled by timeScale().
+ */
+export function waitFor<T>(
+  what: string | (() => string),
+  probe: () => T | Promise<T>,
+  timeoutMs = 5000,
+  everyMs = 20,
+): Promise<NonNullable<T>> {
+  return poll(what, probe, scaled(timeoutMs), everyMs);
+}
 
 /** A fleet started through the real CLI, in its own process group. */
 export interface Fleet {

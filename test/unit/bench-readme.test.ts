@@ -1,15 +1,16 @@
 /**
  * `bun run bench -- --readme` writes the report between the README's bench markers: the splice
  * replaces only that block, refuses a README without (or with doubled) markers, and the block in
- * README.md starts with the run's date and its machine.
+ * scripts/bench/README.md (the benchmark's own README, not the root one) starts with the run's date
+ * and its machine.
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { BEGIN, END, reportBlock, spliceReport } from "../../scripts/bench/readme.ts";
+import { BEGIN, BENCH_README, END, reportBlock, spliceReport } from "../../scripts/bench/readme.ts";
 import { formatRun, type RunResult } from "../../scripts/bench/report.ts";
 
-const README = resolve(import.meta.dir, "../../README.md");
+const ROOT_README = resolve(import.meta.dir, "../../README.md");
 
 describe("bench --readme", () => {
   test("replaces the block between the markers and leaves the rest byte for byte", () => {
@@ -50,8 +51,8 @@ describe("bench --readme", () => {
     expect(smoke).toStartWith("SMOKE RUN, not a measurement: `bun run bench`, 2026-12-02");
   });
 
-  test("README.md holds one generated block that starts with a date line and a machine line", () => {
-    const block = reportBlock(readFileSync(README, "utf8"));
+  test("scripts/bench/README.md holds one generated block that starts with a date line and a machine line", () => {
+    const block = reportBlock(readFileSync(BENCH_README, "utf8"));
     expect(block).not.toBeNull();
     const [first, , second] = (block ?? "").split("\n");
     expect(first).toMatch(/`bun run bench[^`]*`, \d{4}-\d{2}-\d{2} \d{2}:\d{2}[– ]/);
@@ -59,5 +60,12 @@ describe("bench --readme", () => {
       /^Machine: nproc \d+, .+; Bun [\d.]+, Node v[\d.]+, Deno .+, PM2 .+; load average/,
     );
     expect(block).toContain("| target | measured | limit | result |");
+  });
+
+  test("--readme writes scripts/bench/README.md; the root README holds no figures block but links there", () => {
+    expect(BENCH_README).toBe(resolve(import.meta.dir, "../../scripts/bench/README.md"));
+    const root = readFileSync(ROOT_README, "utf8");
+    expect(root).not.toContain(BEGIN);
+    expect(root).toContain("(scripts/bench/README.md)");
   });
 });
