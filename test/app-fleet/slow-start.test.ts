@@ -23,7 +23,7 @@ import { type LoopResult, requestLoop } from "../helpers/request-loop.ts";
  * kernel: such a request gets no response at all and is counted apart from a status. Every
  * response is a 2xx; a start, a scale-up and a respawned worker's boot lose nothing. With
  * tcp_migrate_req=1 nothing is lost at all (run as root: `unshare -n sh -c 'ip link set lo up &&
- * echo 1 > /proc/sys/net/ipv4/tcp_migrate_req && bun test test/app/slow-start.test.ts'`).
+ * echo 1 > /proc/sys/net/ipv4/tcp_migrate_req && bun test test/app-fleet/slow-start.test.ts'`).
  */
 
 const { tmp, pg } = postgresForFile("bun-fleet-slowstart-", { maxConnections: 40 });
