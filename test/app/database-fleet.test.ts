@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SQL } from "bun";
+import { loadMigrations } from "../../app/db/migrate.ts";
 import {
   admin,
   count,
@@ -17,7 +18,7 @@ import { postgresForFile } from "../helpers/postgres.ts";
 /**
  * The template's database in a real fleet (`bun run start`, app/hooks.ts): migrations in the
  * primary, a client per worker, the PostgreSQL connection budget, a database that is down or
- * goes away. (The template's ticker extra runs too; it does not touch the database.)
+ * goes away. (The template's job process runs too, with a client of its own.)
  */
 
 const { tmp, pg } = postgresForFile("bun-fleet-dbfleet-", { maxConnections: 30 });
@@ -112,9 +113,12 @@ describe("PostgreSQL", () => {
     const rows = await sql`
       select count(*)::int as n, count(distinct version)::int as d from schema_migrations`;
     await sql.close();
-    expect(rows[0]).toEqual({ n: 2, d: 2 });
+    // As many as the folder holds (for PostgreSQL), whatever that number is.
+    const migrations = loadMigrations("postgres").length;
+    expect(migrations).toBeGreaterThanOrEqual(2);
+    expect(rows[0]).toEqual({ n: migrations, d: migrations });
     const applied = fleets.map((f) => count(f.stderr(), /applied app\/db\/migrations/g));
-    expect(applied.sort()).toEqual([0, 2]);
+    expect(applied.sort()).toEqual([0, migrations]);
     for (const fleet of fleets) fleet.kill("SIGTERM");
     expect(await Promise.all(fleets.map((f) => f.exited))).toEqual([0, 0]);
   }, 30_000);
