@@ -100,6 +100,11 @@ export interface ExtraContext<Setup extends Json = Json, Config extends object =
   readonly config: Config;
   /** Aborted when the process must stop (fleet stop, reload); return promptly then. */
   readonly signal: AbortSignal;
+  /**
+   * Once `signal` is aborted: the shutdown deadline (epoch ms) by which the default export must
+   * have returned, or the process is forced out. Infinity before.
+   */
+  readonly deadline: number;
   /** Ask the primary to stop the whole fleet gracefully. */
   requestStop(reason?: string): void;
   /** This process's logger (the fleet's format and level). */
@@ -177,4 +182,9 @@ export interface FleetHooks {
   extras?: ExtraProcess[];
   /** Called in each worker when the primary collects status or metrics: keep it cheap. */
   stats?: (worker: FleetWorker) => AppStats;
+  /**
+   * `GET /admin/jobs` (token): called in the worker that receives the request; its JSON is the
+   * answer (the app's job queues and schedules, read from where the app keeps them).
+   */
+  jobs?: (worker: FleetWorker) => Json | Promise<Json>;
 }

@@ -75,6 +75,7 @@ export class WorkerRuntime extends ChildRuntime {
           collect: (what) => this.collect(what),
           history: (since) => this.history(since),
         },
+        jobs: this.#hooks.jobs && (() => this.#hooks.jobs?.(this.worker)),
       });
       const { server, meter } = serve(app, this.init, {
         fleet,
