@@ -14,6 +14,7 @@ import { notFound, onError } from "./errors.ts";
 import { chat } from "./routes/chat.ts";
 import { echo } from "./routes/echo.ts";
 import { events } from "./routes/events.ts";
+import { reports } from "./routes/reports.ts";
 import { todos } from "./routes/todos.ts";
 import { wsEcho } from "./routes/ws-echo.ts";
 import { staticFiles } from "./static.ts";
@@ -31,6 +32,7 @@ export function createApp(worker: FleetWorker): Hono {
   );
   app.route("/api", echo);
   app.route("/api", todos());
+  app.route("/api", reports);
   app.route("/", events(worker));
   app.route("/", wsEcho(worker));
   app.route("/chat", chat(worker));
