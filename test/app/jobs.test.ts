@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,21 +16,62 @@ process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
 /** Timings that let the suite run in seconds (the defaults are for production). */
 const FAST = { JOBS_POLL_MS: "20", JOBS_LEASE_MS: "1500", JOBS_RETRY_BASE_MS: "50" };
 
-export async function postReports(url: (path: string) => string, n: number): Promise<number[]> {
+/**
+ * POSTs `n` reports; the ids of those answered 202. `retry`: a request cut by a killed worker
+ * is sent again (its report may or may not exist: only answered ones are counted).
+ */
+async function postReports(
+  url: (path: string) => string,
+  n: number,
+  { retry = false, between }: { retry?: boolean; between?: (i: number) => Promise<void> } = {},
+): Promise<number[]> {
   const ids: number[] = [];
   for (let i = 0; i < n; i++) {
-    const response = await freshFetch(url("/api/reports"), { method: "POST" });
-    expect(response.status).toBe(202);
-    const body = (await response.json()) as { id: number; status: string };
-    expect(body.status).toBe("queued");
-    ids.push(body.id);
+    await between?.(i);
+    for (let tries = 0; ; tries++) {
+      const response = await freshFetch(url("/api/reports"), { method: "POST" }).catch(
+        (error: Error) => {
+          if (!retry || tries > 50) throw error;
+          return null;
+        },
+      );
+      if (response?.status !== 202 && retry && tries < 50) {
+        await Bun.sleep(20);
+        continue;
+      }
+      expect(response?.status).toBe(202);
+      const body = (await response?.json()) as { id: number; status: string };
+      expect(body.status).toBe("queued");
+      ids.push(body.id);
+      break;
+    }
   }
   return ids;
 }
 
+/** The primary's direct children (workers and extras). */
+function childrenOf(pid: number): number[] {
+  const out = Bun.spawnSync(["pgrep", "-P", String(pid)]).stdout.toString();
+  return out.split("\n").filter(Boolean).map(Number);
+}
+
+/** How many jobs of the SQLite file are in each status. */
+function statusCounts(file: string): Record<string, number> {
+  const db = new Database(file, { readonly: true });
+  try {
+    const rows = db.query("select status, count(*) as n from jobs group by status").all() as {
+      status: string;
+      n: number;
+    }[];
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  } finally {
+    db.close();
+  }
+}
+
 type Report = { id: number; status: string; attempts: number; result: unknown };
 
-export async function reportsOf(url: (path: string) => string, ids: number[]) {
+async function reportsOf(url: (path: string) => string, ids: number[]) {
   return Promise.all(
     ids.map(async (id) => (await (await fetch(url(`/api/reports/${id}`))).json()) as Report),
   );
@@ -63,4 +105,125 @@ test("200 reports enqueued over HTTP are all done, each once, with its count", a
   expect(body.queues.find((q) => q.name === "default")?.doneLastHour).toBe(200);
   fleet.kill("SIGTERM");
   expect(await fleet.exited).toBe(0);
+}, 60_000);
+
+test("200 reports while every child is SIGKILLed once and a rolling reload runs: all done, none failed, none left", async () => {
+  const file = join(tmp, "crashes.db");
+  const fleet = await startReadyFleet({
+    env: { ...PROJECT_APP, DATABASE_URL: `sqlite://${file}`, ...FAST, DRAIN_WINDOW_MS: "50" },
+  });
+  const victims = childrenOf(fleet.pid);
+  expect(victims.length).toBe(3); // two workers and the job process
+  const admin = { authorization: `Bearer ${TOKEN}` };
+  const ids = await postReports(fleet.url, 200, {
+    retry: true,
+    between: async (i) => {
+      // Every 40 reports, one child dies; at 160, a rolling reload replaces every process.
+      const victim = victims[i / 40 - 1];
+      if (i % 40 === 0 && victim) process.kill(victim, "SIGKILL");
+      if (i === 160) {
+        const reload = await freshFetch(fleet.url("/admin/reload"), { method: "POST", headers: admin });
+        expect(reload.status).toBe(202);
+      }
+    },
+  });
+  for (const victim of victims) expect(childrenOf(fleet.pid)).not.toContain(victim);
+  const reports = await waitFor(
+    "every answered report done",
+    async () => {
+      const all = await reportsOf(fleet.url, ids).catch(() => null);
+      return all?.every((r) => r.status === "done" || r.status === "failed") ? all : null;
+    },
+    30_000,
+  );
+  expect(reports.filter((r) => r.status !== "done")).toEqual([]);
+  const counts = await waitFor("no job left queued or running", () => {
+    const c = statusCounts(file);
+    return c.queued || c.running ? null : c;
+  }, 20_000);
+  expect(counts.failed ?? 0).toBe(0);
+  expect(counts.done).toBeGreaterThanOrEqual(200);
+  fleet.kill("SIGTERM");
+  expect(await fleet.exited).toBe(0);
+}, 90_000);
+
+/** The template's hooks and app with the test jobs (test/app/fixtures/). */
+const WITH_TEST_JOBS = {
+  ...PROJECT_APP,
+  APP_MODULE: join(import.meta.dir, "fixtures", "jobs-app.ts"),
+  HOOKS_MODULE: join(import.meta.dir, "fixtures", "jobs-hooks.ts"),
+};
+
+type TestJob = { id: number; status: string; attempts: number; error: string | null; result: string | null };
+
+async function enqueueTestJob(url: (path: string) => string, name: string, payload: object) {
+  const response = await freshFetch(url(`/test/jobs/${name}`), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { id: number }).id;
+}
+
+const testJob = async (url: (path: string) => string, id: number) =>
+  (await (await fetch(url(`/test/jobs/${id}`))).json()) as TestJob;
+
+test("a job that throws is retried with backoff and ends failed with its error after its last attempt", async () => {
+  const fleet = await startReadyFleet({
+    env: {
+      ...WITH_TEST_JOBS,
+      DATABASE_URL: `sqlite://${join(tmp, "flaky.db")}`,
+      ...FAST,
+      JOBS_RETRY_BASE_MS: "300",
+    },
+  });
+  const id = await enqueueTestJob(fleet.url, "flaky", {});
+  const job = await waitFor(
+    "the flaky job to fail for good",
+    async () => {
+      const row = await testJob(fleet.url, id);
+      return row.status === "failed" ? row : null;
+    },
+    20_000,
+  );
+  expect(job).toMatchObject({ attempts: 3, error: "boom on attempt 3" });
+  // Attempts 300 ms (±20%) then 600 ms (±20%) apart: at least 240 and 480 ms.
+  const times = [...fleet.stderr().matchAll(/flaky attempt (\d) at (\d+)/g)].map((m) => Number(m[2]));
+  expect(times).toHaveLength(3);
+  expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(240);
+  expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(480);
+  expect(fleet.stderr()).toContain("attempt 3/3 threw: boom on attempt 3 (failed for good)");
+  fleet.kill("SIGTERM");
+  expect(await fleet.exited).toBe(0);
+}, 60_000);
+
+test("a job longer than the shutdown deadline is released at stop and completed after the restart", async () => {
+  const env = {
+    ...WITH_TEST_JOBS,
+    DATABASE_URL: `sqlite://${join(tmp, "slow.db")}`,
+    ...FAST,
+    SHUTDOWN_TIMEOUT_MS: "1500",
+  };
+  const first = await startReadyFleet({ env });
+  const id = await enqueueTestJob(first.url, "slow", { ms: 2500 });
+  await waitFor("the slow job to run", async () => (await testJob(first.url, id)).status === "running");
+  first.kill("SIGTERM");
+  expect(await first.exited).toBe(0); // its handler stopped in time: nothing was forced
+  expect(first.stderr()).toContain(`job slow #${id} released at stop`);
+  expect(first.stderr()).not.toContain("slow attempt 1 finished");
+  const second = await startReadyFleet({ env });
+  const done = await waitFor(
+    "the slow job to be done after the restart",
+    async () => {
+      const row = await testJob(second.url, id);
+      return row.status === "done" ? row : null;
+    },
+    20_000,
+  );
+  // The release did not count: the run after the restart is its first complete attempt.
+  expect(done).toMatchObject({ attempts: 1, result: JSON.stringify({ slept: 2500 }) });
+  expect(second.stderr()).toContain("slow attempt 1 finished");
+  second.kill("SIGTERM");
+  expect(await second.exited).toBe(0);
 }, 60_000);
