@@ -122,7 +122,10 @@ test("200 reports while every child is SIGKILLed once and a rolling reload runs:
       const victim = victims[i / 40 - 1];
       if (i % 40 === 0 && victim) process.kill(victim, "SIGKILL");
       if (i === 160) {
-        const reload = await freshFetch(fleet.url("/admin/reload"), { method: "POST", headers: admin });
+        const reload = await freshFetch(fleet.url("/admin/reload"), {
+          method: "POST",
+          headers: admin,
+        });
         expect(reload.status).toBe(202);
       }
     },
@@ -137,10 +140,14 @@ test("200 reports while every child is SIGKILLed once and a rolling reload runs:
     30_000,
   );
   expect(reports.filter((r) => r.status !== "done")).toEqual([]);
-  const counts = await waitFor("no job left queued or running", () => {
-    const c = statusCounts(file);
-    return c.queued || c.running ? null : c;
-  }, 20_000);
+  const counts = await waitFor(
+    "no job left queued or running",
+    () => {
+      const c = statusCounts(file);
+      return c.queued || c.running ? null : c;
+    },
+    20_000,
+  );
   expect(counts.failed ?? 0).toBe(0);
   expect(counts.done).toBeGreaterThanOrEqual(200);
   fleet.kill("SIGTERM");
@@ -154,7 +161,13 @@ const WITH_TEST_JOBS = {
   HOOKS_MODULE: join(import.meta.dir, "fixtures", "jobs-hooks.ts"),
 };
 
-type TestJob = { id: number; status: string; attempts: number; error: string | null; result: string | null };
+type TestJob = {
+  id: number;
+  status: string;
+  attempts: number;
+  error: string | null;
+  result: string | null;
+};
 
 async function enqueueTestJob(url: (path: string) => string, name: string, payload: object) {
   const response = await freshFetch(url(`/test/jobs/${name}`), {
@@ -189,7 +202,9 @@ test("a job that throws is retried with backoff and ends failed with its error a
   );
   expect(job).toMatchObject({ attempts: 3, error: "boom on attempt 3" });
   // Attempts 300 ms (±20%) then 600 ms (±20%) apart: at least 240 and 480 ms.
-  const times = [...fleet.stderr().matchAll(/flaky attempt (\d) at (\d+)/g)].map((m) => Number(m[2]));
+  const times = [...fleet.stderr().matchAll(/flaky attempt (\d) at (\d+)/g)].map((m) =>
+    Number(m[2]),
+  );
   expect(times).toHaveLength(3);
   expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(240);
   expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(480);
@@ -207,7 +222,10 @@ test("a job longer than the shutdown deadline is released at stop and completed 
   };
   const first = await startReadyFleet({ env });
   const id = await enqueueTestJob(first.url, "slow", { ms: 2500 });
-  await waitFor("the slow job to run", async () => (await testJob(first.url, id)).status === "running");
+  await waitFor(
+    "the slow job to run",
+    async () => (await testJob(first.url, id)).status === "running",
+  );
   first.kill("SIGTERM");
   expect(await first.exited).toBe(0); // its handler stopped in time: nothing was forced
   expect(first.stderr()).toContain(`job slow #${id} released at stop`);
