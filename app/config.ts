@@ -27,7 +27,7 @@ export const settings = z.object({
     .max(100_000)
     .default(20)
     .describe(
-      "PostgreSQL: the fleet's whole connection budget, reload overlap included; each process gets floor(budget / (WORKERS + 1)); must not exceed the server's max_connections",
+      "PostgreSQL: the fleet's whole connection budget, reload overlap included; each process gets floor(budget / (WORKERS + JOBS_PROCESSES + 1)); must not exceed the server's max_connections",
     ),
   JOBS_PROCESSES: z.coerce
     .number()
