@@ -2,8 +2,10 @@
  * `bun scripts/strip-demo.ts`: drops the template's demo in one step and leaves a minimal app to
  * build on: `app/index.ts` with one route (`GET /`), `app/errors.ts` (the JSON error path),
  * `app/hooks.ts` with empty hooks, and their tests in `test/app/`. It deletes the demo's routes
- * (`app/routes/`), pages (`app/public/`), the ticker extra (`app/jobs/`) and their tests, and
- * replaces the README's `template:` rows of the Endpoints table with the new app's. The runtime
+ * (`app/routes/`), pages (`app/public/`), the demo's jobs (`app/jobs/report.ts`,
+ * `purge-done-todos.ts`, their setting) and their tests, and replaces the README's `template:`
+ * rows of the Endpoints table with the new app's. The job queue (the rest of `app/jobs/`, the job
+ * processes, `/admin/jobs`) stays, with an empty list of jobs. The runtime
  * (`workers/`), its tests and the scripts are untouched, so `bun run test` stays green.
  *
  * It deletes files: in a git checkout it refuses to run while `app/`, `test/app/` or README.md
@@ -20,8 +22,17 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
-/** What is deleted: the demo's routes, pages and extra process (and its tests, below). */
-const DEMO = ["app/routes", "app/public", "app/jobs"];
+/** What is deleted: the demo's routes, pages and jobs (and its tests, below). */
+const DEMO = ["app/routes", "app/public", "app/jobs/report.ts", "app/jobs/purge-done-todos.ts"];
+
+const JOBS_INDEX = `/**
+ * The app's jobs: each module in app/jobs/ that defines one (\`defineJob\`) is listed here, so
+ * the job processes know how to run it. A job with \`cron\` is also a schedule.
+ */
+import type { Job } from "./queue.ts";
+
+export const jobs: Job[] = [];
+`;
 
 const INDEX = `/**
  * The app: edit freely. The fleet (workers/) imports this module in every worker and calls the
@@ -81,6 +92,7 @@ const KEPT_TESTS = new Set([
   "db.test.ts",
   "migrations.test.ts",
   "migrate-dir.ts",
+  "jobs-pure.test.ts",
 ]);
 
 /** Edits a file of the template in place; says so when the text it expects is not there. */
@@ -126,7 +138,7 @@ if (changes) {
 for (const path of DEMO) {
   if (existsSync(join(ROOT, path))) {
     rmSync(join(ROOT, path), { recursive: true, force: true });
-    console.log(`deleted ${path}/`);
+    console.log(`deleted ${path}`);
   }
 }
 const tests = join(ROOT, "test", "app");
@@ -138,27 +150,30 @@ for (const name of readdirSync(tests)) {
 }
 writeFileSync(join(ROOT, "app", "index.ts"), INDEX);
 writeFileSync(join(tests, "index.test.ts"), INDEX_TEST);
+if (existsSync(join(ROOT, "app", "jobs", "queue.ts"))) {
+  writeFileSync(join(ROOT, "app", "jobs", "index.ts"), JOBS_INDEX);
+  console.log("wrote app/jobs/index.ts (no jobs yet; the queue stays)");
+}
 console.log("wrote app/index.ts (GET /), test/app/index.test.ts");
 edit(
-  "app/hooks.ts",
-  /export const extras: ExtraProcess\[\] = \[\n[^\]]*ticker[^\]]*\];/,
-  "export const extras: ExtraProcess[] = [];",
-  "the ticker extra",
+  "app/config.ts",
+  /\n {2}PURGE_DONE_CRON: z[\s\S]*?\n {4}\),\n {2}PURGE_DONE_AFTER_S: z[\s\S]*?\.describe\("[^"]*"\),/,
+  "",
+  "the demo schedule's settings",
 );
-edit("app/hooks.ts", / \(the ticker does not use it\)/, "", "the ticker's mention");
 edit(
   "app/config.ts",
-  /\n {2}TICKER_INTERVAL_MS: z[\s\S]*?\.describe\("[^"]*"\),/,
+  /\nimport \{ cronProblem \} from "\.\/jobs\/cron\.ts";/,
   "",
-  "the ticker's setting",
+  "the demo schedule's cron check",
 );
 
 const readmePath = join(ROOT, "README.md");
 if (existsSync(readmePath)) {
-  const tickerRow = (line: string) => line.startsWith("| `TICKER_INTERVAL_MS` |");
+  const demoSetting = (line: string) => /^\| `PURGE_DONE_(CRON|AFTER_S)` \|/.test(line);
   const lines = readFileSync(readmePath, "utf8")
     .split("\n")
-    .filter((line) => !tickerRow(line));
+    .filter((line) => !demoSetting(line));
   const demoRow = (line: string) => /^\|[^|]*\| template: /.test(line);
   const first = lines.findIndex(demoRow);
   if (first !== -1) lines.splice(first, 0, ...ROWS);

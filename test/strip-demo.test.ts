@@ -23,27 +23,39 @@ afterAll(() => rmSync(project, { recursive: true, force: true }));
 describe("bun scripts/strip-demo.ts", () => {
   test("leaves a minimal app with one route, its hooks and its tests: it type-checks, lints and its tests pass", () => {
     // The README endpoints check and the data layer's tests are kept when the project has them.
-    const keep = ["readme.test.ts", "settings.test.ts", "db.test.ts", "migrations.test.ts"];
+    const keep = [
+      "readme.test.ts",
+      "settings.test.ts",
+      "db.test.ts",
+      "migrations.test.ts",
+      "jobs-pure.test.ts",
+    ];
     const kept = [...keep, "migrate-dir.ts"].filter((name) =>
       existsSync(join(project, "test", "app", name)),
     );
     const strip = run([process.execPath, "scripts/strip-demo.ts"]);
     expect(strip).toMatchObject({ code: 0 });
-    for (const gone of ["app/routes", "app/public", "app/jobs"]) {
-      expect(existsSync(join(project, gone))).toBe(false);
-    }
+    const gone = ["app/routes", "app/public", "app/jobs/report.ts", "app/jobs/purge-done-todos.ts"];
+    for (const path of gone) expect(existsSync(join(project, path))).toBe(false);
     for (const file of ["index.ts", "hooks.ts", "errors.ts", "config.ts", "db/index.ts"]) {
       expect(existsSync(join(project, "app", file))).toBe(true);
     }
-    // The data layer stays wired; the ticker goes with its entry and its setting.
-    const hooks = readFileSync(join(project, "app", "hooks.ts"), "utf8");
-    expect(hooks).toContain("export const extras: ExtraProcess[] = [];");
-    expect(hooks).toContain("export async function onStart");
-    expect(hooks).not.toContain("ticker");
-    expect(readFileSync(join(project, "app", "config.ts"), "utf8")).not.toContain("TICKER");
-    expect(readFileSync(join(project, "README.md"), "utf8")).not.toContain(
-      "| `TICKER_INTERVAL_MS`",
+    // The data layer and the job queue stay wired, with no jobs; the demo schedule's settings go.
+    for (const file of ["queue.ts", "runner.ts", "schedules.ts", "process.ts", "index.ts"]) {
+      expect(existsSync(join(project, "app", "jobs", file))).toBe(true);
+    }
+    expect(readFileSync(join(project, "app", "jobs", "index.ts"), "utf8")).toContain(
+      "export const jobs: Job[] = [];",
     );
+    const hooks = readFileSync(join(project, "app", "hooks.ts"), "utf8");
+    expect(hooks).toContain('name: "jobs"');
+    expect(hooks).toContain("export async function onStart");
+    const config = readFileSync(join(project, "app", "config.ts"), "utf8");
+    expect(config).toContain("JOBS_CONCURRENCY");
+    expect(config).not.toContain("PURGE_DONE");
+    const readme = readFileSync(join(project, "README.md"), "utf8");
+    expect(readme).not.toContain("| `PURGE_DONE_CRON`");
+    expect(readme).toContain("| `JOBS_CONCURRENCY`");
     const testFiles = ["index.test.ts", ...kept].sort();
     expect(readdirSync(join(project, "test", "app")).sort()).toEqual(testFiles);
     // The rest of the tree is untouched, so checking app/ and test/app/ (with what they import)
@@ -78,6 +90,7 @@ describe("bun scripts/strip-demo.ts", () => {
       "test/app/index.test.ts",
       ...(kept.includes("readme.test.ts") ? ["test/app/readme.test.ts"] : []),
       ...(kept.includes("settings.test.ts") ? ["test/app/settings.test.ts"] : []),
+      ...(kept.includes("jobs-pure.test.ts") ? ["test/app/jobs-pure.test.ts"] : []),
       "test/unit/readme.test.ts",
       "test/unit/layout.test.ts",
     ]);
