@@ -6,7 +6,7 @@
  */
 import type { FleetLog } from "../../workers/fleet.ts";
 import type { AppConfig } from "../config.ts";
-import { db } from "../db/index.ts";
+import { DatabaseUnavailable, db } from "../db/index.ts";
 import {
   type Claimed,
   claim,
@@ -153,7 +153,9 @@ export async function runJobs(options: RunnerOptions): Promise<RunnerStats> {
         // Claimed a full batch: more may be due, claim again at once.
         if (claimed.length > 0 && claimed.length === free) continue;
       } catch (error) {
-        log.warn(`job queue: ${(error as Error).message}`);
+        // An outage is logged once by the client (app/db/client.ts), not at every poll.
+        if (!(error instanceof DatabaseUnavailable))
+          log.warn(`job queue: ${(error as Error).message}`);
       }
       if (signal.aborted) break;
       await new Promise<void>((resolve) => {

@@ -11,7 +11,7 @@
  */
 import type { FleetLog } from "../../workers/fleet.ts";
 import type { AppConfig } from "../config.ts";
-import { db } from "../db/index.ts";
+import { DatabaseUnavailable, db } from "../db/index.ts";
 import { nextTick, parseCron } from "./cron.ts";
 import { insertJob, type Job } from "./queue.ts";
 
@@ -67,7 +67,10 @@ async function tickLoop(schedule: Schedule, log: FleetLog, signal: AbortSignal):
     try {
       await claimTick(schedule, tick);
     } catch (error) {
-      log.warn(`schedule ${schedule.name}: tick ${new Date(tick).toISOString()}: ${error}`);
+      // An outage is logged once by the client (app/db/client.ts); the tick is skipped.
+      if (!(error instanceof DatabaseUnavailable)) {
+        log.warn(`schedule ${schedule.name}: tick ${new Date(tick).toISOString()}: ${error}`);
+      }
     }
     tick = nextTick(cron, Math.max(tick, Date.now()));
   }
