@@ -5,9 +5,11 @@
  *      process runs, then a fleet with JOBS_PROCESSES=2 drains them; the rate is N over the time
  *      from the first claim to the last completion (read from the table), on SQLite and (with a
  *      PostgreSQL server on this machine) on PostgreSQL.
- *   2. Enqueue cost on a request, paired: POST /api/reports (a transaction that inserts the job)
- *      against POST /test/reports-off (the same transaction, empty), wrk -c16, interleaved
- *      rounds, with no job process running.
+ *   2. Enqueue cost on a request, paired (wrk -c16, interleaved rounds, no job process running):
+ *      POST /api/reports (a transaction that inserts the job) against POST /test/reports-off
+ *      (the same transaction, empty); and POST /test/todo?job=1 (insert a todo and enqueue a job
+ *      in one transaction) against POST /test/todo (the todo alone): what enqueueing adds to a
+ *      request that writes anyway.
  *
  * Options: `--jobs <n>` (default 20000), `--duration <s>` per wrk run (default 5), `--rounds <n>`
  * (default 3), `--concurrency <n>` JOBS_CONCURRENCY (default 32), `--no-postgres`.
@@ -74,7 +76,12 @@ async function startFleet(env: Record<string, string>): Promise<{ group: Group; 
     },
     ROOT,
   );
-  await group.stdout.waitFor(/\bprimary pid (\d+); worker pids/, 30_000);
+  try {
+    await group.stdout.waitFor(/\bprimary pid (\d+); worker pids/, 30_000);
+  } catch (error) {
+    await processes.stop(group, 500);
+    throw new Error(`the fleet did not start: ${(error as Error).message}\n${group.describe()}`);
+  }
   return { group, url: `http://127.0.0.1:${port}` };
 }
 
@@ -160,7 +167,8 @@ async function postgresThroughput(server: Postgres): Promise<number> {
 async function rps(url: string, path: string, wrk: string): Promise<number> {
   const script = join(tmp, "post.lua");
   writeFileSync(script, 'wrk.method = "POST"\n');
-  const proc = Bun.spawn([wrk, "-t1", "-c16", `-d${durationS}s`, "-s", script, `${url}${path}`], {
+  const cmd = [wrk, "-t1", "-c16", `-d${durationS}s`, "--latency", "-s", script, `${url}${path}`];
+  const proc = Bun.spawn(cmd, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   processes.track(proc);
@@ -172,34 +180,37 @@ async function rps(url: string, path: string, wrk: string): Promise<number> {
   return result.rps;
 }
 
+/** Interleaved rounds of `a` against `b` on one fleet; req/s of each and their ratios. */
+async function paired(url: string, a: string, b: string, wrk: string) {
+  const ratios: number[] = [];
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    // Alternate which goes first, so drift on a shared machine falls on both.
+    const first = round % 2 === 0;
+    const x = first ? await rps(url, a, wrk) : 0;
+    const y = await rps(url, b, wrk);
+    const z = first ? x : await rps(url, a, wrk);
+    on.push(z);
+    off.push(y);
+    ratios.push(z / y);
+  }
+  return { on, off, ratios };
+}
+
 async function enqueueCost(wrk: string) {
   const fleet = await startFleet({
     DATABASE_URL: `sqlite://${join(tmp, "enqueue.db")}`,
     JOBS_PROCESSES: "0",
   });
-  const ratios: number[] = [];
-  const withJob: number[] = [];
-  const without: number[] = [];
   try {
-    for (let round = 0; round < rounds; round++) {
-      // Alternate which goes first, so drift on a shared machine falls on both.
-      const order = round % 2 === 0 ? ["on", "off"] : ["off", "on"];
-      const got: Record<string, number> = {};
-      for (const which of order) {
-        got[which] = await rps(
-          fleet.url,
-          which === "on" ? "/api/reports" : "/test/reports-off",
-          wrk,
-        );
-      }
-      withJob.push(got.on ?? 0);
-      without.push(got.off ?? 0);
-      ratios.push((got.on ?? 0) / (got.off ?? 1));
-    }
+    return {
+      empty: await paired(fleet.url, "/api/reports", "/test/reports-off", wrk),
+      todo: await paired(fleet.url, "/test/todo?job=1", "/test/todo", wrk),
+    };
   } finally {
     await processes.stop(fleet.group);
   }
-  return { withJob, without, ratios };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -225,10 +236,14 @@ if (!wrk) {
 } else {
   const cost = await enqueueCost(wrk);
   console.log();
-  console.log(`| POST, SQLite, wrk -c16 ${durationS} s x ${rounds} | req/s (median) |\n|---|---|`);
-  console.log(`| /api/reports (transaction + enqueue) | ${fmt(median(cost.withJob))} |`);
-  console.log(`| /test/reports-off (the same transaction, empty) | ${fmt(median(cost.without))} |`);
   console.log(
-    `| ratio with / without, per round | ${cost.ratios.map((r) => fmt(r, 3)).join(", ")} |`,
+    `| POST, SQLite, wrk -c16, ${durationS} s x ${rounds} | with job | without | ratio per round |`,
   );
+  console.log("|---|---|---|---|");
+  const line = (name: string, r: Awaited<ReturnType<typeof paired>>) =>
+    console.log(
+      `| ${name} | ${fmt(median(r.on))} | ${fmt(median(r.off))} | ${r.ratios.map((x) => fmt(x, 3)).join(", ")} |`,
+    );
+  line("/api/reports vs the same empty transaction", cost.empty);
+  line("a todo + a job vs the todo alone (one transaction)", cost.todo);
 }
