@@ -103,6 +103,22 @@ test("200 reports enqueued over HTTP are all done, each once, with its count", a
   expect(admin.status).toBe(200);
   const body = (await admin.json()) as { queues: { name: string; doneLastHour: number }[] };
   expect(body.queues.find((q) => q.name === "default")?.doneLastHour).toBe(200);
+  // /metrics: the jobs each worker enqueued; the queue's depth from worker 0 (read every 2 s).
+  const metrics = await waitFor(
+    "the queue's depth in /metrics",
+    async () => {
+      const text = await (
+        await fetch(fleet.url("/metrics"), { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).text();
+      return /^app_jobs_queued\{worker="0"\} 0$/m.test(text) ? text : null;
+    },
+    10_000,
+    200,
+  );
+  const enqueued = [...metrics.matchAll(/^app_jobs_enqueued_total\{worker="\d"\} (\d+)$/gm)];
+  expect(enqueued.reduce((sum, m) => sum + Number(m[1]), 0)).toBe(200);
+  expect(metrics).toMatch(/^app_jobs_running\{worker="0"\} 0$/m);
+  expect(metrics).toMatch(/^app_jobs_failed\{worker="0"\} 0$/m);
   fleet.kill("SIGTERM");
   expect(await fleet.exited).toBe(0);
 }, 60_000);
