@@ -1,17 +1,16 @@
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SQL } from "bun";
 import { freshFetch, PROJECT_APP, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
+import { postgresForFile } from "../helpers/postgres.ts";
 
 /**
  * The template's job queue in a real fleet (app/jobs/, the `jobs` extra): reports enqueued by
  * POST /api/reports are all done, through crashes and a rolling reload too.
  */
 
-const tmp = mkdtempSync(join(tmpdir(), "bun-fleet-jobs-"));
-process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+const { tmp, pg } = postgresForFile("bun-fleet-jobs-");
 
 /** Timings that let the suite run in seconds (the defaults are for production). */
 const FAST = { JOBS_POLL_MS: "20", JOBS_LEASE_MS: "1500", JOBS_RETRY_BASE_MS: "50" };
@@ -123,10 +122,13 @@ test("200 reports enqueued over HTTP are all done, each once, with its count", a
   expect(await fleet.exited).toBe(0);
 }, 60_000);
 
-test("200 reports while every child is SIGKILLed once and a rolling reload runs: all done, none failed, none left", async () => {
-  const file = join(tmp, "crashes.db");
+/** 200 reports through a SIGKILL of every child and a rolling reload, on `databaseUrl`. */
+async function reportsThroughCrashes(
+  databaseUrl: string,
+  counts: () => Promise<Record<string, number>>,
+) {
   const fleet = await startReadyFleet({
-    env: { ...PROJECT_APP, DATABASE_URL: `sqlite://${file}`, ...FAST, DRAIN_WINDOW_MS: "50" },
+    env: { ...PROJECT_APP, DATABASE_URL: databaseUrl, ...FAST, DRAIN_WINDOW_MS: "50" },
   });
   const victims = childrenOf(fleet.pid);
   expect(victims.length).toBe(3); // two workers and the job process
@@ -156,18 +158,39 @@ test("200 reports while every child is SIGKILLed once and a rolling reload runs:
     30_000,
   );
   expect(reports.filter((r) => r.status !== "done")).toEqual([]);
-  const counts = await waitFor(
+  const final = await waitFor(
     "no job left queued or running",
-    () => {
-      const c = statusCounts(file);
+    async () => {
+      const c = await counts();
       return c.queued || c.running ? null : c;
     },
     20_000,
   );
-  expect(counts.failed ?? 0).toBe(0);
-  expect(counts.done).toBeGreaterThanOrEqual(200);
+  expect(final.failed ?? 0).toBe(0);
+  expect(final.done).toBeGreaterThanOrEqual(200);
   fleet.kill("SIGTERM");
   expect(await fleet.exited).toBe(0);
+}
+
+test("200 reports while every child is SIGKILLed once and a rolling reload runs: all done, none failed, none left", async () => {
+  const file = join(tmp, "crashes.db");
+  await reportsThroughCrashes(`sqlite://${file}`, async () => statusCounts(file));
+}, 90_000);
+
+test("PostgreSQL: 200 reports while every child is SIGKILLed once and a rolling reload runs: all done, none failed, none left", async () => {
+  const url = await pg().url("crashes");
+  const sql = new SQL(url);
+  try {
+    await reportsThroughCrashes(url, async () => {
+      const rows = (await sql`select status, count(*)::int as n from jobs group by status`) as {
+        status: string;
+        n: number;
+      }[];
+      return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+    });
+  } finally {
+    await sql.close();
+  }
 }, 90_000);
 
 /** The template's hooks and app with the test jobs (test/app/fixtures/). */
@@ -178,6 +201,7 @@ const WITH_TEST_JOBS = {
 };
 
 type TestJob = {
+  pid: number | null;
   id: number;
   status: string;
   attempts: number;
@@ -261,4 +285,32 @@ test("a job longer than the shutdown deadline is released at stop and completed 
   expect(second.stderr()).toContain("slow attempt 1 finished");
   second.kill("SIGTERM");
   expect(await second.exited).toBe(0);
+}, 60_000);
+
+test("a job whose process is SIGKILLed mid-run is taken again once its lease has run out, and done", async () => {
+  const fleet = await startReadyFleet({
+    env: { ...WITH_TEST_JOBS, DATABASE_URL: `sqlite://${join(tmp, "lease.db")}`, ...FAST },
+  });
+  const id = await enqueueTestJob(fleet.url, "slow", { ms: 800 });
+  const running = await waitFor("the slow job to run", async () => {
+    const row = await testJob(fleet.url, id);
+    return row.status === "running" ? row : null;
+  });
+  const holder = Number(running.pid);
+  expect(childrenOf(fleet.pid)).toContain(holder);
+  process.kill(holder, "SIGKILL");
+  const done = await waitFor(
+    "the job to be done by the respawned job process",
+    async () => {
+      const row = await testJob(fleet.url, id);
+      return row.status === "done" ? row : null;
+    },
+    20_000,
+  );
+  // The killed run counted as an attempt; the second one, in another process, finished it.
+  expect(done.attempts).toBe(2);
+  expect(Number(done.pid)).not.toBe(holder);
+  expect(fleet.stderr()).toContain("1 job(s) whose process died queued again");
+  fleet.kill("SIGTERM");
+  expect(await fleet.exited).toBe(0);
 }, 60_000);
