@@ -151,10 +151,18 @@ export async function complete(sql: Sql, id: number, result: unknown): Promise<b
   return rows.length === 1;
 }
 
-/** A failed attempt: queued again after the backoff, or `failed` for good after the last one. */
-export async function fail(job: Claimed, error: string, retryBaseMs: number): Promise<JobStatus> {
+/**
+ * A failed attempt: queued again after the backoff, or `failed` for good after the last one
+ * (or at once when `final`: a payload that does not parse never will).
+ */
+export async function fail(
+  job: Claimed,
+  error: string,
+  retryBaseMs: number,
+  final = false,
+): Promise<JobStatus> {
   const now = Date.now();
-  const last = job.attempts >= job.maxAttempts;
+  const last = final || job.attempts >= job.maxAttempts;
   const runAt = last ? now : now + backoffMs(job.attempts, retryBaseMs);
   await db().query(
     (sql) => sql`
@@ -165,11 +173,14 @@ export async function fail(job: Claimed, error: string, retryBaseMs: number): Pr
   return last ? "failed" : "queued";
 }
 
-/** Gives a job back unrun (a stop stopped its handler): this attempt does not count. */
-export async function release(id: number): Promise<void> {
+/**
+ * Gives a job back unrun (a stop stopped its handler; a process that does not know the job):
+ * this attempt does not count; it is due again after `delayMs`.
+ */
+export async function release(id: number, delayMs = 0): Promise<void> {
   await db().query(
     (sql) => sql`
-      update jobs set status = 'queued', attempts = attempts - 1, run_at = ${Date.now()},
+      update jobs set status = 'queued', attempts = attempts - 1, run_at = ${Date.now() + delayMs},
         locked_by = null, locked_until = null
       where id = ${id} and locked_by = ${WORKER_TOKEN} and status = 'running'`,
   );

@@ -46,6 +46,9 @@ interface Running {
   done: Promise<void>;
 }
 
+/** A job this process does not know is due again after this long (another process may). */
+const UNKNOWN_JOB_DELAY_MS = 10_000;
+
 /** How often finished jobs older than a day are deleted (any process may, all may). */
 const PRUNE_EVERY_MS = 60_000;
 const KEEP_FINISHED_MS = 86_400_000;
@@ -75,9 +78,25 @@ export async function runJobs(options: RunnerOptions): Promise<RunnerStats> {
   const execute = async (entry: Running): Promise<void> => {
     const { job } = entry;
     const definition = byName.get(job.name);
+    if (!definition) {
+      // Another version of the app (a host not yet deployed, or already) may know it: put it back.
+      log.warn(
+        `job ${job.name} #${job.id}: not in this process's jobs (app/jobs/index.ts); released`,
+      );
+      await release(job.id, UNKNOWN_JOB_DELAY_MS).catch(() => {});
+      return;
+    }
+    let payload: unknown;
     try {
-      if (!definition) throw new Error(`no job named "${job.name}" in app/jobs/index.ts`);
-      const payload = definition.payload.parse(JSON.parse(job.payload));
+      payload = definition.payload.parse(JSON.parse(job.payload));
+    } catch (error) {
+      const message = `its payload does not parse: ${(error as Error).message}`;
+      await fail(job, message, 0, true).catch(() => {});
+      stats.failed += 1;
+      log.error(`job ${job.name} #${job.id}: ${message} (failed for good)`);
+      return;
+    }
+    try {
       const context = (sql: JobContext["sql"]): JobContext => ({
         id: job.id,
         attempt: job.attempts,

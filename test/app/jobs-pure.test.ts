@@ -57,3 +57,23 @@ describe("cronProblem", () => {
     expect(cronProblem("61 * * * *")).toStartWith("is not a cron expression");
   });
 });
+
+describe("the job settings (app/config.ts)", () => {
+  test("defaults: one job process, 4 jobs at once, the demo schedule hourly, 7 days", async () => {
+    const { settings } = await import("../../app/config.ts");
+    expect(settings.parse({})).toMatchObject({
+      JOBS_PROCESSES: 1,
+      JOBS_CONCURRENCY: 4,
+      PURGE_DONE_CRON: "0 * * * *",
+      PURGE_DONE_AFTER_S: 604_800,
+    });
+  });
+
+  test("a bad PURGE_DONE_CRON or JOBS_CONCURRENCY is refused naming it", async () => {
+    const { settings } = await import("../../app/config.ts");
+    const bad = settings.safeParse({ PURGE_DONE_CRON: "every hour", JOBS_CONCURRENCY: "0" });
+    expect(bad.success).toBe(false);
+    const paths = bad.error?.issues.map((issue) => issue.path.join(".")).sort();
+    expect(paths).toEqual(["JOBS_CONCURRENCY", "PURGE_DONE_CRON"]);
+  });
+});
