@@ -7,6 +7,7 @@
 import type { FleetLog } from "../../workers/fleet.ts";
 import type { AppConfig } from "../config.ts";
 import { DatabaseUnavailable, db } from "../db/index.ts";
+import { Completions } from "./completions.ts";
 import {
   type Claimed,
   claim,
@@ -61,6 +62,7 @@ export async function runJobs(options: RunnerOptions): Promise<RunnerStats> {
   const leaseMs = config.JOBS_LEASE_MS;
   const stats: RunnerStats = { done: 0, failed: 0, retried: 0, released: 0 };
   const running = new Map<number, Running>();
+  const completions = new Completions();
   let wake: (() => void) | null = null;
   const nudge = () => wake?.();
   signal.addEventListener("abort", nudge, { once: true });
@@ -112,7 +114,7 @@ export async function runJobs(options: RunnerOptions): Promise<RunnerStats> {
         });
       } else {
         const result = await definition.run(payload, context(null));
-        if (!(await db().query((sql) => complete(sql, job.id, result)))) throw new LeaseLost();
+        if (!(await completions.add(job.id, result))) throw new LeaseLost();
       }
       stats.done += 1;
     } catch (error) {
