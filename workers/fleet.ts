@@ -28,7 +28,7 @@ export type StopReason =
   | `app:${string}`;
 
 /**
- * The fleet's logger, named after this process (`worker 0`, `extra ticker#0`): lines have a time,
+ * The fleet's logger, named after this process (`worker 0`, `extra jobs#0`): lines have a time,
  * a level, the process and its pid, and with LOG_FORMAT=json are pino-shaped objects whose
  * `fields` follow `msg`. LOG_LEVEL filters them.
  */
@@ -114,7 +114,7 @@ export interface ExtraContext<Setup extends Json = Json, Config extends object =
 /** A non-HTTP process that runs beside the workers (a queue consumer, a scheduler). */
 export interface ExtraProcess {
   name: string;
-  /** Module path or file URL (e.g. `import.meta.resolve("../app/jobs/ticker.ts")`). */
+  /** Module path or file URL (e.g. `import.meta.resolve("../app/jobs/process.ts")`). */
   module: string;
   /** How many instances; default 1. */
   instances?: number;

@@ -284,7 +284,7 @@ describe("dist/bun-fleet", () => {
         const uidOf = (pid: number) =>
           Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
         const processes = ns.processes();
-        expect(processes.length).toBe(5); // tini, the primary, two workers, the ticker extra
+        expect(processes.length).toBe(5); // tini, the primary, two workers, the job process (an extra)
         for (const p of processes)
           expect({ comm: p.comm, uid: uidOf(p.pid) }).toEqual({ comm: p.comm, uid });
       }
