@@ -12,7 +12,7 @@
  *      request that writes anyway.
  *
  * Options: `--jobs <n>` (default 20000), `--duration <s>` per wrk run (default 5), `--rounds <n>`
- * (default 3), `--concurrency <n>` JOBS_CONCURRENCY (default 32), `--no-postgres`.
+ * (default 3), `--concurrency <n>` JOBS_CONCURRENCY (default 4, the setting's), `--no-postgres`.
  */
 import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -35,7 +35,7 @@ const flag = (name: string, fallback: number) => {
 const total = flag("jobs", 20_000);
 const durationS = flag("duration", 5);
 const rounds = flag("rounds", 3);
-const concurrency = flag("concurrency", 32);
+const concurrency = flag("concurrency", 4);
 const withPostgres = !args.includes("--no-postgres");
 
 /** The template app and hooks with the test jobs (`noop`) and the paired route. */
