@@ -259,10 +259,10 @@ test("a job longer than the shutdown deadline is released at stop and completed 
     ...WITH_TEST_JOBS,
     DATABASE_URL: `sqlite://${join(tmp, "slow.db")}`,
     ...FAST,
-    SHUTDOWN_TIMEOUT_MS: "1500",
+    SHUTDOWN_TIMEOUT_MS: "3000",
   };
   const first = await startReadyFleet({ env });
-  const id = await enqueueTestJob(first.url, "slow", { ms: 2500 });
+  const id = await enqueueTestJob(first.url, "slow", { ms: 5000 });
   await waitFor(
     "the slow job to run",
     async () => (await testJob(first.url, id)).status === "running",
@@ -281,7 +281,7 @@ test("a job longer than the shutdown deadline is released at stop and completed 
     20_000,
   );
   // The release did not count: the run after the restart is its first complete attempt.
-  expect(done).toMatchObject({ attempts: 1, result: JSON.stringify({ slept: 2500 }) });
+  expect(done).toMatchObject({ attempts: 1, result: JSON.stringify({ slept: 5000 }) });
   expect(second.stderr()).toContain("slow attempt 1 finished");
   second.kill("SIGTERM");
   expect(await second.exited).toBe(0);
