@@ -29,6 +29,21 @@ export const settings = z.object({
     .describe(
       "PostgreSQL: the fleet's whole connection budget, reload overlap included; each process gets floor(budget / (WORKERS + JOBS_PROCESSES + 1)); must not exceed the server's max_connections",
     ),
+  DB_POOLER: z
+    .enum(["none", "transaction"])
+    .default("none")
+    .describe(
+      "PostgreSQL: transaction when DATABASE_URL is a pooler in transaction mode (PgBouncer; with ?prepare=false): DB_MAX_CONNECTIONS then counts connections to the pooler and is not checked against the server's max_connections",
+    ),
+  DB_LOCK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400_000)
+    .default(60_000)
+    .describe(
+      "how long a start or bun run migrate waits for the migration lock (logging its holder every 5 s), then exits 3 naming it; SQLite: how long a migration waits for the write lock",
+    ),
   JOBS_PROCESSES: z.coerce
     .number()
     .int()

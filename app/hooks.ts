@@ -1,7 +1,8 @@
 /**
  * Lifecycle hooks (HOOKS_MODULE): edit these, or delete the ones you don't need.
- * `setup` runs once at start, before any worker; `onStart` / `onShutdown` run in every worker; `extras` are
- * non-HTTP processes the primary runs beside the workers.
+ * `setup` runs once at start, before any worker; `onStart` runs in every worker before it listens,
+ * `onShutdown` after its server has stopped; `extras` are non-HTTP processes the primary runs
+ * beside the workers.
  */
 import type { ExtraProcess, FleetWorker, SetupContext, StopReason } from "../workers/fleet.ts";
 import type { AppConfig } from "./config.ts";
@@ -32,37 +33,60 @@ export const extras: ExtraProcess[] = [
 ].filter((extra) => extra.instances > 0);
 
 /**
+ * The extras whose processes open a database client: each instance counts against
+ * DB_MAX_CONNECTIONS like a worker. Add an extra's name here when it uses `db()` (the job
+ * processes do).
+ */
+const DATABASE_EXTRAS = new Set<string>(["jobs"]);
+
+/** Extra processes that open a database client (every instance of the extras named above). */
+const dbExtras = extras
+  .filter((extra) => DATABASE_EXTRAS.has(extra.name))
+  .reduce((sum, extra) => sum + (extra.instances ?? 1), 0);
+
+/**
  * Runs once before any worker starts (in a short-lived process the primary waits for); what it returns (plain JSON) reaches every
  * worker. Here: apply the pending migrations (the primary keeps no connection afterwards) and
  * split the PostgreSQL connection budget across the processes.
  */
 export async function setup({ config, workers, log, invalid }: SetupContext<AppConfig>) {
   const target = databaseTarget(config);
-  const { applied, maxConnections } = await migrate(target, { log: (line) => log.info(line) });
+  const { applied, maxConnections } = await migrate(target, {
+    log: (line) => log.info(line),
+    lockTimeoutMs: config.DB_LOCK_TIMEOUT_MS,
+  });
   log.info(
     `database ${target.dialect} ${target.shown}: ${applied.length ? `${applied.length} migration(s) applied` : "schema up to date"}`,
   );
-  // PostgreSQL: DB_MAX_CONNECTIONS is the whole fleet's budget. One more process than the fleet
-  // has may run during a rolling reload, a recycle or a scale-up by one, so each gets
-  // budget / (processes + 1), and sessions never exceed the budget.
+  // PostgreSQL: DB_MAX_CONNECTIONS is the whole fleet's budget. At most one process more than
+  // the fleet has runs at any instant (a reload or recycle waits for the retiring worker to exit,
+  // its pool closed in onShutdown, before the next slot; a crashed one's sessions end with it;
+  // a scale-up by one takes the spare), so each gets budget / (processes + 1).
   const budget = config.DB_MAX_CONNECTIONS;
-  // Processes that open a database client: the HTTP workers and the job processes.
-  const dbExtras = config.JOBS_PROCESSES;
   const processes = workers + dbExtras + 1;
   const poolMax = Math.floor(budget / processes);
+  // Behind a transaction pooler (DB_POOLER=transaction) the budget counts connections to the
+  // pooler; the server's sessions are the pooler's to bound (its pool size), not ours.
+  const pooled = config.DB_POOLER === "transaction";
   if (target.dialect === "postgres") {
-    if (maxConnections !== null && budget > maxConnections) {
+    if (pooled && target.prepare) {
+      log.warn(
+        "DB_POOLER=transaction without ?prepare=false on DATABASE_URL: a pooler without prepared-statement support (PgBouncer before 1.21) fails the first queries",
+      );
+    }
+    if (!pooled && maxConnections !== null && budget > maxConnections) {
       invalid(
         `DB_MAX_CONNECTIONS=${budget} is above the server's max_connections (${maxConnections}) at ${target.shown}: lower it, or raise max_connections`,
       );
     }
+    const extraProcesses = dbExtras ? ` + ${dbExtras} extra process(es)` : "";
     if (poolMax < 1) {
       invalid(
-        `DB_MAX_CONNECTIONS=${budget} leaves no connection per process: ${workers} worker(s) + ${dbExtras} job process(es) + 1 for the reload overlap need at least ${processes}`,
+        `DB_MAX_CONNECTIONS=${budget} leaves no connection per process: ${workers} worker(s)${extraProcesses} + 1 for the reload overlap need at least ${processes}`,
       );
     }
     log.info(
-      `PostgreSQL budget ${budget} connections: ${poolMax} per process x (${workers} workers + ${dbExtras} job processes + 1 during reloads)`,
+      `PostgreSQL budget ${budget} connections${pooled ? " to the pooler" : ""}: ${poolMax} per process x (${workers} workers${extraProcesses} + 1 during reloads)`,
     );
   }
   return {
@@ -79,8 +103,9 @@ export type Setup = Awaited<ReturnType<typeof setup>>;
 export type AppWorker = FleetWorker<null, Setup, AppConfig>;
 
 /**
- * Runs in each worker once it listens, before it counts as ready. A throw fails the boot: a
- * database that is down at start stops the fleet (exit 3) with one line naming it.
+ * Runs in each worker before it listens: no request (nor /readyz) reaches it until this
+ * resolves, so routes may call `db()` unchecked. A throw fails the boot: a database that is down
+ * at start stops the fleet (exit 3) with one line naming it.
  */
 export async function onStart(worker: AppWorker): Promise<void> {
   await openDb(databaseTarget(worker.config), {

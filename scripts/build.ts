@@ -1,7 +1,8 @@
 /**
  * `bun run build`: `dist/bun-fleet`, one executable holding Bun, the runtime (workers/), the app
  * (app/), `app/public/` and the migrations (`app/db/migrations/`, when there are any). Copy it to
- * a machine without Bun and run `./bun-fleet`: it is `bun run start` (same settings and flags).
+ * a machine without Bun and run `./bun-fleet`: it is `bun run start` (same settings and flags),
+ * except that it reads no `bunfig.toml` and no `.env` from its working directory.
  *
  * Inside the executable Bun keeps the project tree under `/$bunfs/root/`, and the build makes
  * `import.meta.dir` / `.url` / `.path` of every module of the project point at its place in that
@@ -72,6 +73,9 @@ export function mirrorImportMeta(root = ROOT): BunPlugin {
         { filter: new RegExp(`^${escaped}/(?!node_modules/).*\\.[cm]?[jt]sx?$`) },
         async (args) => {
           const source = await Bun.file(args.path).text();
+          // Nothing to rewrite: Bun loads it itself, as it was imported (a file imported
+          // `with { type: "file" }`, such as the dashboard's browser script, stays a file).
+          if (!source.includes("import.meta")) return undefined;
           const path = `${EMBEDDED_ROOT}${relative(root, args.path)}`;
           const url = `file://${path}`;
           const contents = source
@@ -112,7 +116,15 @@ export async function build(outfile = DEFAULT_OUTFILE, root = ROOT): Promise<Bui
       splitting: true,
       sourcemap: "inline",
       plugins: [mirrorImportMeta(root)],
-      compile: { outfile: partial, assets: tops.map((top) => join(stage, top)) },
+      compile: {
+        outfile: partial,
+        assets: tops.map((top) => join(stage, top)),
+        // Closed to the directory it runs in: a `bunfig.toml` there (preloads run in every
+        // process) or a `.env` there (BUN_OPTIONS=--preload reaches every worker through the
+        // environment) would run code nobody shipped. Settings come from the real environment.
+        autoloadBunfig: false,
+        autoloadDotenv: false,
+      },
     });
     if (!result.success) {
       throw new AggregateError(

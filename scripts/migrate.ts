@@ -2,12 +2,13 @@
  * `bun run migrate` (and `./bun-fleet migrate`): applies the pending migrations
  * (app/db/migrations) to DATABASE_URL and exits, a release step before a rolling reload. Exit 0
  * when done or when there was nothing to do, 2 for an invalid DATABASE_URL or usage, 3 when a
- * migration changed or failed (named). `--status` lists them.
+ * migration changed or failed (named), or the migration lock stayed held past
+ * DB_LOCK_TIMEOUT_MS (its holder named). `--status` lists them.
  *
  * The template's release command: it runs app/db's migrations, so it is the one file of
  * scripts/ that imports app/ (the layout test names it); delete it with app/db.
  */
-import { settings } from "../app/config.ts";
+import { type AppConfig, settings } from "../app/config.ts";
 import { databaseTarget } from "../app/db/index.ts";
 import { migrate, migrationStatus } from "../app/db/migrate.ts";
 import { readAppSettings } from "../workers/primary/config/app-settings.ts";
@@ -46,7 +47,10 @@ export async function main(args: string[]): Promise<number> {
       console.log(`${pending} pending, ${changed} changed`);
       return changed ? 3 : 0;
     }
-    const { applied } = await migrate(target, { log: (line) => console.log(line) });
+    const { applied } = await migrate(target, {
+      log: (line) => console.log(line),
+      lockTimeoutMs: (read.config as AppConfig).DB_LOCK_TIMEOUT_MS,
+    });
     console.log(
       applied.length
         ? `database ${target.dialect} ${target.shown}: ${applied.length} migration(s) applied`

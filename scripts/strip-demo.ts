@@ -83,8 +83,9 @@ describe("app/index.ts", () => {
 `;
 
 /**
- * Kept: the README endpoints check (it reads the routes of whatever app/index.ts builds), and the
- * data layer's tests (the database client, migrations, the app settings table).
+ * Kept: the README endpoints check (it reads the routes of whatever app/index.ts builds), the
+ * data layer's tests (the database client, migrations, the app settings table), and the pub/sub
+ * ordering recipe's (app/newest.ts stays).
  */
 const KEPT_TESTS = new Set([
   "readme.test.ts",
@@ -93,6 +94,7 @@ const KEPT_TESTS = new Set([
   "migrations.test.ts",
   "migrate-dir.ts",
   "jobs-pure.test.ts",
+  "newest.test.ts",
 ]);
 
 /** Edits a file of the template in place; says so when the text it expects is not there. */

@@ -22,7 +22,8 @@ afterAll(() => rmSync(project, { recursive: true, force: true }));
 
 describe("bun scripts/strip-demo.ts", () => {
   test("leaves a minimal app with one route, its hooks and its tests: it type-checks, lints and its tests pass", () => {
-    // The README endpoints check and the data layer's tests are kept when the project has them.
+    // The README endpoints check, the data layer's, the job queue's and the ordering recipe's
+    // tests are kept when the project has them.
     const keep = [
       "readme.test.ts",
       "settings.test.ts",
@@ -30,7 +31,7 @@ describe("bun scripts/strip-demo.ts", () => {
       "migrations.test.ts",
       "jobs-pure.test.ts",
     ];
-    const kept = [...keep, "migrate-dir.ts"].filter((name) =>
+    const kept = [...keep, "migrate-dir.ts", "newest.test.ts"].filter((name) =>
       existsSync(join(project, "test", "app", name)),
     );
     const strip = run([process.execPath, "scripts/strip-demo.ts"]);
@@ -91,6 +92,7 @@ describe("bun scripts/strip-demo.ts", () => {
       ...(kept.includes("readme.test.ts") ? ["test/app/readme.test.ts"] : []),
       ...(kept.includes("settings.test.ts") ? ["test/app/settings.test.ts"] : []),
       ...(kept.includes("jobs-pure.test.ts") ? ["test/app/jobs-pure.test.ts"] : []),
+      ...(kept.includes("newest.test.ts") ? ["test/app/newest.test.ts"] : []),
       "test/unit/readme.test.ts",
       "test/unit/layout.test.ts",
     ]);

@@ -85,8 +85,47 @@ export interface FleetWorker<
    * unsubscribed when this worker begins to drain. Throws on an empty topic.
    */
   subscribe(topic: string, handler: (data: string | Uint8Array, topic: string) => void): () => void;
+  /**
+   * A Server-Sent Events response carrying every message published on `topics` (see `subscribe`),
+   * for `request` (`c.req.raw` in Hono). It writes at once (`options.first`, else a `: open`
+   * comment: Bun sends the headers with the first chunk), a `: heartbeat` comment every
+   * SSE_HEARTBEAT_MS, and each message as a `message` event (or what `options.event` makes of
+   * it). It ends with a `bye` event when this worker begins to drain (`signal`); a client more
+   * than SSE_MAX_BUFFERED_BYTES behind is cut (EventSource reconnects). Unsubscribes whenever it
+   * ends, the client going away included. Open streams show per worker in `/admin/status`
+   * (`sseStreams`) and `/metrics` (`fleet_sse_streams_open`). Throws on bad arguments.
+   */
+  sse(request: Request, topics: string | readonly string[], options?: SseOptions): Response;
   /** This worker's logger (the fleet's format and level). */
   readonly log: FleetLog;
+}
+
+/** One Server-Sent Event; `data` may span lines, `event` and `id` may not. */
+export interface SseEvent {
+  /** Event name (EventSource's `addEventListener(name)`); absent = `message`. */
+  event?: string;
+  data: string;
+  /** The client sends the last one back as `Last-Event-ID` when it reconnects. */
+  id?: string;
+  /** Reconnection delay the client should use, ms. */
+  retry?: number;
+}
+
+/** `worker.sse` options. */
+export interface SseOptions {
+  /** Written at once, before any message (default: the comment `: open`). */
+  first?: SseEvent | SseEvent[];
+  /**
+   * Turns a message into the event sent, or null to skip it. Default: a `message` event whose
+   * data is the message (bytes read as UTF-8). A throw skips the message (logged).
+   */
+  event?: (data: string | Uint8Array, topic: string) => SseEvent | null;
+  /** Comment-line heartbeat interval, ms (default SSE_HEARTBEAT_MS). */
+  heartbeatMs?: number;
+  /** Bytes a client may fall behind before it is cut (default SSE_MAX_BUFFERED_BYTES). */
+  maxBufferedBytes?: number;
+  /** More response headers (content-type and cache-control are set). */
+  headers?: Record<string, string>;
 }
 
 /** What an extra (non-HTTP) process's default export receives. */
@@ -171,7 +210,13 @@ export interface FleetHooks {
    * has a `code` (an expected failure, such as a migration that does not apply).
    */
   setup?: (fleet: SetupContext) => Json | undefined | Promise<Json | undefined>;
-  /** Runs in each worker after it listens and before it reports ready; a throw is a boot failure. */
+  /**
+   * Runs in each worker before it listens (the kernel hands connections only to listening
+   * workers): no request, `/readyz` included, reaches the worker until it resolves, so it may
+   * open what every request needs (a database pool, caches). It may `publish` and `subscribe`;
+   * it cannot see its own server, which does not exist yet. A throw is a boot failure;
+   * BOOT_TIMEOUT_MS bounds it. Later failures of what it opened do not make `/readyz` fail.
+   */
   onStart?: (worker: FleetWorker) => void | Promise<void>;
   /**
    * Runs in each worker after its server has stopped, bounded by the shutdown deadline

@@ -232,6 +232,24 @@ export const SETTINGS = {
       "bytes queued for one slow WebSocket client past which further sends to it are dropped, so memory stays bounded (Bun's default is 16 MiB)",
     parse: whole(1024, 1024 * 1024 * 1024),
   },
+  sseHeartbeatMs: {
+    env: "SSE_HEARTBEAT_MS",
+    child: true,
+    flag: "sse-heartbeat",
+    default: 15_000,
+    description:
+      "worker.sse streams write a comment line this often (and at least twice per IDLE_TIMEOUT_S, which would cut a quiet stream), so proxies and clients see the stream alive",
+    parse: whole(10, 3_600_000),
+  },
+  sseMaxBufferedBytes: {
+    env: "SSE_MAX_BUFFERED_BYTES",
+    child: true,
+    flag: "sse-max-buffered",
+    default: 1024 * 1024,
+    description:
+      "bytes one worker.sse client may fall behind (written, not yet taken); past it the stream is cut and the client reconnects",
+    parse: whole(1024, 1024 * 1024 * 1024),
+  },
   pubsubUrl: {
     env: "PUBSUB_URL",
     flag: "pubsub-url",

@@ -29,6 +29,10 @@ export interface ChildSnapshot {
   durationSum: number;
   /** WebSockets open on this worker now (pub/sub counts reach the primary as pubsub-counts). */
   websockets: number;
+  /** `worker.sse` streams open on this worker now. */
+  sseStreams: number;
+  /** `worker.sse` streams cut since this process started: their client fell too far behind. */
+  sseCut: number;
   /** The app's own numbers (the hooks module's `stats`), when it has some. */
   app?: { [name: string]: number | string };
 }
@@ -58,7 +62,7 @@ const isNumber = (v: unknown) => typeof v === "number" && Number.isFinite(v) && 
 export function snapshotProblem(value: unknown): string | null {
   if (typeof value !== "object" || value === null) return "must be an object";
   const s = value as Record<string, unknown>;
-  for (const field of ["rss", "requests", "inFlight", "websockets"]) {
+  for (const field of ["rss", "requests", "inFlight", "websockets", "sseStreams", "sseCut"]) {
     if (!isCount(s[field])) return `${field}: must be an integer >= 0`;
   }
   if (typeof s.metered !== "boolean") return "metered: must be true or false";
@@ -102,5 +106,7 @@ export function idleSnapshot(): ChildSnapshot {
     buckets: [],
     durationSum: 0,
     websockets: 0,
+    sseStreams: 0,
+    sseCut: 0,
   };
 }

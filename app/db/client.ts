@@ -114,6 +114,9 @@ export class Db {
       this.sql = new SQL({
         url: target.url,
         max: options.max,
+        // Off with ?prepare=false: a transaction pooler hands each transaction to any server
+        // connection, where another client's statement may already hold the name.
+        prepare: target.prepare,
         connectionTimeout: 5,
         connection: { application_name: options.applicationName.slice(0, 63) },
       });
@@ -134,8 +137,11 @@ export class Db {
       }
       await this.sql`select 1`;
     } catch (error) {
+      const hint = preparedConflict(error);
       throw new DatabaseUnavailable(
-        `database ${this.dialect} ${this.target.shown} is not reachable: ${describe(error, this.target)}`,
+        hint
+          ? `database ${this.dialect} ${this.target.shown}: ${hint}`
+          : `database ${this.dialect} ${this.target.shown} is not reachable: ${describe(error, this.target)}`,
       );
     }
   }
@@ -222,6 +228,23 @@ export class Db {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * What to do about a prepared-statement conflict, or null for any other error. Behind a
+ * transaction pooler (PgBouncer's pool_mode = transaction) named statements land on server
+ * connections that other clients share: `prepared statement "P0" already exists` (42P05), or
+ * "does not exist" (26000), or a bind that does not match another client's statement.
+ */
+export function preparedConflict(error: unknown): string | null {
+  const { errno, message } = (error ?? {}) as { errno?: unknown; message?: unknown };
+  const text = String(message);
+  const conflict =
+    errno === "42P05" ||
+    (errno === "26000" && /prepared statement/.test(text)) ||
+    /prepared statement "[^"]*" (already exists|does not exist|requires)/.test(text);
+  if (!conflict) return null;
+  return `${text}${errno ? ` (${String(errno)})` : ""}: a transaction pooler (PgBouncer in transaction mode) is in between; set ?prepare=false on DATABASE_URL`;
 }
 
 /** An error's message without the password of the URL it may quote. */

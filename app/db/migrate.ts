@@ -2,23 +2,40 @@
  * Migrations: `app/db/migrations/NNNN_name.sql` (portable SQL), or `NNNN_name.sqlite.sql` /
  * `NNNN_name.postgres.sql` where the dialects differ (the dialect's own file wins). Applied in
  * version order, each file in its own transaction, recorded in `schema_migrations` (version,
- * name, checksum, applied_at). Two processes migrating one database at once take turns: a
- * PostgreSQL advisory lock for the whole run; on SQLite each migration's `BEGIN IMMEDIATE`,
- * which checks again inside the write lock whether that version is applied.
+ * name, checksum, applied_at). Two processes migrating one database at once take turns: each
+ * migration's transaction first takes the lock, then checks again whether that version is
+ * applied. On PostgreSQL the lock is a transaction-scoped advisory lock
+ * (`pg_advisory_xact_lock`, so it holds through a transaction pooler such as PgBouncer and is
+ * released with the transaction, or with the session of a process that died), waited for at most
+ * DB_LOCK_TIMEOUT_MS; on SQLite it is the write lock of `BEGIN IMMEDIATE`.
  *
  * Runs in `setup` (once, before any worker starts) and in `bun run migrate`.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { basename, join, relative } from "node:path";
 import type { SQL } from "bun";
-import { Db } from "./client.ts";
+import { Db, preparedConflict } from "./client.ts";
 import type { Target } from "./url.ts";
 
 /** The migrations folder (kept at this path: the one-file build embeds it from here). */
 export const MIGRATIONS_DIR = join(import.meta.dir, "migrations");
 
 /** Any advisory-lock key will do as long as every fleet of this app uses the same one. */
-const LOCK_KEY = 7_301_042_014;
+export const LOCK_KEY = 7_301_042_014;
+/** pg_locks shows a bigint advisory key as classid (high 32 bits), objid (low 32), objsubid 1. */
+const HOLDER = `select l.pid, coalesce(a.application_name, '') as application_name,
+    host(a.client_addr) as client_addr
+  from pg_locks l left join pg_stat_activity a on a.pid = l.pid
+  where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+    and l.database = (select oid from pg_database where datname = current_database())
+    and l.classid = ${Math.floor(LOCK_KEY / 2 ** 32)} and l.objid = ${LOCK_KEY % 2 ** 32}
+    and l.pid <> pg_backend_pid()`;
+
+/** How long a start or `bun run migrate` waits for the lock by default (DB_LOCK_TIMEOUT_MS). */
+export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
+/** While waiting for the lock: one line at once, then one every this often. */
+const LOCK_LOG_EVERY_MS = 5000;
 
 const FILE = /^(\d{4})_([a-z0-9_]+?)(?:\.(sqlite|postgres))?\.sql$/;
 
@@ -141,46 +158,127 @@ function checkUnchanged(migration: Migration, applied: Applied | undefined): voi
 
 /** Opens a one-connection client for migrating (and closes it when `fn` is done). */
 async function withClient<T>(target: Target, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = new Db(target, { max: 1, applicationName: "bun-fleet migrate" });
+  const db = new Db(target, {
+    max: 1,
+    applicationName: `bun-fleet migrate ${hostname()} pid ${process.pid}`,
+  });
   try {
     await db.check();
     return await fn(db);
+  } catch (error) {
+    const hint = preparedConflict(error);
+    if (hint) throw new MigrationError(`database ${target.dialect} ${target.shown}: ${hint}`);
+    throw error;
   } finally {
     await db.close(Date.now() + 5000);
   }
 }
 
+export interface MigrateOptions {
+  dir?: MigrationSource;
+  log?: (line: string) => void;
+  /** How long to wait for the migration lock (DB_LOCK_TIMEOUT_MS), then MigrationError. */
+  lockTimeoutMs?: number;
+}
+
+/** Who holds the migration lock (PostgreSQL): its server pid and, in words, who it is. */
+async function lockHolder(sql: SQL): Promise<{ pid: number; text: string } | null> {
+  const [row] = (await sql.unsafe(HOLDER)) as {
+    pid: number;
+    application_name: string;
+    client_addr: string | null;
+  }[];
+  if (!row) return null;
+  const name = row.application_name ? ` "${row.application_name}"` : "";
+  const from = row.client_addr ? ` from ${row.client_addr}` : "";
+  return { pid: row.pid, text: `pid ${row.pid}${name}${from}` };
+}
+
+/**
+ * Takes the migration lock for the transaction `tx` (PostgreSQL): polls
+ * `pg_try_advisory_xact_lock`, logging who holds it (at once, then every few seconds), and
+ * throws MigrationError naming the holder after `timeoutMs`. Released when `tx` ends.
+ */
+async function takeLock(tx: SQL, timeoutMs: number, log: (line: string) => void): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let nextLog = 0;
+  for (let pace = 10; ; pace = Math.min(pace * 2, 200)) {
+    const [row] = (await tx.unsafe(`select pg_try_advisory_xact_lock(${LOCK_KEY}) as ok`)) as {
+      ok: boolean;
+    }[];
+    if (row?.ok) return;
+    // Null when the holder let go between the two queries (the next try gets it).
+    const holder = await lockHolder(tx);
+    const now = performance.now();
+    if (now >= deadline && (holder || now >= deadline + LOCK_LOG_EVERY_MS)) {
+      const who = holder
+        ? `${holder.text} (end it with: select pg_terminate_backend(${holder.pid}))`
+        : "a session that could not be seen";
+      throw new MigrationError(
+        `the migration lock is still held after DB_LOCK_TIMEOUT_MS=${timeoutMs} by ${who}: another start or bun run migrate is migrating this database, or that session hangs`,
+      );
+    }
+    if (holder && now >= nextLog) {
+      log(
+        `waiting for the migration lock, held by ${holder.text} (at most DB_LOCK_TIMEOUT_MS=${timeoutMs})`,
+      );
+      nextLog = now + LOCK_LOG_EVERY_MS;
+    }
+    await Bun.sleep(pace);
+  }
+}
+
 /**
  * Applies the pending migrations; returns the ones this call applied (another process may have
- * applied the rest). Throws MigrationError naming the file that changed or failed.
+ * applied the rest). Throws MigrationError naming the file that changed or failed, or the
+ * holder of a lock that stayed taken past `lockTimeoutMs`.
  */
 export async function migrate(
   target: Target,
-  options: { dir?: MigrationSource; log?: (line: string) => void } = {},
+  options: MigrateOptions = {},
 ): Promise<{ applied: Migration[]; maxConnections: number | null }> {
   const migrations = loadMigrations(target.dialect, options.dir);
   const log = options.log ?? (() => {});
+  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   return withClient(target, async (db) => {
     const { sql } = db;
     const done: Migration[] = [];
     if (target.dialect === "postgres") {
-      // One connection (max 1): the session lock and everything after it share it.
-      await sql`select pg_advisory_lock(${LOCK_KEY})`;
-      try {
-        await sql.unsafe(CREATE_TABLE);
-        const applied = await appliedRows(sql);
-        for (const migration of migrations) {
+      // Each step is one transaction that takes the lock first: a transaction pooler runs a
+      // transaction on one server connection, and the lock ends with it (no unlock to lose).
+      const locked = <T>(fn: (tx: SQL) => Promise<T>) =>
+        sql.begin(async (tx) => {
+          await takeLock(tx, lockTimeoutMs, log);
+          return fn(tx);
+        }) as Promise<T>;
+      const [present] = (await sql.unsafe(
+        "select to_regclass('schema_migrations') is not null as yes",
+      )) as { yes: boolean }[];
+      // Created under the lock too: two `create table if not exists` at once can collide.
+      if (!present?.yes) await locked((tx) => tx.unsafe(CREATE_TABLE));
+      const before = present?.yes ? await appliedRows(sql) : new Map<number, Applied>();
+      for (const migration of migrations) {
+        checkUnchanged(migration, before.get(migration.version));
+        if (before.has(migration.version)) continue; // applied already: no lock needed
+        const appliedNow = await locked(async (tx) => {
+          // Under the lock: another process may have applied it a moment ago.
+          const applied = await appliedRows(tx);
           checkUnchanged(migration, applied.get(migration.version));
-          if (applied.has(migration.version)) continue;
-          await sql.begin((tx) => runFile(tx, migration));
+          if (applied.has(migration.version)) return false;
+          await runFile(tx, migration);
+          return true;
+        });
+        if (appliedNow) {
           log(`applied ${shown(migration.file)}`);
           done.push(migration);
         }
-      } finally {
-        await sql`select pg_advisory_unlock(${LOCK_KEY})`.catch(() => {});
       }
+      const applied = await appliedRows(sql);
+      for (const migration of migrations) checkUnchanged(migration, applied.get(migration.version));
       return { applied: done, maxConnections: await serverMaxConnections(sql) };
     }
+    // SQLite: the write lock (BEGIN IMMEDIATE) is the migration lock; wait for it as long.
+    await sql.unsafe(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(lockTimeoutMs))}`);
     await sql.begin("immediate", (tx) => tx.unsafe(CREATE_TABLE));
     for (const migration of migrations) {
       const appliedNow = await sql.begin("immediate", async (tx) => {
@@ -222,8 +320,13 @@ export async function migrationStatus(
 ): Promise<MigrationStatus[]> {
   const migrations = loadMigrations(target.dialect, dir);
   return withClient(target, async ({ sql }) => {
-    await sql.unsafe(CREATE_TABLE);
-    const applied = await appliedRows(sql);
+    // Read-only: a database never migrated has no schema_migrations yet (everything pending).
+    const [present] = (await sql.unsafe(
+      target.dialect === "postgres"
+        ? "select to_regclass('schema_migrations') is not null as yes"
+        : "select count(*) > 0 as yes from sqlite_master where type = 'table' and name = 'schema_migrations'",
+    )) as { yes: unknown }[];
+    const applied = present?.yes ? await appliedRows(sql) : new Map<number, Applied>();
     const rows: MigrationStatus[] = migrations.map((m) => {
       const row = applied.get(m.version);
       const state = !row ? "pending" : row.checksum === m.checksum ? "applied" : "changed";

@@ -16,7 +16,34 @@ import { z } from "zod";
 import { db as currentDb, type Db } from "../db/index.ts";
 import { validationFailed } from "../errors.ts";
 
-const Title = z.string().trim().min(1).max(200);
+/** Most characters in a title: Unicode code points, the unit both databases count. */
+export const TITLE_MAX = 200;
+
+/**
+ * A title: trimmed (JavaScript's `trim`, which also strips U+FEFF), then 1 to TITLE_MAX code points
+ * of Unicode text without U+0000. Code points, not zod's `.max` (UTF-16 units, so 😀 counts 2):
+ * SQLite's `length()` and PostgreSQL's `char_length()` count characters, as the migrations' CHECK
+ * does. U+0000 is refused here because the two databases disagree on it (PostgreSQL refuses it,
+ * SQLite stores it and its `length()` stops there); a lone surrogate (JSON's `"\ud800"`) is not
+ * text and could only be stored as U+FFFD. Anything else is stored and read back byte for byte.
+ */
+const Title = z
+  .string()
+  .trim()
+  .superRefine((title, ctx) => {
+    if (!title.isWellFormed()) {
+      ctx.addIssue({ code: "custom", message: "not Unicode text (a lone surrogate)" });
+    } else if (title.includes("\0")) {
+      ctx.addIssue({ code: "custom", message: "U+0000 (NUL) is not allowed" });
+    }
+    let length = 0;
+    for (const _ of title) length++;
+    if (length < 1) {
+      ctx.addIssue({ code: "too_small", origin: "string", minimum: 1, input: title });
+    } else if (length > TITLE_MAX) {
+      ctx.addIssue({ code: "too_big", origin: "string", maximum: TITLE_MAX, input: title });
+    }
+  });
 
 const CreateTodo = z.object({ title: Title, done: z.boolean().default(false) });
 

@@ -21,6 +21,7 @@ function row(name: string, p: ProcessStatus): string[] {
     duration(p.uptimeS),
     count(p.requests),
     count(p.websockets),
+    count(p.sseStreams),
     String(p.restarts),
     String(p.crashes),
     String(p.replacements),
@@ -41,7 +42,8 @@ function realtime(status: FleetStatus): string {
   const { hub, redis } = status.fleet.pubsub;
   const answered = status.workers.filter((p) => p.websockets !== null);
   const open = answered.reduce((sum, p) => sum + (p.websockets ?? 0), 0);
-  const sockets = `websockets ${count(open)}${answered.length < status.workers.length ? " (some workers did not answer)" : ""}`;
+  const sse = answered.reduce((sum, p) => sum + (p.sseStreams ?? 0), 0);
+  const sockets = `websockets ${count(open)}, sse ${count(sse)}${answered.length < status.workers.length ? " (some workers did not answer)" : ""}`;
   const pubsub = `pub/sub: published ${count(hub.published)}, relayed ${count(hub.relayed)}, dropped ${count(hub.dropped)}`;
   const remote = redis
     ? `; redis: sent ${count(redis.sent)}, received ${count(redis.received)}, lost ${count(redis.lost)}, disconnects ${count(redis.disconnects)}`
@@ -61,7 +63,7 @@ export function statusTable(status: FleetStatus): string {
     `restarts ${f.restarts}, crashes ${f.crashes}, ${replaced(f.replacements)}${reload}`;
   const rows = [
     [
-      ...["name", "pid", "state", "uptime", "requests", "websockets"],
+      ...["name", "pid", "state", "uptime", "requests", "websockets", "sse"],
       ...["restarts", "crashes", "replaced", "rss", "heartbeat"],
     ],
     ...status.workers.map((p) => row(`worker ${p.index}`, p)),

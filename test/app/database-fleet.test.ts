@@ -138,7 +138,7 @@ describe("PostgreSQL", () => {
       },
     });
     expect(fleet.stderr()).toContain(
-      "1 per process x (2 workers + 1 job processes + 1 during reloads)",
+      "1 per process x (2 workers + 1 extra process(es) + 1 during reloads)",
     );
     let peak = 0;
     const names = new Set<string>();

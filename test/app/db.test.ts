@@ -139,3 +139,31 @@ test("DATABASE_URL: unset, sqlite://, file:, postgres(ql)://; anything else is r
     expect(JSON.stringify(parsed)).not.toContain("secret");
   }
 });
+
+test("DATABASE_URL ?prepare=false: parsed, taken out of the URL (other parameters kept as written)", () => {
+  expect(parseDatabaseUrl("postgres://u:pw@db/shop")).toMatchObject({
+    url: "postgres://u:pw@db/shop",
+    prepare: true,
+  });
+  expect(parseDatabaseUrl("postgres://u:pw@db:6432/shop?prepare=false")).toEqual({
+    dialect: "postgres",
+    url: "postgres://u:pw@db:6432/shop",
+    shown: "db:6432/shop",
+    prepare: false,
+  });
+  expect(
+    parseDatabaseUrl("postgres://u@db/shop?sslmode=disable&prepare=false&options=-c%20x%3D1"),
+  ).toMatchObject({
+    url: "postgres://u@db/shop?sslmode=disable&options=-c%20x%3D1",
+    prepare: false,
+  });
+  expect(parseDatabaseUrl("postgres://u@db/shop?prepare=true")).toMatchObject({
+    prepare: true,
+  });
+  for (const bad of ["?prepare=no", "?prepare=", "?prepare=false&prepare=true"]) {
+    const parsed = parseDatabaseUrl(`postgres://u:secret@db/shop${bad}`);
+    expect(parsed).toEqual({
+      error: "may set prepare once, to true or false (?prepare=false behind PgBouncer)",
+    });
+  }
+});

@@ -1,29 +1,38 @@
 import { describe, expect, test } from "bun:test";
 import { createApp } from "../../app/index.ts";
-import { fakeWorker } from "../helpers/worker.ts";
-
-const worker = fakeWorker({ index: 3, pid: 4242, context: { shard: "c" } });
+import { fakeWorker, localPubSub } from "../helpers/worker.ts";
 
 /** Reads an SSE body to its end. */
 const readAll = async (res: Response) => new TextDecoder().decode(await res.arrayBuffer());
 
 describe("template app: GET /events (app/routes/events.ts)", () => {
-  test("GET /events ends with a bye event at once when the worker already drains", async () => {
+  test("GET /events says hello and ends with a bye event at once when the worker already drains", async () => {
     const drain = new AbortController();
     drain.abort();
-    const res = await createApp({ ...worker, signal: drain.signal }).request("/events");
+    const res = await createApp(fakeWorker({ index: 3, signal: drain.signal })).request("/events");
     expect(res.headers.get("content-type")).toContain("text/event-stream");
-    expect(await readAll(res)).toBe("event: bye\ndata: worker draining\n\n");
+    expect(await readAll(res)).toBe(
+      'event: hello\ndata: {"worker":3,"room":"lobby"}\n\nevent: bye\ndata: worker draining\n\n',
+    );
   });
 
-  test("GET /events ticks until worker.signal aborts, then ends", async () => {
+  test("GET /events?room=r carries what is said in room r, then ends when worker.signal aborts", async () => {
     const drain = new AbortController();
-    const res = await createApp({ ...worker, signal: drain.signal }).request("/events");
-    const body = readAll(res);
-    await Bun.sleep(20); // the first tick is written at once; the next waits a second
+    const pubsub = localPubSub();
+    const app = createApp(fakeWorker({ ...pubsub, signal: drain.signal }));
+    const body = readAll(await app.request("/events?room=r"));
+    pubsub.publish("chat:other", "not this room");
+    pubsub.publish("chat:r", '{"type":"message","text":"hi"}');
     drain.abort();
-    const text = await body;
-    expect(text).toMatch(/^event: tick\ndata: \{"worker":3,"time":\d+\}\nid: 0\n\n/);
-    expect(text).toEndWith("event: bye\ndata: worker draining\n\n");
+    expect(await body).toBe(
+      'event: hello\ndata: {"worker":0,"room":"r"}\n\n' +
+        'data: {"type":"message","text":"hi"}\n\n' +
+        "event: bye\ndata: worker draining\n\n",
+    );
+  });
+
+  test("GET /events with a bad room name is 400", async () => {
+    const res = await createApp(fakeWorker()).request("/events?room=no%20spaces");
+    expect(res.status).toBe(400);
   });
 });

@@ -105,7 +105,7 @@ describe("dashboard charts", () => {
         "requests per second, per worker and for the whole fleet",
         "latency p50 and p99, milliseconds",
         "memory (RSS) per process, megabytes",
-        "open WebSockets",
+        "open WebSockets and SSE streams",
         "pub/sub messages per second",
         "app counters per second (the hooks' stats, e.g. database queries and errors)",
       ]);

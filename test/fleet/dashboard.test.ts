@@ -5,6 +5,7 @@ import type { Browser } from "playwright-core";
 import type { FleetStatus } from "../../workers/primary/observe/status.ts";
 import { launchChromium } from "../helpers/browser.ts";
 import { FIXTURES, NO_EXTRAS, ROOT, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
+import { openStream } from "../helpers/sse.ts";
 import { connectMany, wsUrl } from "../helpers/websockets.ts";
 
 const OUTPUT = join(ROOT, "test", "output");
@@ -78,7 +79,7 @@ describe("dashboard", () => {
     }
   }, 20_000);
 
-  test("the page shows WebSockets and pub/sub, and counts a reload as replacements, not restarts", async () => {
+  test("the page shows WebSockets, SSE streams and pub/sub, and counts a reload as replacements, not restarts", async () => {
     const fleet = await startReadyFleet({
       env: {
         ...NO_EXTRAS,
@@ -87,6 +88,7 @@ describe("dashboard", () => {
       },
     });
     const clients = await connectMany(wsUrl(fleet.port, "/room"), 3);
+    const streams = [await openStream(fleet, "/feed"), await openStream(fleet, "/feed")];
     const page = await browser.newPage({ viewport: { width: 1100, height: 560 } });
     try {
       clients[0]?.ws.send("hi");
@@ -101,7 +103,7 @@ describe("dashboard", () => {
       await page.fill("#token", TOKEN);
       await page.click("button[type=submit]");
       await page.waitForSelector("#workers-table tbody tr");
-      const line = `WebSockets open 3; pub/sub: published 1, relayed ${f.pubsub.hub.relayed}, dropped 0`;
+      const line = `WebSockets open 3, SSE streams open 2; pub/sub: published 1, relayed ${f.pubsub.hub.relayed}, dropped 0`;
       await waitFor("the WebSocket and pub/sub line", async () => {
         return (await page.$eval("#realtime", (el) => el.textContent)) === line;
       });
@@ -119,7 +121,12 @@ describe("dashboard", () => {
       expect((await rows()).map((r) => [r.pid, r.WebSockets])).toEqual(
         workers.map((w) => [String(w.pid), sockets[String(w.pid)]]),
       );
+      expect((await rows()).map((r) => [r.pid, r.SSE])).toEqual(
+        workers.map((w) => [String(w.pid), String(w.sseStreams)]),
+      );
+      expect(workers.reduce((sum, w) => sum + (w.sseStreams ?? 0), 0)).toBe(2);
       for (const c of clients) c.ws.close();
+      for (const s of streams) s.close();
 
       await page.click("#reload");
       const before = workers.map((w) => String(w.pid));

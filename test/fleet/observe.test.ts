@@ -240,14 +240,14 @@ describe("restarts apart from planned replacements", () => {
     const { hub } = open.fleet.pubsub;
     const first = await table();
     expect(first).toContain(
-      `\nwebsockets 3; pub/sub: published 1, relayed ${hub.relayed}, dropped 0\n`,
+      `\nwebsockets 3, sse 0; pub/sub: published 1, relayed ${hub.relayed}, dropped 0\n`,
     );
     expect(first).toMatch(
-      /name +pid +state +uptime +requests +websockets +restarts +crashes +replaced +rss +heartbeat/,
+      /name +pid +state +uptime +requests +websockets +sse +restarts +crashes +replaced +rss +heartbeat/,
     );
     for (const w of open.workers) {
       expect(first).toMatch(
-        new RegExp(`worker ${w.index} +${w.pid} +ready +.* ${w.websockets} +0 +0 +0 +`),
+        new RegExp(`worker ${w.index} +${w.pid} +ready +.* ${w.websockets} +0 +0 +0 +0 +`),
       );
     }
     for (const c of clients) c.ws.close();

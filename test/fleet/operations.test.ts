@@ -74,7 +74,8 @@ describe("scaling", () => {
   test("SIGTTIN sent at the first answer, while the fleet still starts, brings 3 workers from 2: 20 starts in a row", async () => {
     const env = {
       HOOKS_MODULE: join(FIXTURES, "slow-second-worker-hooks.ts"),
-      SLOW_BOOT_MS: "150",
+      // Workers listen once onStart resolves: worker 1's must outlast worker 0's whole boot.
+      SLOW_BOOT_MS: "600",
     };
     for (let run = 0; run < 20; run++) {
       const fleet = await startFleet({ env });
@@ -95,7 +96,7 @@ describe("scaling", () => {
       fleet.kill("SIGTERM");
       expect(await fleet.exited).toBe(0);
     }
-  }, 30_000);
+  }, 60_000);
 
   test("a reload asked for while starting runs once running; a stop while starting drops it", async () => {
     const env = { HOOKS_MODULE: join(FIXTURES, "slow-second-worker-hooks.ts") };

@@ -4,6 +4,8 @@ import { freshFetch } from "./fleet.ts";
 export interface LoopResult {
   ok: number;
   failed: number;
+  /** Of the failed, those answered with a status outside 2xx (the rest never got a response). */
+  non2xx: number;
   /** The first failures, as `status <n>` or the error's message. */
   failures: string[];
   /** Response bodies seen, with counts (to tell old code from new). */
@@ -19,7 +21,7 @@ export function requestLoop(
   url: string,
   { keepAlive = 1, fresh = 1, timeoutMs = 5000 } = {},
 ): { stop: () => Promise<LoopResult>; result: LoopResult } {
-  const result: LoopResult = { ok: 0, failed: 0, failures: [], bodies: new Map() };
+  const result: LoopResult = { ok: 0, failed: 0, non2xx: 0, failures: [], bodies: new Map() };
   let running = true;
   const fail = (why: string) => {
     result.failed++;
@@ -33,6 +35,7 @@ export function requestLoop(
         const res = await (newConnection ? freshFetch(url, { signal }) : fetch(url, { signal }));
         const body = await res.text();
         if (res.status < 200 || res.status > 299) {
+          result.non2xx++;
           fail(`${kind}: status ${res.status}: ${body.slice(0, 200)}`);
           continue;
         }

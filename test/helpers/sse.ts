@@ -5,9 +5,11 @@ import { type Fleet, waitFor } from "./fleet.ts";
  * Opens an SSE stream, reads it in the background until it ends or is cut, and resolves once its
  * first event (or comment) arrived. Bun sends a streaming response's headers with its first
  * chunk, so a route under test should write something at once (see README "Write at once").
+ * `close()` goes away as a browser tab does (the stream then ends as "cut").
  */
 export async function openStream(fleet: Fleet, path: string) {
-  const res = await fetch(fleet.url(path));
+  const client = new AbortController();
+  const res = await fetch(fleet.url(path), { signal: client.signal });
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("text/event-stream");
   let text = "";
@@ -21,5 +23,5 @@ export async function openStream(fleet: Fleet, path: string) {
     }
   })();
   await waitFor(`the first event on ${path}`, () => text.includes("\n\n"));
-  return { ended, text: () => text };
+  return { ended, text: () => text, close: () => client.abort() };
 }

@@ -1,6 +1,11 @@
+import { SseStreams } from "../../workers/child/http/sse.ts";
 import type { FleetWorker } from "../../workers/fleet.ts";
 
-/** A `FleetWorker` for unit tests that build the app without a fleet; `over` sets fields. */
+/**
+ * A `FleetWorker` for unit tests that build the app without a fleet; `over` sets fields. Its
+ * `sse` is the runtime's own, on whatever `signal` and `subscribe` the worker it is called on has
+ * (so `{ ...fakeWorker(), signal }` works).
+ */
 export function fakeWorker(over: Partial<FleetWorker> = {}): FleetWorker {
   return {
     index: 0,
@@ -13,7 +18,35 @@ export function fakeWorker(over: Partial<FleetWorker> = {}): FleetWorker {
     requestStop: () => {},
     publish: () => {},
     subscribe: () => () => {},
+    sse(this: FleetWorker, request, topics, options) {
+      const { subscribe, signal, log } = this;
+      const defaults = { heartbeatMs: 15_000, maxBufferedBytes: 1 << 20, idleTimeoutS: 0 };
+      const parts = { subscribe, signal, log, ...defaults };
+      return new SseStreams(parts).open(request, topics, options);
+    },
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
     ...over,
+  };
+}
+
+/** In-process `publish` and `subscribe` (one worker's view of pub/sub), for a `fakeWorker`. */
+export function localPubSub(): Pick<FleetWorker, "publish" | "subscribe"> {
+  const topics = new Map<string, Set<(data: string | Uint8Array, topic: string) => void>>();
+  return {
+    publish(topic, data) {
+      const copy =
+        typeof data === "string"
+          ? data
+          : ArrayBuffer.isView(data)
+            ? new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
+            : new Uint8Array(data.slice(0));
+      for (const handler of topics.get(topic) ?? []) handler(copy, topic);
+    },
+    subscribe(topic, handler) {
+      const set = topics.get(topic) ?? new Set();
+      topics.set(topic, set);
+      set.add(handler);
+      return () => set.delete(handler);
+    },
   };
 }

@@ -32,6 +32,26 @@ describe("MAX_BODY_BYTES", () => {
     expect(limitBody(request, 10)).toBe(request);
   });
 
+  test('Content-Length sent twice (Bun joins it as "N, N") over the limit is a 413', () => {
+    const request = new Request(url, { method: "POST", headers: { "content-length": "11, 11" } });
+    expect((limitBody(request, 10) as Response).status).toBe(413);
+  });
+
+  test("Content-Length sent twice within the limit: the body is counted as it is read", async () => {
+    const request = new Request(url, {
+      method: "POST",
+      headers: { "content-length": "10, 10" },
+      body: "x".repeat(10),
+    });
+    expect(await ((await limitBody(request, 10)) as Request).text()).toBe("x".repeat(10));
+    const lying = new Request(url, {
+      method: "POST",
+      headers: { "content-length": "5, 5" },
+      body: "x".repeat(11),
+    });
+    expect(((await limitBody(lying, 10)) as Response).status).toBe(413);
+  });
+
   test("GET and HEAD are not checked: reading a header would cost every GET", () => {
     const request = new Request(url, { headers: { "content-length": "99" } });
     expect(limitBody(request, 10)).toBe(request);

@@ -40,6 +40,8 @@ function snapshot(
     buckets: full,
     durationSum: 0,
     websockets,
+    sseStreams: 0,
+    sseCut: 0,
   };
 }
 
@@ -99,7 +101,7 @@ describe("fleet history", () => {
     expect(h.json().samples[0]?.app).toEqual({ q_total: 1 });
   });
 
-  test("requests/s per worker and fleet-wide come from counter differences between samples", () => {
+  test("requests/s per worker and fleet-wide come from counter differences between samples; open WebSockets and SSE streams are the HTTP workers' sums", () => {
     const h = new FleetHistory();
     const { v } = view();
     const w0 = proc(0, 100);
@@ -109,9 +111,17 @@ describe("fleet history", () => {
     h.record(
       v,
       [
-        { worker: w0, slot: undefined, snapshot: snapshot(500, [400, 100], 41e6, 3) },
+        {
+          worker: w0,
+          slot: undefined,
+          snapshot: { ...snapshot(500, [400, 100], 41e6, 3), sseStreams: 2 },
+        },
         { worker: w1, slot: undefined, snapshot: null },
-        { worker: ticker, slot: undefined, snapshot: { ...snapshot(0), metered: false } },
+        {
+          worker: ticker,
+          slot: undefined,
+          snapshot: { ...snapshot(0), metered: false, sseStreams: 5 }, // an extra's: left out
+        },
       ],
       T0 + 2000,
       30e6,
@@ -122,6 +132,7 @@ describe("fleet history", () => {
       t: T0 + 2000,
       rps: 250,
       websockets: 3,
+      sseStreams: 2,
       primaryRssBytes: 30e6,
       workers: [
         { index: 0, pid: 100, rps: 250, rssBytes: 41e6, websockets: 3 },
@@ -168,8 +179,8 @@ describe("fleet history", () => {
     expect(samples[0]?.t).toBe(T0 + 50_000);
     expect(samples.at(-1)?.t).toBe(T0 + 949_000);
     expect(samples.at(-1)?.workers).toHaveLength(64);
-    // 900 x 9 float64 + 900 x 64 x 6 float32 = 64,800 + 1,382,400 bytes.
-    expect(h.bytes).toBe(1_447_200);
+    // 900 x 10 float64 + 900 x 64 x 6 float32 = 72,000 + 1,382,400 bytes.
+    expect(h.bytes).toBe(1_454_400);
   });
 
   test("marks reloads, recycles, scale changes, crashes and respawns; replacements in a reload are not restarts", () => {

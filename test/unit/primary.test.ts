@@ -183,6 +183,28 @@ describe("the primary, in-process", () => {
     expect(fleet.children).toHaveLength(4); // nothing respawned after the verdict
   });
 
+  test("a rolling reload starts the next slot only once the old process has exited; one past its deadline + grace is SIGKILLed", async () => {
+    const fleet = start({ WORKERS: "2", SHUTDOWN_TIMEOUT_MS: "100" });
+    for (const child of fleet.children) child.says({ kind: "ready" });
+    fleet.primary.reload("test");
+    const first = await waitFor("slot 0's replacement", () => fleet.children[2]);
+    expect(first.init.index).toBe(0);
+    first.says({ kind: "ready" });
+    const old0 = fleet.children[0] as FakeChild;
+    await waitFor("slot 0's old process to be drained", () => drains(old0).length === 1);
+    for (let tick = 0; tick < 20; tick++) await Bun.sleep(0);
+    expect(fleet.children).toHaveLength(3); // slot 1 waits while the old slot 0 still runs
+    old0.exit(0);
+    const second = await waitFor("slot 1's replacement", () => fleet.children[3]);
+    expect(second.init.index).toBe(1);
+    second.says({ kind: "ready" });
+    const old1 = fleet.children[1] as FakeChild;
+    // It never exits on its own: SIGKILLed at SHUTDOWN_TIMEOUT_MS + KILL_GRACE_MS (1.1 s).
+    await waitFor("the SIGKILL", () => old1.killed.includes("SIGKILL"), 5000);
+    await waitFor("the reload to complete", () => lines.some((l) => l.includes("complete in")));
+    expect(lines.some((l) => l.includes("did not exit by its deadline; killing it"))).toBe(true);
+  });
+
   test("a second stop (force) kills what is left with SIGKILL and exits 130", async () => {
     const fleet = start({ WORKERS: "2" });
     for (const child of fleet.children) child.says({ kind: "ready" });

@@ -23,6 +23,8 @@ const valid = (): ChildInit => ({
   wsMaxPayloadBytes: 1024,
   wsIdleTimeoutS: 120,
   wsBackpressureLimitBytes: 1024,
+  sseHeartbeatMs: 15_000,
+  sseMaxBufferedBytes: 1024 * 1024,
   tls: null,
   idleTimeoutS: 10,
   maxBodyBytes: 1024,

@@ -11,6 +11,8 @@ describe("snapshots over IPC", () => {
     buckets: new Array(15).fill(0),
     durationSum: 0.1,
     websockets: 3,
+    sseStreams: 2,
+    sseCut: 0,
   };
   test("a well-formed snapshot passes; each malformed field is named", () => {
     expect(snapshotProblem(good)).toBeNull();
@@ -23,5 +25,7 @@ describe("snapshots over IPC", () => {
     expect(snapshotProblem({ ...good, counts: [["GET", "200", 1]] })).toStartWith("counts:");
     expect(snapshotProblem({ ...good, durationSum: Number.NaN })).toStartWith("durationSum:");
     expect(snapshotProblem({ ...good, websockets: 1.5 })).toStartWith("websockets:");
+    expect(snapshotProblem({ ...good, sseStreams: -1 })).toStartWith("sseStreams:");
+    expect(snapshotProblem({ ...good, sseCut: undefined })).toStartWith("sseCut:");
   });
 });

@@ -10,6 +10,7 @@ const sample = (t: number, rps: (number | null)[]): HistorySample => ({
   rssBytes: 0,
   primaryRssBytes: 0,
   websockets: 0,
+  sseStreams: 0,
   pubsubPerS: 0,
   relayedPerS: 0,
   app: {},

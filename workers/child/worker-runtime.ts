@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import { ChildExitCode } from "../exit-codes.ts";
-import type { FleetHooks, FleetWorker, StopReason } from "../fleet.ts";
+import type { FleetHooks, FleetWorker, SseOptions, StopReason } from "../fleet.ts";
 import { logFormat } from "../log.ts";
 import type { PrimaryMessage, Publication } from "../protocol.ts";
 import type { PublishData } from "../pubsub.ts";
@@ -14,6 +14,7 @@ import { LiveReload } from "./http/live-reload.ts";
 import { loadApp, loadHooks } from "./http/loading.ts";
 import type { RequestMeter } from "./http/request-meter.ts";
 import { serve } from "./http/serve.ts";
+import { SseStreams } from "./http/sse.ts";
 import { OpenSockets } from "./http/websockets.ts";
 import { type MessageHandler, WorkerPubSub } from "./pubsub.ts";
 
@@ -33,11 +34,21 @@ export class WorkerRuntime extends ChildRuntime {
   readonly pubsub = new WorkerPubSub(this.channel, this.init.index, this.log);
   /** Live-reload streams; dev mode only. */
   readonly #liveReload: LiveReload | null;
+  /** `worker.sse` streams, counted for status and metrics. */
+  readonly #sse: SseStreams;
 
   constructor(init: ChildInit) {
     super(init, `worker ${init.index}`, { worker: init.index });
     this.#liveReload = init.dev ? new LiveReload() : null;
     const runtime = this;
+    this.#sse = new SseStreams({
+      subscribe: (topic, handler) => this.pubsub.subscribe(topic, handler),
+      signal: this.#abort.signal,
+      heartbeatMs: init.sseHeartbeatMs,
+      maxBufferedBytes: init.sseMaxBufferedBytes,
+      idleTimeoutS: init.idleTimeoutS,
+      log: this.log,
+    });
     this.worker = Object.freeze({
       index: init.index,
       pid: process.pid,
@@ -52,11 +63,13 @@ export class WorkerRuntime extends ChildRuntime {
       publish: (topic: string, data: PublishData) => runtime.pubsub.publish(topic, data),
       subscribe: (topic: string, handler: MessageHandler) =>
         runtime.pubsub.subscribe(topic, handler),
+      sse: (request: Request, topics: string | readonly string[], options?: SseOptions) =>
+        runtime.#sse.open(request, topics, options),
       log: this.log,
     });
   }
 
-  /** Wires IPC and signals, then loads the app, listens, runs onStart and reports ready. */
+  /** Wires IPC and signals, then loads the app, runs onStart, listens and reports ready. */
   async boot(): Promise<void> {
     this.connect();
     try {
@@ -77,6 +90,12 @@ export class WorkerRuntime extends ChildRuntime {
         },
         jobs: this.#hooks.jobs && (() => this.#hooks.jobs?.(this.worker)),
       });
+      // onStart first, listening after: with reusePort the kernel hands connections only to
+      // sockets that listen, so no request (nor /readyz) reaches an app whose onStart (its
+      // database, its caches) has not resolved. Nothing here needs the server before it:
+      // `worker.publish` reaches the mesh and Redis, and local WebSockets cannot exist yet.
+      await this.#hooks.onStart?.(this.worker);
+      if (!this.lifecycle.is("booting")) return; // a drain arrived during onStart: never listen
       const { server, meter } = serve(app, this.init, {
         fleet,
         isDraining: () => this.#draining,
@@ -88,7 +107,6 @@ export class WorkerRuntime extends ChildRuntime {
       this.#server = server;
       this.#meter = meter;
       this.pubsub.attach(this.#server);
-      await this.#hooks.onStart?.(this.worker);
     } catch (error) {
       return this.#bootFailed(error);
     }
@@ -137,7 +155,8 @@ export class WorkerRuntime extends ChildRuntime {
     this.pubsub.reportCounts(); // sent before the snapshot, so the primary's totals include them
     const numbers = this.#meter ? this.#meter.snapshot() : super.snapshot();
     const app = this.#appStats();
-    return { ...numbers, websockets: this.#sockets.size, ...(app && { app }) };
+    const sse = { sseStreams: this.#sse.size, sseCut: this.#sse.cut };
+    return { ...numbers, websockets: this.#sockets.size, ...sse, ...(app && { app }) };
   }
 
   /** The hooks module's `stats`, checked; a throw or a bad shape is logged once and skipped. */

@@ -13,6 +13,9 @@ import {
   spawnChild,
 } from "./worker-process.ts";
 
+/** After the deadline, children cut their connections and exit; this long later we SIGKILL. */
+export const KILL_GRACE_MS = 1000;
+
 /** One place in the fleet: an HTTP worker index, or one instance of an extra process. */
 export interface Slot {
   index: number;
@@ -116,7 +119,10 @@ export class Pool {
 
   /**
    * Replaces a slot's process: HTTP slots start the replacement, wait until it is ready, then
-   * retire the old one (capacity never dips); extras stop first (two consumers never overlap).
+   * retire the old one (capacity never dips) and wait until it has exited; extras stop first (two
+   * consumers never overlap). So a reload, a recycle (they run one at a time) never has more than
+   * one process beyond the fleet's own alive: what the app's per-process share of a connection
+   * budget counts on (its database pool closes in onShutdown, before the exit).
    * False, and the old process keeps serving, when the replacement fails to boot.
    */
   async replace(slot: Slot, reason: Replacement): Promise<boolean> {
@@ -143,7 +149,26 @@ export class Pool {
     this.log.info(
       `${reason}: ${incoming.name} serves slot ${slot.index}${old ? `; ${old.name} retires` : ""}`,
     );
+    if (old) await this.#gone(old);
     return true;
+  }
+
+  /**
+   * Resolves once a retiring process has exited: by its drain deadline, or SIGKILLed
+   * KILL_GRACE_MS after it (an onShutdown that never settles must not stall the queue).
+   */
+  async #gone(worker: ChildProcess): Promise<void> {
+    const graceMs = this.config.shutdownTimeoutMs + KILL_GRACE_MS;
+    let timer: Timer | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), graceMs);
+    });
+    const overdue = await Promise.race([worker.proc.exited.then(() => false), late]);
+    clearTimeout(timer);
+    if (!overdue) return;
+    this.log.warn(`${worker.name} did not exit by its deadline; killing it`);
+    worker.kill("SIGKILL");
+    await worker.proc.exited;
   }
 
   /** Forgets an exited process; outside a stop, respawns or retires its slot as the exit says. */

@@ -7,7 +7,7 @@ import { Collector } from "./observe/collector.ts";
 import { FleetHistory, sampleHistory } from "./observe/history.ts";
 import type { FleetView } from "./observe/sample.ts";
 import { Operations, type ReloadOutcome } from "./operations.ts";
-import { heartbeatPeriod, Pool, type PoolOwner } from "./pool.ts";
+import { heartbeatPeriod, KILL_GRACE_MS, Pool, type PoolOwner } from "./pool.ts";
 import { FleetPubSub } from "./pubsub/index.ts";
 import { Watchdog } from "./watchdog.ts";
 import {
@@ -19,8 +19,7 @@ import {
   spawnChild,
 } from "./worker-process.ts";
 
-/** After the deadline, workers cut their connections and exit; this long later we SIGKILL. */
-export const KILL_GRACE_MS = 1000;
+export { KILL_GRACE_MS };
 
 interface Stop {
   reason: StopReason;

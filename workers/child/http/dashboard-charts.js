@@ -106,11 +106,14 @@
     },
     {
       id: "websockets",
-      label: "open WebSockets",
+      label: "open WebSockets and SSE streams",
       value: fixed(0),
       tick: tick(),
       integer: true,
-      series: (samples) => [{ name: "open", values: samples.map((s) => s.websockets) }],
+      series: (samples) => [
+        { name: "WebSockets", values: samples.map((s) => s.websockets) },
+        { name: "SSE streams", values: samples.map((s) => s.sseStreams ?? null) },
+      ],
     },
     {
       id: "pubsub",

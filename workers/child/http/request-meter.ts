@@ -162,7 +162,7 @@ export class RequestMeter {
   }
 
   /** The request numbers (the runtime adds what it knows: open WebSockets). */
-  snapshot(): Omit<ChildSnapshot, "websockets"> {
+  snapshot(): Omit<ChildSnapshot, "websockets" | "sseStreams" | "sseCut"> {
     const counts: StatusCount[] = [...this.#counts].map(([key, n]) => [
       METHODS[key % 16] ?? "OTHER",
       Math.floor(key / 16),

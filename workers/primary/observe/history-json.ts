@@ -31,6 +31,8 @@ export interface HistorySample {
   rssBytes: number;
   primaryRssBytes: number;
   websockets: number;
+  /** `worker.sse` streams open over every HTTP worker. */
+  sseStreams: number;
   /** `worker.publish` calls (and Redis arrivals) per second, reaching the primary. */
   pubsubPerS: number;
   /** Publications handed to workers per second. */

@@ -20,7 +20,7 @@ import type { FleetView, Sample } from "./sample.ts";
 export const HISTORY_CAPACITY = 900;
 
 /** Fixed fields of a sample, as float64 (epoch ms and byte counts need the range). */
-const HEAD = 9;
+const HEAD = 10;
 /**
  * Fields per process, as float32 (exact for pids; RSS to within 256 bytes under 4 GiB): kind
  * (0 an HTTP worker, k the extra named by id k - 1), index, pid, rps, RSS, WebSockets.
@@ -118,6 +118,7 @@ export class FleetHistory {
     let rps = Number.NaN;
     let rss = primaryRssBytes;
     let websockets = 0;
+    let sseStreams = 0;
     for (let i = 0; i < samples.length; i++) {
       const { worker, snapshot } = samples[i] as Sample;
       const extra = worker.init.extra;
@@ -143,6 +144,7 @@ export class FleetHistory {
       if (snapshot) {
         rss += snapshot.rss;
         if (!extra) websockets += snapshot.websockets;
+        if (!extra) sseStreams += snapshot.sseStreams;
       }
       processes.set(
         [
@@ -173,6 +175,7 @@ export class FleetHistory {
       perS(published, this.#previousPubsub.published),
       perS(hub.relayed, this.#previousPubsub.relayed),
       primaryRssBytes,
+      sseStreams,
     ];
     this.#previousPubsub = { published, relayed: hub.relayed };
     this.#previousAt = now;
@@ -263,6 +266,7 @@ export class FleetHistory {
       rssBytes: h[4] as number,
       primaryRssBytes: h[8] as number,
       websockets: h[5] as number,
+      sseStreams: h[9] as number,
       pubsubPerS: round2(h[6] as number),
       relayedPerS: round2(h[7] as number),
       app: Object.fromEntries(

@@ -38,6 +38,25 @@ const metric = (
   values: Value[],
 ): MetricJson => ({ name, help, type, aggregator: "sum", values });
 
+/** One series per HTTP worker that answered, labelled `worker`: a number from its snapshot. */
+const perWorker = (
+  name: string,
+  type: MetricJson["type"],
+  help: string,
+  samples: Sample[],
+  read: (snapshot: NonNullable<Sample["snapshot"]>) => number,
+): MetricJson =>
+  metric(
+    name,
+    type,
+    help,
+    samples.flatMap(({ worker, snapshot }) =>
+      !worker.init.extra && snapshot
+        ? [{ value: read(snapshot), labels: { worker: String(worker.index) } }]
+        : [],
+    ),
+  );
+
 /** A worker's request series: counts per method and status, the duration histogram, in flight. */
 function requestMetrics({ worker, snapshot }: Sample): MetricJson[] {
   if (!snapshot?.metered || worker.init.extra) return [];
@@ -194,16 +213,26 @@ function fleetMetrics(view: FleetView, samples: Sample[]): MetricJson[] {
       { value: ready.length, labels: { kind: "ready" } },
     ]),
     ...pubsubMetrics(view.pubsub),
-    metric(
+    perWorker(
       "fleet_websockets_open",
       "gauge",
       "WebSockets open on each HTTP worker.",
-      samples
-        .filter((s) => !s.worker.init.extra && s.snapshot)
-        .map((s) => ({
-          value: s.snapshot?.websockets ?? 0,
-          labels: { worker: String(s.worker.index) },
-        })),
+      samples,
+      (s) => s.websockets,
+    ),
+    perWorker(
+      "fleet_sse_streams_open",
+      "gauge",
+      "worker.sse streams open on each HTTP worker.",
+      samples,
+      (s) => s.sseStreams,
+    ),
+    perWorker(
+      "fleet_sse_streams_cut_total",
+      "counter",
+      "worker.sse streams cut because their client fell more than SSE_MAX_BUFFERED_BYTES behind.",
+      samples,
+      (s) => s.sseCut,
     ),
   ];
 }

@@ -26,6 +26,8 @@ export interface ProcessStatus {
   rssBytes: number | null;
   /** WebSockets open on it (null with no answer; 0 for extras). */
   websockets: number | null;
+  /** `worker.sse` streams open on it (null with no answer; 0 for extras). */
+  sseStreams: number | null;
   /** Milliseconds since its last heartbeat (or ready, or spawn). */
   heartbeatAgeMs: number;
   /** The app's own numbers (the hooks module's `stats`), or null without them. */
@@ -83,6 +85,7 @@ function processStatus({ worker, slot, snapshot }: Sample, now: number): Process
     replacements: slot?.replacements ?? 0,
     rssBytes: snapshot?.rss ?? null,
     websockets: snapshot?.websockets ?? null,
+    sseStreams: snapshot?.sseStreams ?? null,
     heartbeatAgeMs: Math.round(performance.now() - worker.lastSeen),
     app: snapshot?.app ?? null,
   };
