@@ -3,6 +3,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { freshFetch, PROJECT_APP, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
+import { startPgBouncer } from "../helpers/pgbouncer.ts";
 import { postgresForFile } from "../helpers/postgres.ts";
 
 /**
@@ -313,4 +314,42 @@ test("a job whose process is SIGKILLed mid-run is taken again once its lease has
   expect(fleet.stderr()).toContain("1 job(s) whose process died queued again");
   fleet.kill("SIGTERM");
   expect(await fleet.exited).toBe(0);
+}, 60_000);
+
+test("through PgBouncer in transaction mode: 100 reports done, and a schedule every second runs its ticks", async () => {
+  const bouncer = await startPgBouncer({ serverPort: pg().port, poolSize: 8 });
+  try {
+    await pg().url("pooled");
+    const fleet = await startReadyFleet({
+      env: {
+        ...PROJECT_APP,
+        DATABASE_URL: bouncer.url("pooled", "?prepare=false"),
+        DB_POOLER: "transaction",
+        PURGE_DONE_CRON: "* * * * * *",
+        ...FAST,
+      },
+    });
+    const ids = await postReports(fleet.url, 100);
+    await waitFor(
+      "100 reports done through the pooler",
+      async () => (await reportsOf(fleet.url, ids)).every((r) => r.status === "done"),
+      20_000,
+    );
+    await waitFor(
+      "three done ticks of purge-done-todos",
+      async () => {
+        const jobs = await fetch(fleet.url("/admin/jobs"), {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        const body = (await jobs.json()) as { schedules: { runs: { outcome: string }[] }[] };
+        const runs = body.schedules[0]?.runs ?? [];
+        return runs.filter((r) => r.outcome === "done").length >= 3;
+      },
+      20_000,
+    );
+    fleet.kill("SIGTERM");
+    expect(await fleet.exited).toBe(0);
+  } finally {
+    await bouncer.stop();
+  }
 }, 60_000);
