@@ -59,21 +59,16 @@ describe("cronProblem", () => {
 });
 
 describe("the job settings (app/config.ts)", () => {
-  test("defaults: one job process, 4 jobs at once, the demo schedule hourly, 7 days", async () => {
+  test("defaults: one job process, 4 jobs at once", async () => {
     const { settings } = await import("../../app/config.ts");
-    expect(settings.parse({})).toMatchObject({
-      JOBS_PROCESSES: 1,
-      JOBS_CONCURRENCY: 4,
-      PURGE_DONE_CRON: "0 * * * *",
-      PURGE_DONE_AFTER_S: 604_800,
-    });
+    expect(settings.parse({})).toMatchObject({ JOBS_PROCESSES: 1, JOBS_CONCURRENCY: 4 });
   });
 
-  test("a bad PURGE_DONE_CRON or JOBS_CONCURRENCY is refused naming it", async () => {
+  test("a bad JOBS_CONCURRENCY or JOBS_PROCESSES is refused naming it", async () => {
     const { settings } = await import("../../app/config.ts");
-    const bad = settings.safeParse({ PURGE_DONE_CRON: "every hour", JOBS_CONCURRENCY: "0" });
+    const bad = settings.safeParse({ JOBS_CONCURRENCY: "0", JOBS_PROCESSES: "-1" });
     expect(bad.success).toBe(false);
     const paths = bad.error?.issues.map((issue) => issue.path.join(".")).sort();
-    expect(paths).toEqual(["JOBS_CONCURRENCY", "PURGE_DONE_CRON"]);
+    expect(paths).toEqual(["JOBS_CONCURRENCY", "JOBS_PROCESSES"]);
   });
 });
