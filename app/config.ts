@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { parseDatabaseUrl } from "./db/url.ts";
+import { cronProblem } from "./jobs/cron.ts";
 
 export const settings = z.object({
   DATABASE_URL: z
@@ -26,7 +27,7 @@ export const settings = z.object({
     .max(100_000)
     .default(20)
     .describe(
-      "PostgreSQL: the fleet's whole connection budget, reload overlap included; each process gets floor(budget / (WORKERS + 1)); must not exceed the server's max_connections",
+      "PostgreSQL: the fleet's whole connection budget, reload overlap included; each process gets floor(budget / (WORKERS + JOBS_PROCESSES + 1)); must not exceed the server's max_connections",
     ),
   DB_POOLER: z
     .enum(["none", "transaction"])
@@ -67,13 +68,64 @@ export const settings = z.object({
     .describe(
       "requests per minute per client address on /api/* for the whole fleet (with REDIS_URL, for every host); beyond it 429 + Retry-After; 0 = off",
     ),
-  TICKER_INTERVAL_MS: z.coerce
+  JOBS_PROCESSES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(1)
+    .describe(
+      "job processes the fleet runs beside the workers (app/jobs/process.ts); 0: none, jobs wait in the queue",
+    ),
+  JOBS_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(4)
+    .describe("jobs each job process runs at once"),
+  JOBS_POLL_MS: z.coerce
     .number()
     .int()
     .min(10)
-    .max(86_400_000)
-    .default(60_000)
-    .describe("how often the example extra process (app/jobs/ticker.ts) ticks"),
+    .max(60_000)
+    .default(200)
+    .describe(
+      "how often an idle job process looks for due jobs (no LISTEN/NOTIFY: works through PgBouncer)",
+    ),
+  JOBS_LEASE_MS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(3_600_000)
+    .default(30_000)
+    .describe(
+      "how long a claimed job stays its process's without renewal (renewed every third of it); a dead process's jobs run again after it",
+    ),
+  JOBS_RETRY_BASE_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3_600_000)
+    .default(1000)
+    .describe("first retry delay of a failed job; doubled each attempt (±20%), at most an hour"),
+  PURGE_DONE_CRON: z
+    .string()
+    .default("0 * * * *")
+    .superRefine((value, ctx) => {
+      const problem = cronProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .describe(
+      "when the demo schedule purge-done-todos runs: cron, 5 fields or 6 with seconds first, UTC",
+    ),
+  PURGE_DONE_AFTER_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_153_600_000)
+    .default(604_800)
+    .describe("purge-done-todos deletes done todos last updated longer ago than this"),
 });
 
 /** The parsed settings, as `worker.config` holds them. */

@@ -6,22 +6,38 @@
  */
 import type { ExtraProcess, FleetWorker, SetupContext, StopReason } from "../workers/fleet.ts";
 import type { AppConfig } from "./config.ts";
+import { settings } from "./config.ts";
 import { closeDb, databaseTarget, dbIfOpen, openDb } from "./db/index.ts";
 import { migrate } from "./db/migrate.ts";
+import { jobs as appJobs } from "./jobs/index.ts";
+import { jobsOverview, queueCounts } from "./jobs/overview.ts";
+import { enqueued } from "./jobs/queue.ts";
+import { schedulesOf } from "./jobs/schedules.ts";
 
 /** The app's settings (app/config.ts): read and checked at start, `worker.config`. */
-export { settings } from "./config.ts";
+export { settings };
+
+/**
+ * Job processes (JOBS_PROCESSES, app/config.ts): read here from the environment because
+ * `extras` is declared before the settings are parsed (the same schema checks it at start).
+ */
+const jobProcesses = settings.shape.JOBS_PROCESSES.safeParse(process.env.JOBS_PROCESSES);
 
 /** Extra processes: started with the fleet, respawned on crash, stopped in the same drain. */
 export const extras: ExtraProcess[] = [
-  { name: "ticker", module: import.meta.resolve("./jobs/ticker.ts"), instances: 1 },
-];
+  {
+    name: "jobs",
+    module: import.meta.resolve("./jobs/process.ts"),
+    instances: jobProcesses.success ? jobProcesses.data : 1,
+  },
+].filter((extra) => extra.instances > 0);
 
 /**
  * The extras whose processes open a database client: each instance counts against
- * DB_MAX_CONNECTIONS like a worker. Add an extra's name here when it uses `db()`.
+ * DB_MAX_CONNECTIONS like a worker. Add an extra's name here when it uses `db()` (the job
+ * processes do).
  */
-const DATABASE_EXTRAS = new Set<string>([]);
+const DATABASE_EXTRAS = new Set<string>(["jobs"]);
 
 /** Extra processes that open a database client (every instance of the extras named above). */
 const dbExtras = extras
@@ -111,14 +127,48 @@ export async function onShutdown(
 
 /**
  * This worker's own numbers for /admin/status (`app`) and /metrics (`app_*{worker}`): which
- * database (the dialect, never the URL) and its queries and errors so far.
+ * database (the dialect, never the URL), its queries and errors so far, the jobs it enqueued,
+ * and (worker 0) the queue's depth.
  */
-export function stats(): Record<string, number | string> {
+export function stats(worker: AppWorker): Record<string, number | string> {
   const db = dbIfOpen();
   if (!db) return {};
+  // The queue's depth is the deployment's, not this worker's: worker 0 alone reports it.
+  if (worker.index === 0) refreshQueueGauges();
   return {
     database: db.dialect,
     db_queries_total: db.stats.queries,
     db_errors_total: db.stats.errors,
+    jobs_enqueued_total: enqueued.total,
+    ...(worker.index === 0 ? queueGauges : {}),
   };
+}
+
+/** Queue counts as worker 0 last read them (refreshed at most every 2 s, off the request path). */
+let queueGauges: Record<string, number> = {};
+let gaugesReadAt = 0;
+
+function refreshQueueGauges(): void {
+  if (Date.now() - gaugesReadAt < 2000) return;
+  gaugesReadAt = Date.now();
+  queueCounts().then(
+    (queues) => {
+      const total = (key: "queued" | "running" | "failed") =>
+        queues.reduce((sum, q) => sum + q[key], 0);
+      queueGauges = {
+        jobs_queued: total("queued"),
+        jobs_running: total("running"),
+        jobs_failed: total("failed"),
+      };
+    },
+    () => {},
+  );
+}
+
+/**
+ * `GET /admin/jobs`: the queues and each schedule's recent runs, read from the database (the
+ * same answer from every worker of every host).
+ */
+export function jobs(worker: AppWorker) {
+  return jobsOverview(schedulesOf(appJobs, worker.config));
 }

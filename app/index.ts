@@ -17,6 +17,7 @@ import { redis } from "./redis.ts";
 import { chat } from "./routes/chat.ts";
 import { echo } from "./routes/echo.ts";
 import { events } from "./routes/events.ts";
+import { reports } from "./routes/reports.ts";
 import { todos } from "./routes/todos.ts";
 import { wsEcho } from "./routes/ws-echo.ts";
 import { staticFiles } from "./static.ts";
@@ -42,6 +43,7 @@ export function createApp(worker: FleetWorker): Hono {
   }
   app.route("/api", echo);
   app.route("/api", todos());
+  app.route("/api", reports);
   app.route("/", events(worker));
   app.route("/", wsEcho(worker));
   app.route("/chat", chat(worker));

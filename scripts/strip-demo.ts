@@ -2,12 +2,14 @@
  * `bun scripts/strip-demo.ts`: drops the template's demo in one step and leaves a minimal app to
  * build on: `app/index.ts` with one route (`GET /`), `app/errors.ts` (the JSON error path),
  * `app/hooks.ts` with the data layer's hooks, and their tests in `test/app/`. It deletes the demo's
- * routes (`app/routes/`), pages (`app/public/`), the ticker extra (`app/jobs/`), the todos
- * migrations and their tests; in README.md it replaces the Endpoints table's `template:` rows with
- * the new app's and drops what describes the demo (the rows naming deleted files, and the passages
- * between `<!-- demo -->` and `<!-- /demo -->`). The runtime (`workers/`), its tests, the scripts,
- * and the template's tests that hold for any app (the one-file build, the database in a fleet,
- * migrations, the README tables) are kept, so `bun run test` stays green.
+ * routes (`app/routes/`), pages (`app/public/`), the demo's jobs (`app/jobs/report.ts`,
+ * `purge-done-todos.ts`, their settings), the todos migrations and their tests; the job queue
+ * (the rest of `app/jobs/`, the job processes, `/admin/jobs`) stays, with an empty list of jobs.
+ * In README.md it replaces the Endpoints table's `template:` rows with the new app's and drops what
+ * describes the demo (the rows naming deleted files, and the passages between `<!-- demo -->` and
+ * `<!-- /demo -->`). The runtime (`workers/`), its tests, the scripts, and the template's tests
+ * that hold for any app (the one-file build, the database in a fleet, migrations, the job queue's
+ * pure parts, the README tables) are kept, so `bun run test` stays green.
  *
  * It deletes files: in a git checkout it refuses to run while `app/`, `test/app/`,
  * `test/app-fleet/` or README.md have uncommitted changes (`--force` runs anyway).
@@ -23,11 +25,20 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
-/** What is deleted: the demo's routes, pages and extra process (and its tests, below). */
-const DEMO = ["app/routes", "app/public", "app/jobs"];
-/** The demo's migrations: the todos table (a new app starts with an empty migrations folder). */
+/** What is deleted: the demo's routes, pages and jobs (and its tests, below). */
+const DEMO = ["app/routes", "app/public", "app/jobs/report.ts", "app/jobs/purge-done-todos.ts"];
+/** The demo's migrations: the todos table (the job queue's tables stay). */
 const DEMO_MIGRATION = /^\d+_todos[._]/;
 const MIGRATIONS = join(ROOT, "app", "db", "migrations");
+
+const JOBS_INDEX = `/**
+ * The app's jobs: each module in app/jobs/ that defines one (\`defineJob\`) is listed here, so
+ * the job processes know how to run it. A job with \`cron\` is also a schedule.
+ */
+import type { Job } from "./queue.ts";
+
+export const jobs: Job[] = [];
+`;
 
 const INDEX = `/**
  * The app: edit freely. The fleet (workers/) imports this module in every worker and calls the
@@ -91,6 +102,7 @@ const KEPT_TESTS: Record<string, Set<string>> = {
     "db.test.ts",
     "static.test.ts",
     "newest.test.ts",
+    "jobs-pure.test.ts",
   ]),
   "app-fleet": new Set([
     "binary.test.ts",
@@ -144,7 +156,7 @@ if (changes) {
 for (const path of DEMO) {
   if (existsSync(join(ROOT, path))) {
     rmSync(join(ROOT, path), { recursive: true, force: true });
-    console.log(`deleted ${path}/`);
+    console.log(`deleted ${path}`);
   }
 }
 if (existsSync(MIGRATIONS)) {
@@ -166,31 +178,34 @@ const tests = join(ROOT, "test", "app");
 mkdirSync(tests, { recursive: true });
 writeFileSync(join(ROOT, "app", "index.ts"), INDEX);
 writeFileSync(join(tests, "index.test.ts"), INDEX_TEST);
+if (existsSync(join(ROOT, "app", "jobs", "queue.ts"))) {
+  writeFileSync(join(ROOT, "app", "jobs", "index.ts"), JOBS_INDEX);
+  console.log("wrote app/jobs/index.ts (no jobs yet; the queue stays)");
+}
 console.log("wrote app/index.ts (GET /), test/app/index.test.ts");
 edit(
-  "app/hooks.ts",
-  /export const extras: ExtraProcess\[\] = \[\n[^\]]*ticker[^\]]*\];/,
-  "export const extras: ExtraProcess[] = [];",
-  "the ticker extra",
+  "app/config.ts",
+  /\n {2}PURGE_DONE_CRON: z[\s\S]*?\n {4}\),\n {2}PURGE_DONE_AFTER_S: z[\s\S]*?\.describe\("[^"]*"\),/,
+  "",
+  "the demo schedule's settings",
 );
-edit("app/hooks.ts", / \(the ticker does not use it\)/, "", "the ticker's mention");
 edit(
   "app/config.ts",
-  /\n {2}TICKER_INTERVAL_MS: z[\s\S]*?\.describe\("[^"]*"\),/,
+  /\nimport \{ cronProblem \} from "\.\/jobs\/cron\.ts";/,
   "",
-  "the ticker's setting",
+  "the demo schedule's cron check",
 );
 
 const readmePath = join(ROOT, "README.md");
 if (existsSync(readmePath)) {
-  const tickerRow = (line: string) => line.startsWith("| `TICKER_INTERVAL_MS` |");
+  const demoSetting = (line: string) => /^\| `PURGE_DONE_(CRON|AFTER_S)` \|/.test(line);
   // A table row whose first cell names what was deleted describes nothing any more.
-  const deletedRow = (line: string) => /^\| `app\/(routes|public|jobs)[/`]/.test(line);
+  const deletedRow = (line: string) =>
+    /^\| `app\/(routes|public|jobs\/report\.ts|jobs\/purge-done-todos\.ts)[/`]/.test(line);
   const lines = readFileSync(readmePath, "utf8")
     .replace(/<!-- demo -->[\s\S]*?<!-- \/demo -->\n?/g, "")
-    .replaceAll(", `TICKER_INTERVAL_MS`", "")
     .split("\n")
-    .filter((line) => !tickerRow(line) && !deletedRow(line));
+    .filter((line) => !demoSetting(line) && !deletedRow(line));
   const demoRow = (line: string) => /^\|[^|]*\| template: /.test(line);
   const first = lines.findIndex(demoRow);
   if (first !== -1) lines.splice(first, 0, ...ROWS);

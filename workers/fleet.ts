@@ -28,7 +28,7 @@ export type StopReason =
   | `app:${string}`;
 
 /**
- * The fleet's logger, named after this process (`worker 0`, `extra ticker#0`): lines have a time,
+ * The fleet's logger, named after this process (`worker 0`, `extra jobs#0`): lines have a time,
  * a level, the process and its pid, and with LOG_FORMAT=json are pino-shaped objects whose
  * `fields` follow `msg`. LOG_LEVEL filters them.
  */
@@ -170,6 +170,11 @@ export interface ExtraContext<Setup extends Json = Json, Config extends object =
   readonly config: Config;
   /** Aborted when the process must stop (fleet stop, reload); return promptly then. */
   readonly signal: AbortSignal;
+  /**
+   * Once `signal` is aborted: the shutdown deadline (epoch ms) by which the default export must
+   * have returned, or the process is forced out. Infinity before.
+   */
+  readonly deadline: number;
   /** Ask the primary to stop the whole fleet gracefully. */
   requestStop(reason?: string): void;
   /** This process's logger (the fleet's format and level). */
@@ -179,7 +184,7 @@ export interface ExtraContext<Setup extends Json = Json, Config extends object =
 /** A non-HTTP process that runs beside the workers (a queue consumer, a scheduler). */
 export interface ExtraProcess {
   name: string;
-  /** Module path or file URL (e.g. `import.meta.resolve("../app/jobs/ticker.ts")`). */
+  /** Module path or file URL (e.g. `import.meta.resolve("../app/jobs/process.ts")`). */
   module: string;
   /** How many instances; default 1. */
   instances?: number;
@@ -253,4 +258,9 @@ export interface FleetHooks {
   extras?: ExtraProcess[];
   /** Called in each worker when the primary collects status or metrics: keep it cheap. */
   stats?: (worker: FleetWorker) => AppStats;
+  /**
+   * `GET /admin/jobs` (token): called in the worker that receives the request; its JSON is the
+   * answer (the app's job queues and schedules, read from where the app keeps them).
+   */
+  jobs?: (worker: FleetWorker) => Json | Promise<Json>;
 }

@@ -4,7 +4,7 @@ import type { FleetHooks } from "./fleet.ts";
 
 /** What both processes know of the user's modules: how to name them and what hooks look like. */
 
-const HOOK_NAMES = ["setup", "onStart", "onShutdown", "stats"] as const;
+const HOOK_NAMES = ["setup", "onStart", "onShutdown", "stats", "jobs"] as const;
 
 /**
  * Where `bun run build` mirrors the project tree inside `dist/bun-fleet` (Bun's embedded file

@@ -2,7 +2,7 @@
  * HOOKS_MODULE for the slow-start tests: the template's own hooks (app/hooks.ts: `setup`
  * migrates, `onStart` opens the database, `onShutdown` closes it), with an `onStart` that first
  * waits SLOW_START_MS (default 1500): a TLS handshake, a pooler's queue, a remote database. The
- * template's ticker extra is left out (it never touches the database).
+ * template's job processes are left out (these tests are about the workers).
  */
 import * as template from "../../app/hooks.ts";
 

@@ -32,6 +32,7 @@ describe("bun scripts/strip-demo.ts", () => {
         "db.test.ts",
         "static.test.ts",
         "newest.test.ts",
+        "jobs-pure.test.ts",
       ];
       const kept = keep.filter((name) => existsSync(join(project, "test", "app", name)));
       const keepFleet = [
@@ -46,25 +47,38 @@ describe("bun scripts/strip-demo.ts", () => {
       );
       const strip = run([process.execPath, "scripts/strip-demo.ts"]);
       expect(strip).toMatchObject({ code: 0 });
-      for (const gone of ["app/routes", "app/public", "app/jobs"]) {
-        expect(existsSync(join(project, gone))).toBe(false);
-      }
+      const gone = [
+        "app/routes",
+        "app/public",
+        "app/jobs/report.ts",
+        "app/jobs/purge-done-todos.ts",
+      ];
+      for (const path of gone) expect(existsSync(join(project, path))).toBe(false);
       for (const file of ["index.ts", "hooks.ts", "errors.ts", "config.ts", "db/index.ts"]) {
         expect(existsSync(join(project, "app", file))).toBe(true);
       }
-      // The data layer stays wired; the ticker goes with its entry and its setting.
+      // The data layer and the job queue stay wired, with no jobs; the demo schedule's settings go.
+      for (const file of ["queue.ts", "runner.ts", "schedules.ts", "process.ts", "index.ts"]) {
+        expect(existsSync(join(project, "app", "jobs", file))).toBe(true);
+      }
+      expect(readFileSync(join(project, "app", "jobs", "index.ts"), "utf8")).toContain(
+        "export const jobs: Job[] = [];",
+      );
       const hooks = readFileSync(join(project, "app", "hooks.ts"), "utf8");
-      expect(hooks).toContain("export const extras: ExtraProcess[] = [];");
+      expect(hooks).toContain('name: "jobs"');
       expect(hooks).toContain("export async function onStart");
-      expect(hooks).not.toContain("ticker");
-      expect(readFileSync(join(project, "app", "config.ts"), "utf8")).not.toContain("TICKER");
-      // No todos migration is left, and the README says nothing of what was deleted.
+      const config = readFileSync(join(project, "app", "config.ts"), "utf8");
+      expect(config).toContain("JOBS_CONCURRENCY");
+      expect(config).not.toContain("PURGE_DONE");
+      // No todos migration is left (the job queue's stay), and the README says nothing of what
+      // was deleted.
       const migrations = join(project, "app", "db", "migrations");
-      expect(existsSync(migrations) ? readdirSync(migrations) : []).toEqual([]);
+      const left = existsSync(migrations) ? readdirSync(migrations) : [];
+      expect(left.filter((name) => !/^\d+_jobs[._]/.test(name))).toEqual([]);
       const readme = readFileSync(join(project, "README.md"), "utf8");
       // (Examples of code a user would write may name any route; what the demo was may not stay.)
-      const demo = ["todos.ts", "chat.ts", "events.ts", "echo.ts", "app/public/", "app/jobs/"];
-      const stale = [...demo, "/api/todos", "0001_todos", "TICKER_INTERVAL_MS", "/chat", "/events"];
+      const demo = ["todos.ts", "chat.ts", "events.ts", "echo.ts", "app/public/", "report.ts"];
+      const stale = [...demo, "/api/todos", "0001_todos", "PURGE_DONE_CRON", "/chat", "/events"];
       for (const word of [...stale, "<!-- demo -->"])
         expect({ word, found: readme.includes(word) }).toEqual({ word, found: false });
       const testFiles = ["index.test.ts", ...kept].sort();

@@ -94,3 +94,39 @@ describe("fleet routes", () => {
     expect(asked).toEqual(["scale:3"]);
   });
 });
+
+describe("GET /admin/jobs", () => {
+  const withJobs = (jobs?: () => unknown) =>
+    fleetRoutes({
+      adminToken: TOKEN,
+      isDraining: () => false,
+      requestStop: () => {},
+      requestReload: () => {},
+      requestScale: () => {},
+      jobs,
+    });
+  const get = (app: ReturnType<typeof withJobs>, token: string | null = TOKEN) =>
+    app.request("/admin/jobs", token ? { headers: { authorization: `Bearer ${token}` } } : {});
+
+  test("answers the hooks module's jobs JSON, behind the token", async () => {
+    const app = withJobs(async () => ({ queues: [], schedules: [{ name: "s", runs: [] }] }));
+    const ok = await get(app);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ queues: [], schedules: [{ name: "s", runs: [] }] });
+    expect((await get(app, null)).status).toBe(401);
+    expect((await get(app, "wrong-token-0123456789")).status).toBe(401);
+  });
+
+  test("a jobs hook that throws is 503 naming its error; without the hook, 404", async () => {
+    const failing = await get(
+      withJobs(() => {
+        throw new Error("database is down");
+      }),
+    );
+    expect(failing.status).toBe(503);
+    expect(await failing.json()).toEqual({
+      error: "Service Unavailable: jobs hook: database is down",
+    });
+    expect((await get(withJobs())).status).toBe(404);
+  });
+});

@@ -14,6 +14,8 @@ type ExtraMain = (extra: ExtraContext) => unknown;
 export class ExtraRuntime extends ChildRuntime {
   readonly #abort = new AbortController();
   #running: Promise<unknown> = Promise.resolve();
+  /** The drain's deadline, for `deadline` in the context (a job finishes or is released by it). */
+  #deadline = Number.POSITIVE_INFINITY;
 
   constructor(
     init: ChildInit,
@@ -40,7 +42,11 @@ export class ExtraRuntime extends ChildRuntime {
       this.channel.send({ kind: "boot-failed", error: text });
       return this.exit(ChildExitCode.bootFailure);
     }
+    const runtime = this;
     const context: ExtraContext = {
+      get deadline() {
+        return runtime.#deadline;
+      },
       name: this.extra.name,
       index: this.init.index,
       setup: this.init.setup,
@@ -67,6 +73,7 @@ export class ExtraRuntime extends ChildRuntime {
   override async drain(reason: StopReason, deadline: number): Promise<void> {
     if (!this.lifecycle.can("draining")) return;
     this.lifecycle.to("draining");
+    this.#deadline = deadline;
     this.#abort.abort(reason);
     const settled = this.#running.then(
       () => true,

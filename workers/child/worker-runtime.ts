@@ -99,6 +99,7 @@ export class WorkerRuntime extends ChildRuntime {
           collect: (what) => this.collect(what),
           history: (since) => this.history(since),
         },
+        jobs: this.#hooks.jobs && (() => this.#hooks.jobs?.(this.worker)),
       });
       // onStart first, listening after: with reusePort the kernel hands connections only to
       // sockets that listen, so no request (nor /readyz) reaches an app whose onStart (its

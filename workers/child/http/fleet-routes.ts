@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import { validator } from "hono/validator";
@@ -18,7 +18,12 @@ export interface FleetRouteOptions {
   requestScale: (workers: number) => void;
   /** Status and metrics; absent, those routes answer 404. */
   observe?: Omit<ObserveOptions, "adminToken">;
+  /** The hooks module's `jobs` (GET /admin/jobs); absent, that route answers 404. */
+  jobs?: (() => unknown) | undefined;
 }
+
+/** How long GET /admin/jobs waits for the app's `jobs` hook. */
+const JOBS_HOOK_TIMEOUT_MS = 5000;
 
 /** `{"workers": N}` with N a whole number 1-1024 and nothing else; the issues, or null. */
 function scaleIssues(body: unknown): { path: string[]; message: string }[] | null {
@@ -39,7 +44,8 @@ const unauthorized = { error: "Unauthorized" };
 
 /** `/healthz`, `/readyz` and `/admin/*`, as a small Hono app of their own. */
 export function fleetRoutes(options: FleetRouteOptions): Hono {
-  const { adminToken, isDraining, requestStop, requestReload, requestScale, observe } = options;
+  const { adminToken, isDraining, requestStop, requestReload, requestScale, observe, jobs } =
+    options;
   const routes = new Hono();
   routes.get("/healthz", (c) => c.json({ status: "ok" }));
   routes.get("/readyz", (c) =>
@@ -82,6 +88,7 @@ export function fleetRoutes(options: FleetRouteOptions): Hono {
     },
   );
   if (observe) observeRoutes(routes, { adminToken, ...observe });
+  if (jobs) routes.get("/admin/jobs", (c) => jobsAnswer(c, jobs));
   routes.notFound((c) => c.json({ error: "Not Found" }, 404));
   routes.onError((error, c) => {
     if (error instanceof HTTPException) {
@@ -91,4 +98,23 @@ export function fleetRoutes(options: FleetRouteOptions): Hono {
     return c.json({ error: "Internal Server Error" }, 500);
   });
   return routes;
+}
+
+/** The `jobs` hook's JSON; 503 naming the problem when it throws or does not answer in time. */
+async function jobsAnswer(c: Context, jobs: () => unknown): Promise<Response> {
+  let timer: Timer | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${JOBS_HOOK_TIMEOUT_MS} ms`)),
+      JOBS_HOOK_TIMEOUT_MS,
+    );
+  });
+  try {
+    const body = await Promise.race([Promise.resolve().then(jobs), late]);
+    return c.json(body as object);
+  } catch (error) {
+    return c.json({ error: `Service Unavailable: jobs hook: ${(error as Error).message}` }, 503);
+  } finally {
+    clearTimeout(timer);
+  }
 }
