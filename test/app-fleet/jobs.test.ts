@@ -194,7 +194,7 @@ test("PostgreSQL: 200 reports while every child is SIGKILLed once and a rolling 
   }
 }, 90_000);
 
-/** The template's hooks and app with the test jobs (test/app/fixtures/). */
+/** The template's hooks and app with the test jobs (test/app-fleet/fixtures/). */
 const WITH_TEST_JOBS = {
   ...PROJECT_APP,
   APP_MODULE: join(import.meta.dir, "fixtures", "jobs-app.ts"),
