@@ -28,7 +28,7 @@ const MIGRATIONS = loadMigrations("postgres").length;
  * DB_LOCK_TIMEOUT_MS, and the budget counted against the pooler (DB_POOLER=transaction).
  */
 
-const MIGRATE_DIR = join(ROOT, "test", "app", "migrate-dir.ts");
+const MIGRATE_DIR = join(import.meta.dir, "migrate-dir.ts");
 const MAX_CONNECTIONS = 40;
 const POOL_SIZE = 8;
 const { pg } = postgresForFile("bun-fleet-pgbouncer-", { maxConnections: MAX_CONNECTIONS });

@@ -18,9 +18,12 @@ export interface FleetRouteOptions {
   requestScale: (workers: number) => void;
   /** Status and metrics; absent, those routes answer 404. */
   observe?: Omit<ObserveOptions, "adminToken">;
-  /** The hooks module's `jobs` (GET /admin/jobs); absent, that route answers 404. */
+  /** The hooks module's `jobs` (GET /admin/jobs); absent, that route answers no queues and no schedules. */
   jobs?: (() => unknown) | undefined;
 }
+
+/** GET /admin/jobs of an app without a `jobs` hook. */
+const NO_JOBS = { queues: [], schedules: [] };
 
 /** How long GET /admin/jobs waits for the app's `jobs` hook. */
 const JOBS_HOOK_TIMEOUT_MS = 5000;
@@ -88,7 +91,9 @@ export function fleetRoutes(options: FleetRouteOptions): Hono {
     },
   );
   if (observe) observeRoutes(routes, { adminToken, ...observe });
-  if (jobs) routes.get("/admin/jobs", (c) => jobsAnswer(c, jobs));
+  // Without a jobs hook the app has no jobs: an empty answer, so the dashboard (and a script)
+  // need not tell "no jobs" from an error (a 404 is also a console error in every browser).
+  routes.get("/admin/jobs", (c) => (jobs ? jobsAnswer(c, jobs) : c.json(NO_JOBS)));
   routes.notFound((c) => c.json({ error: "Not Found" }, 404));
   routes.onError((error, c) => {
     if (error instanceof HTTPException) {
