@@ -15,7 +15,7 @@ function run(cmd: string[]) {
 
 beforeAll(() => {
   const entries = ["app", "workers", "scripts", "test", "deploy", "package.json", "tsconfig.json"];
-  project = copyProject("strip-demo-", [...entries, "bunfig.toml", "README.md"]);
+  project = copyProject("strip-demo-", [...entries, "bunfig.toml", "biome.json", "README.md"]);
 });
 
 afterAll(() => rmSync(project, { recursive: true, force: true }));

@@ -1,3 +1,4 @@
+/// <reference path="./dashboard-files.d.ts" />
 import { readFileSync } from "node:fs";
 import type { Context } from "hono";
 import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "file" };
