@@ -39,7 +39,7 @@ const concurrency = flag("concurrency", 4);
 const withPostgres = !args.includes("--no-postgres");
 
 /** The template app and hooks with the test jobs (`noop`) and the paired route. */
-const FIXTURES = join(ROOT, "test", "app", "fixtures");
+const FIXTURES = join(ROOT, "test", "app-fleet", "fixtures");
 const APP = {
   APP_MODULE: join(FIXTURES, "jobs-app.ts"),
   HOOKS_MODULE: join(FIXTURES, "jobs-hooks.ts"),

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { freePort, ROOT, waitFor } from "./fleet.ts";
+import { asPostgres } from "./postgres.ts";
 
 /**
  * A throwaway PgBouncer (Debian's `pgbouncer`, 1.18: no prepared-statement support) in front of
@@ -27,12 +28,6 @@ const BINARY = "/usr/sbin/pgbouncer";
 
 /** Whether Debian's pgbouncer is installed. */
 export const pgbouncerInstalled = () => existsSync(BINARY);
-
-function asPostgres(command: string[]): string[] {
-  return process.getuid?.() === 0
-    ? ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", ...command]
-    : command;
-}
 
 /** Poolers still up, killed if the test run exits without stopping them. */
 const running = new Set<() => void>();

@@ -41,7 +41,7 @@ export function postgresBin(): string | null {
 }
 
 /** Runs a command as the `postgres` user (initdb and postgres refuse to run as root). */
-function asPostgres(command: string[]): string[] {
+export function asPostgres(command: string[]): string[] {
   return process.getuid?.() === 0
     ? ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", ...command]
     : command;
