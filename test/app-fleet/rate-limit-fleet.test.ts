@@ -80,11 +80,12 @@ describe("template app: the rate limit holds for the fleet", () => {
     const aThen = (await burst(a, 30)).ok;
     const bThen = (await burst(b, 30)).ok;
     expect(bFirst + bThen).toBeLessThanOrEqual(42); // alone, it would have answered all 90
-    // Never more than the budget; fewer by what the four workers still hold leased when the
-    // bursts end (a worker the kernel sends no more connections keeps its last lease: 97 seen
-    // once in CI's order of tests), so the lower bound allows a few per worker.
+    // Never more than the budget; fewer by what the four workers still hold leased when a burst
+    // ends (a fleet's workers keep their last leases while the other fleet's requests are refused:
+    // each at most 1/8 of what was left when it was granted; 90 and 97 of 100 seen in full runs
+    // with both cores busy), so the lower bound allows a few leases per worker.
     expect(60 + bFirst + aThen + bThen).toBeLessThanOrEqual(102);
-    expect(60 + bFirst + aThen + bThen).toBeGreaterThanOrEqual(92);
+    expect(60 + bFirst + aThen + bThen).toBeGreaterThanOrEqual(80);
   });
 
   test("while Redis is away the limit falls back to the host's own budget without waiting, one line per worker says so, and Redis is used again once it is back", async () => {
