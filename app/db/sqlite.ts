@@ -12,12 +12,18 @@
  * (bound as ISO text), Uint8Array. Bun.SQL's helpers (`sql(object)`, `sql.array`) are not there.
  *
  * Lock waits never block the event loop: busy_timeout is 0, and a statement or BEGIN IMMEDIATE
- * that meets another process's write lock (SQLITE_BUSY) is retried with a growing sleep until
- * `lockWaitMs`, then fails with SqliteBusy. One connection per process: while a transaction is
+ * that meets another process's write lock (SQLITE_BUSY) is retried at the next turns of the
+ * event loop, then with a growing sleep, until `lockWaitMs`, then fails with SqliteBusy. One connection per process: while a transaction is
  * open, a statement issued outside it (another request's) waits until it ends instead of running
  * inside it; transactions take turns.
  */
 import { Database, type Statement } from "bun:sqlite";
+
+/**
+ * Lock retries at the next turn of the event loop before the sleeps begin: cheap (no timer),
+ * and most of another process's write transactions end within them.
+ */
+const QUICK_RETRIES = 8;
 
 /** The write lock was still held by another connection after the whole wait. */
 export class SqliteBusy extends Error {
@@ -108,11 +114,19 @@ export function openSqlite(
   /** Transactions of this process take turns: the tail of that queue. */
   let txTail: Promise<unknown> = Promise.resolve();
 
-  /** Retries `attempt` while it meets SQLITE_BUSY, sleeping 1, 2, 4 … 16 ms, until the deadline. */
+  /**
+   * Retries `attempt` while it meets SQLITE_BUSY until the deadline: first at the next turns of
+   * the event loop (another process's write transaction usually holds the lock for tens of µs,
+   * and this process's other transactions queue behind this one), then sleeping 1, 2, 4 … 16 ms.
+   */
   async function waitForLock<T>(attempt: () => T): Promise<T> {
     const deadline = performance.now() + options.lockWaitMs;
-    for (let delay = 1; ; delay = Math.min(delay * 2, 16)) {
-      await Bun.sleep(delay * (0.5 + Math.random()));
+    for (let round = 0, delay = 1; ; round++) {
+      if (round < QUICK_RETRIES) await new Promise((resolve) => setImmediate(resolve));
+      else {
+        await Bun.sleep(delay * (0.5 + Math.random()));
+        delay = Math.min(delay * 2, 16);
+      }
       try {
         return attempt();
       } catch (error) {
