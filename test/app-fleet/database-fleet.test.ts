@@ -140,7 +140,7 @@ describe("PostgreSQL", () => {
     const applied = fleets.map((f) => count(f.stderr(), /applied app\/db\/migrations/g));
     // Each migration takes the lock in its own transaction, so the two may share the work (one
     // applies 0001 while the other waits, then applies 0002): together, each exactly once.
-    expect(applied[0] + applied[1]).toBe(POSTGRES_MIGRATIONS);
+    expect(applied.reduce((a, b) => a + b, 0)).toBe(POSTGRES_MIGRATIONS);
     for (const fleet of fleets) fleet.kill("SIGTERM");
     expect(await Promise.all(fleets.map((f) => f.exited))).toEqual([0, 0]);
   }, 30_000);
