@@ -10,10 +10,8 @@ import { websocket } from "hono/bun";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { FetchApp, FleetWorker } from "../workers/fleet.ts";
-import type { AppConfig } from "./config.ts";
 import { notFound, onError } from "./errors.ts";
-import { fleetStore, rateLimit, redisStore } from "./rate-limit.ts";
-import { redis } from "./redis.ts";
+import { configuredRateLimit } from "./rate-limit.ts";
 import { chat } from "./routes/chat.ts";
 import { echo } from "./routes/echo.ts";
 import { events } from "./routes/events.ts";
@@ -34,13 +32,8 @@ export function createApp(worker: FleetWorker): Hono {
     c.json({ index: worker.index, pid: worker.pid, context: worker.context }),
   );
   // RATE_LIMIT_PER_MINUTE per client for the whole fleet, across hosts with REDIS_URL.
-  const { RATE_LIMIT_PER_MINUTE: limit, REDIS_URL } = worker.config as Partial<AppConfig>;
-  if (limit) {
-    const store = REDIS_URL
-      ? redisStore(redis(REDIS_URL, worker), worker, limit)
-      : fleetStore(worker, limit);
-    app.use("/api/*", rateLimit(worker, limit, store));
-  }
+  const limited = configuredRateLimit(worker);
+  if (limited) app.use("/api/*", limited);
   app.route("/api", echo);
   app.route("/api", todos());
   app.route("/api", reports);

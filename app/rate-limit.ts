@@ -13,7 +13,8 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { FleetQuota, FleetWorker } from "../workers/fleet.ts";
-import { type AppRedis, RedisUnavailable } from "./redis.ts";
+import type { AppConfig } from "./config.ts";
+import { type AppRedis, RedisUnavailable, redis } from "./redis.ts";
 
 /** The limit's window: RATE_LIMIT_PER_MINUTE counts per minute. */
 export const WINDOW_MS = 60_000;
@@ -148,4 +149,18 @@ export function rateLimit(
     c.header("Retry-After", String(resetS));
     return c.json({ error: "Too Many Requests", limit, retryAfterS: resetS }, 429);
   };
+}
+
+/**
+ * The limit the app's settings ask for: RATE_LIMIT_PER_MINUTE per client for the whole fleet,
+ * counted in Redis across hosts with REDIS_URL, else in the fleet's own budget; null when it is
+ * off (0, the default).
+ */
+export function configuredRateLimit(worker: FleetWorker): MiddlewareHandler | null {
+  const { RATE_LIMIT_PER_MINUTE: limit, REDIS_URL } = worker.config as Partial<AppConfig>;
+  if (!limit) return null;
+  const store = REDIS_URL
+    ? redisStore(redis(REDIS_URL, worker), worker, limit)
+    : fleetStore(worker, limit);
+  return rateLimit(worker, limit, store);
 }

@@ -51,23 +51,16 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { FleetWorker } from "../workers/fleet.ts";
-import type { AppConfig } from "./config.ts";
 import { notFound, onError } from "./errors.ts";
-import { fleetStore, rateLimit, redisStore } from "./rate-limit.ts";
-import { redis } from "./redis.ts";
+import { configuredRateLimit } from "./rate-limit.ts";
 
 /** Builds the app for one worker. */
 export function createApp(worker: FleetWorker): Hono {
   const app = new Hono();
   app.use(requestId(), secureHeaders());
   // RATE_LIMIT_PER_MINUTE per client for the whole fleet, across hosts with REDIS_URL.
-  const { RATE_LIMIT_PER_MINUTE: limit, REDIS_URL } = worker.config as Partial<AppConfig>;
-  if (limit) {
-    const store = REDIS_URL
-      ? redisStore(redis(REDIS_URL, worker), worker, limit)
-      : fleetStore(worker, limit);
-    app.use("/api/*", rateLimit(worker, limit, store));
-  }
+  const limited = configuredRateLimit(worker);
+  if (limited) app.use("/api/*", limited);
   app.get("/", (c) => c.text(\`Hello from worker \${worker.index}\\n\`));
   app.notFound(notFound);
   app.onError(onError);
