@@ -12,16 +12,25 @@ export async function openStream(fleet: Fleet, path: string) {
   const res = await fetch(fleet.url(path), { signal: client.signal });
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("text/event-stream");
+  const { ended, text } = readBody(res);
+  await waitFor(`the first event on ${path}`, () => text().includes("\n\n"));
+  return { ended, text, close: () => client.abort() };
+}
+
+/**
+ * Reads a response body in the background: `text()` is what arrived so far, `ended` resolves
+ * "ended" when the body ends and "cut" when it breaks off.
+ */
+export function readBody(res: Response) {
   let text = "";
   const decoder = new TextDecoder();
   const ended = (async () => {
     try {
       for await (const chunk of res.body ?? []) text += decoder.decode(chunk, { stream: true });
-      return "ended";
+      return "ended" as const;
     } catch {
-      return "cut";
+      return "cut" as const;
     }
   })();
-  await waitFor(`the first event on ${path}`, () => text.includes("\n\n"));
-  return { ended, text: () => text, close: () => client.abort() };
+  return { ended, text: () => text };
 }

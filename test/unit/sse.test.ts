@@ -6,6 +6,7 @@ import {
   SseStreams,
 } from "../../workers/child/http/sse.ts";
 import { waitFor } from "../helpers/fleet.ts";
+import { readBody } from "../helpers/sse.ts";
 import { localPubSub } from "../helpers/worker.ts";
 
 const decoder = new TextDecoder();
@@ -35,20 +36,6 @@ function setup(over: Partial<SseParts> = {}) {
   return { streams, publish: pubsub.publish, drain, warnings, subscribed: () => subscribed };
 }
 
-/** Reads a body in the background; `text()` is what arrived so far. */
-function reader(res: Response) {
-  let text = "";
-  const ended = (async () => {
-    try {
-      for await (const chunk of res.body ?? []) text += decoder.decode(chunk, { stream: true });
-      return "ended";
-    } catch {
-      return "cut";
-    }
-  })();
-  return { ended, text: () => text };
-}
-
 const request = (signal?: AbortSignal) => new Request("http://x/feed", signal ? { signal } : {});
 
 describe("worker.sse (workers/child/http/sse.ts)", () => {
@@ -57,7 +44,7 @@ describe("worker.sse (workers/child/http/sse.ts)", () => {
     const res = streams.open(request(), ["a", "b"], { first: { event: "hello", data: "hi" } });
     expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
     expect(res.headers.get("cache-control")).toBe("no-cache");
-    const body = reader(res);
+    const body = readBody(res);
     await waitFor("the first event", () => body.text() === "event: hello\ndata: hi\n\n");
     publish("a", "one\ntwo");
     publish("c", "not subscribed");
@@ -68,13 +55,13 @@ describe("worker.sse (workers/child/http/sse.ts)", () => {
   });
 
   test("without a first event it writes an open comment at once", async () => {
-    const body = reader(setup().streams.open(request(), "a"));
+    const body = readBody(setup().streams.open(request(), "a"));
     await waitFor("the open comment", () => body.text() === ": open\n\n");
   });
 
   test("maps messages with options.event; null skips one, a throw skips it with a warning", async () => {
     const { streams, publish, warnings } = setup();
-    const body = reader(
+    const body = readBody(
       streams.open(request(), "a", {
         event: (data) => {
           if (data === "skip") return null;
@@ -94,7 +81,7 @@ describe("worker.sse (workers/child/http/sse.ts)", () => {
 
   test("writes a heartbeat comment every heartbeatMs", async () => {
     const { streams } = setup({ heartbeatMs: 60_000 });
-    const body = reader(streams.open(request(), "a", { heartbeatMs: 10 }));
+    const body = readBody(streams.open(request(), "a", { heartbeatMs: 10 }));
     await waitFor("three heartbeats", () => body.text().split(": heartbeat\n\n").length > 3);
     expect(body.text()).toStartWith(": open\n\n: heartbeat\n\n");
   });
@@ -107,7 +94,7 @@ describe("worker.sse (workers/child/http/sse.ts)", () => {
 
   test("ends with a bye event when worker.signal aborts, and unsubscribes", async () => {
     const { streams, drain, subscribed } = setup();
-    const body = reader(streams.open(request(), ["a", "b"]));
+    const body = readBody(streams.open(request(), ["a", "b"]));
     expect(subscribed()).toBe(2);
     drain.abort();
     expect(await body.ended).toBe("ended");
@@ -119,7 +106,7 @@ describe("worker.sse (workers/child/http/sse.ts)", () => {
   test("opened while draining: the first event, bye, and the end", async () => {
     const { streams, drain, subscribed } = setup();
     drain.abort();
-    const body = reader(streams.open(request(), "a"));
+    const body = readBody(streams.open(request(), "a"));
     expect(await body.ended).toBe("ended");
     expect(body.text()).toBe(": open\n\nevent: bye\ndata: worker draining\n\n");
     expect(subscribed()).toBe(0);
@@ -128,7 +115,7 @@ describe("worker.sse (workers/child/http/sse.ts)", () => {
   test("unsubscribes and stops beating when the client goes away", async () => {
     const { streams, publish, subscribed } = setup();
     const client = new AbortController();
-    const body = reader(streams.open(request(client.signal), "a", { heartbeatMs: 10 }));
+    const body = readBody(streams.open(request(client.signal), "a", { heartbeatMs: 10 }));
     await waitFor("the open comment", () => body.text().length > 0);
     client.abort();
     await waitFor("the unsubscribe", () => subscribed() === 0);
@@ -149,7 +136,7 @@ describe("worker.sse (workers/child/http/sse.ts)", () => {
     expect(warnings).toEqual([
       "sse: a client of /feed is more than 10000 bytes behind (SSE_MAX_BUFFERED_BYTES): stream cut",
     ]);
-    expect(await reader(res).ended).toBe("cut");
+    expect(await readBody(res).ended).toBe("cut");
   });
 
   test("a first event bigger than the bound cuts the stream before it subscribes", async () => {
@@ -157,12 +144,12 @@ describe("worker.sse (workers/child/http/sse.ts)", () => {
     const first = { data: "z".repeat(2000) };
     const res = streams.open(request(), "a", { first, maxBufferedBytes: 1024 });
     expect([streams.cut, streams.size, subscribed()]).toEqual([1, 0, 0]);
-    expect(await reader(res).ended).toBe("cut");
+    expect(await readBody(res).ended).toBe("cut");
   });
 
   test("a client that reads is never cut, however much passes through", async () => {
     const { streams, publish } = setup();
-    const body = reader(streams.open(request(), "a", { maxBufferedBytes: 10_000 }));
+    const body = readBody(streams.open(request(), "a", { maxBufferedBytes: 10_000 }));
     const message = "y".repeat(1000);
     for (let round = 0; round < 50; round++) {
       for (let i = 0; i < 5; i++) publish("a", message); // 5 kB a turn, 250 kB in all
