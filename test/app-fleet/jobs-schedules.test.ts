@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import type { ScheduleRun } from "../../app/jobs/overview.ts";
 import { type Fleet, PROJECT_APP, startReadyFleet, TOKEN, waitFor } from "../helpers/fleet.ts";
 import { postgresForFile } from "../helpers/postgres.ts";
 
@@ -10,14 +11,8 @@ import { postgresForFile } from "../helpers/postgres.ts";
 
 const { tmp, pg } = postgresForFile("bun-fleet-schedules-", { maxConnections: 40 });
 
-type Run = {
-  scheduledAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  outcome: string;
-  host: string | null;
-  pid: number | null;
-};
+/** A run as GET /admin/jobs answers it (the template's jobs hook). */
+type Run = ScheduleRun;
 type Overview = { schedules: { name: string; cron: string; runs: Run[] }[] };
 
 async function runsOf(fleet: Fleet): Promise<Run[]> {
