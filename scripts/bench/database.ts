@@ -26,17 +26,13 @@ import { type Postgres, postgresBin, startPostgres } from "../../test/helpers/po
 import { freePort, type Group, outputOf, Processes, pollUntil } from "../lib/procs.ts";
 import { pinned } from "./measure/placement.ts";
 import { parseWrk, runWrk as runPinnedWrk, WRK_MISSING, type WrkResult } from "./measure/wrk.ts";
+import { wholeNumberFlag } from "./options.ts";
 import { CLIENT_CPUS, SERVER_CPUS } from "./paired/pairs.ts";
 import { ROOT } from "./servers/index.ts";
 
 const TOKEN = "bench-db-admin-token-0123456789";
 const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  const value = i === -1 ? fallback : Number(args[i + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a whole number`);
-  return value;
-};
+const flag = (name: string, fallback: number) => wholeNumberFlag(args, name, fallback);
 const durationS = flag("duration", 5);
 const rounds = flag("rounds", 3);
 const pairRounds = flag("pair-rounds", 7);

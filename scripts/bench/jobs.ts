@@ -22,16 +22,12 @@ import { SQL } from "bun";
 import { type Postgres, postgresBin, startPostgres } from "../../test/helpers/postgres.ts";
 import { freePort, type Group, outputOf, Processes, waitFor } from "../lib/procs.ts";
 import { parseWrk, WRK_MISSING } from "./measure/wrk.ts";
+import { wholeNumberFlag } from "./options.ts";
 import { ROOT } from "./servers/index.ts";
 
 const TOKEN = "bench-jobs-admin-token-0123456789";
 const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  const value = i === -1 ? fallback : Number(args[i + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a whole number`);
-  return value;
-};
+const flag = (name: string, fallback: number) => wholeNumberFlag(args, name, fallback);
 const total = flag("jobs", 20_000);
 const durationS = flag("duration", 5);
 const rounds = flag("rounds", 3);

@@ -194,3 +194,14 @@ export function parseOptions(argv: string[]): Options | null {
     },
   };
 }
+
+/**
+ * `--name <whole number ≥ 1>` from `args`, or `fallback` when absent; throws naming the option
+ * otherwise (the section scripts' own flags: bench:db, bench:jobs).
+ */
+export function wholeNumberFlag(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  const value = i === -1 ? fallback : Number(args[i + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a whole number`);
+  return value;
+}
