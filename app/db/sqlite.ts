@@ -53,6 +53,18 @@ export interface SqliteClient extends SqliteSql {
   begin<T>(fn: (tx: SqliteSql) => Promise<T>): Promise<T>;
   begin<T>(mode: string, fn: (tx: SqliteSql) => Promise<T>): Promise<T>;
   close(options?: { timeout?: number }): Promise<void>;
+  /**
+   * The same client, outside any transaction, telling `outcome` how each statement ended: its
+   * promise settles already answered or already mapped, so the caller needs no `then` of its
+   * own (each promise hop is a visible share of a ~1 µs point select).
+   */
+  reporting(outcome: Outcome): SqliteSql;
+}
+
+/** How a `reporting` client's statements end: `failed` returns what the statement rejects with. */
+export interface Outcome {
+  answered(): void;
+  failed(error: unknown): unknown;
 }
 
 function bindable(value: unknown): Binding {
@@ -140,18 +152,30 @@ export function openSqlite(
     }
   }
 
-  /** Runs one statement for `owner` (null: outside any transaction). */
-  function run(owner: object | null, exec: () => Rows): Promise<Rows> {
+  /** Runs one statement for `owner` (null: outside any transaction), told to `outcome`. */
+  function run(owner: object | null, exec: () => Rows, outcome?: Outcome): Promise<Rows> {
     if (openTx !== null && owner !== openTx && options.guard) {
       // Another request's transaction is open: this statement must not run inside it.
       const ended = (txEnded as PromiseWithResolvers<void>).promise;
-      return ended.then(() => run(owner, exec));
+      return ended.then(() => run(owner, exec, outcome));
     }
     try {
-      return Promise.resolve(exec());
+      const rows = exec();
+      outcome?.answered();
+      return Promise.resolve(rows);
     } catch (error) {
-      if (!isBusy(error)) return Promise.reject(error);
-      return waitForLock(exec);
+      if (!isBusy(error)) return Promise.reject(outcome ? outcome.failed(error) : error);
+      const waited = waitForLock(exec);
+      if (!outcome) return waited;
+      return waited.then(
+        (rows) => {
+          outcome.answered();
+          return rows;
+        },
+        (failure: unknown) => {
+          throw outcome.failed(failure);
+        },
+      );
     }
   }
 
@@ -166,31 +190,39 @@ export function openSqlite(
     return statement;
   }
 
-  function tagged(owner: object | null): SqliteSql {
+  function tagged(owner: object | null, outcome?: Outcome): SqliteSql {
     const sql = ((strings: TemplateStringsArray, ...values: unknown[]) => {
       if (!Array.isArray(strings) || !("raw" in strings)) {
         return Promise.reject(
           new TypeError("on SQLite, sql is a tagged template (sql`…`) or sql.unsafe(text)"),
         );
       }
-      return run(owner, () => execute(prepared(strings), values.map(bindable)));
+      return run(owner, () => execute(prepared(strings), values.map(bindable)), outcome);
     }) as SqliteSql;
     sql.unsafe = ((text: string, values: unknown[] = []) => {
       if (values.length === 0 && !isOneStatement(text)) {
         // Several statements (a migration file): run them all, no rows.
-        return run(owner, () => {
-          open().run(text);
-          return [];
-        });
+        return run(
+          owner,
+          () => {
+            open().run(text);
+            return [];
+          },
+          outcome,
+        );
       }
-      return run(owner, () => {
-        const statement = prepare(open(), text);
-        try {
-          return execute(statement, values.map(bindable));
-        } finally {
-          statement.statement.finalize();
-        }
-      });
+      return run(
+        owner,
+        () => {
+          const statement = prepare(open(), text);
+          try {
+            return execute(statement, values.map(bindable));
+          } finally {
+            statement.statement.finalize();
+          }
+        },
+        outcome,
+      );
     }) as SqliteSql["unsafe"];
     return sql;
   }
@@ -237,6 +269,7 @@ export function openSqlite(
     txTail = result.catch(() => {});
     return result;
   }) as SqliteClient["begin"];
+  client.reporting = (outcome) => Object.assign(tagged(null, outcome), { begin: client.begin });
   client.close = async () => {
     closed = true;
     database?.close(false);
