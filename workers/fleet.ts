@@ -104,6 +104,12 @@ export interface FleetWorker<
    */
   clientAddress(request: Request): string;
   /**
+   * Whether `request`'s connection comes from one of TRUSTED_PROXIES: then what that proxy adds
+   * to the request (a request id, the client's address) may be believed. False at once, without
+   * looking at the peer, when TRUSTED_PROXIES is empty.
+   */
+  fromTrustedProxy(request: Request): boolean;
+  /**
    * Takes one request from `key`'s budget of `limit` per `windowMs` for the whole fleet (the
    * window starts with the key's first request): a rate limit that holds across workers. The
    * primary keeps the budgets and leases each worker a share of what is left, so far from the

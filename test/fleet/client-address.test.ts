@@ -20,6 +20,11 @@ function who(host: string, port: number, headers = ""): Promise<string> {
   return send(host, port, `GET /who HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`);
 }
 
+/** GET /trusted from CLIENT's address: whether the app sees a trusted proxy ("true"/"false"). */
+function trusted(host: string, port: number): Promise<string> {
+  return send(host, port, "GET /trusted HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+}
+
 /** `request`, written raw from CLIENT's address; the body of a 200. */
 function send(host: string, port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -63,6 +68,9 @@ describe.skipIf(!HAPROXY)("TRUSTED_PROXIES", () => {
     expect(await who("127.0.0.1", lb.port, SPOOFED)).toBe(CLIENT);
     // Straight to the fleet from an untrusted peer: the headers are not read at all.
     expect(await who("127.0.0.3", fleet.port, SPOOFED)).toBe(CLIENT);
+    // worker.fromTrustedProxy: true through the balancer, false straight from the client.
+    expect(await trusted("127.0.0.1", lb.port)).toBe("true");
+    expect(await trusted("127.0.0.3", fleet.port)).toBe("false");
     await waitFor("access lines naming the client", () => fleet.stdout().includes(`GET /who 200`));
     const lines = fleet
       .stdout()
@@ -93,6 +101,7 @@ describe.skipIf(!HAPROXY)("TRUSTED_PROXIES", () => {
       return (await who("127.0.0.1", lb.port).catch(() => "")) !== "";
     });
     expect(await who("127.0.0.1", lb.port, SPOOFED)).toBe("127.0.0.1");
+    expect(await trusted("127.0.0.1", lb.port)).toBe("false");
   });
 
   test("a TRUSTED_PROXIES entry that is not a CIDR stops the start with exit 2 naming it", async () => {

@@ -6,7 +6,8 @@ import type { FleetWorker } from "../../workers/fleet.ts";
  * `sse` is the runtime's own, on whatever `signal` and `subscribe` the worker it is called on has
  * (so `{ ...fakeWorker(), signal }` works).
  * `consume` keeps budgets in memory (one process: what the primary does for a fleet), its
- * `clientAddress` answers the request's `x-test-client` header (default 127.0.0.1).
+ * `clientAddress` answers the request's `x-test-client` header (default 127.0.0.1), and
+ * `fromTrustedProxy` is true for a request with `x-test-trusted: 1`.
  */
 export function fakeWorker(over: Partial<FleetWorker> = {}): FleetWorker {
   const windows = new Map<string, { used: number; resetAt: number }>();
@@ -28,6 +29,7 @@ export function fakeWorker(over: Partial<FleetWorker> = {}): FleetWorker {
       return new SseStreams(parts).open(request, topics, options);
     },
     clientAddress: (request) => request.headers.get("x-test-client") ?? "127.0.0.1",
+    fromTrustedProxy: (request) => request.headers.get("x-test-trusted") === "1",
     consume: (key, limit, windowMs) => {
       const now = Date.now();
       let window = windows.get(key);

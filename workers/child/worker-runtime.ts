@@ -74,6 +74,7 @@ export class WorkerRuntime extends ChildRuntime {
       sse: (request: Request, topics: string | readonly string[], options?: SseOptions) =>
         runtime.#sse.open(request, topics, options),
       clientAddress: (request: Request) => runtime.clientAddress(request),
+      fromTrustedProxy: (request: Request) => runtime.fromTrustedProxy(request),
       consume: (key: string, limit: number, windowMs: number) =>
         runtime.#quotas.consume(key, limit, windowMs),
       log: this.log,
@@ -164,6 +165,13 @@ export class WorkerRuntime extends ChildRuntime {
     if (!peer) return "unknown";
     if (!this.#clients.enabled) return this.#clients.resolve(peer, null);
     return this.#clients.resolve(peer, request.headers.get(this.#clients.header));
+  }
+
+  /** `worker.fromTrustedProxy`: the peer is one of TRUSTED_PROXIES. */
+  fromTrustedProxy(request: Request): boolean {
+    if (!this.#clients.enabled) return false;
+    const peer = this.#server && peerAddress(this.#server, request);
+    return !!peer && this.#clients.trusts(peer);
   }
 
   protected override tokens(m: Extract<PrimaryMessage, { kind: "tokens" }>): void {
