@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { $ZodIssue } from "zod/v4/core";
 import { DatabaseUnavailable } from "./db/index.ts";
+import { requestId } from "./response-headers.ts";
 
 /** Unknown route → 404 JSON. */
 export const notFound: NotFoundHandler = (c) => c.json({ error: "Not Found" }, 404);
@@ -22,9 +23,9 @@ export const onError: ErrorHandler = (error, c) => {
     c.header("Retry-After", String(error.retryAfterS));
     return c.json({ error: "Service Unavailable" }, 503);
   }
-  const requestId = c.get("requestId");
-  console.error(`request ${requestId} failed:`, error);
-  return c.json({ error: "Internal Server Error", requestId }, 500);
+  const id = requestId(c);
+  console.error(`request ${id} failed:`, error);
+  return c.json({ error: "Internal Server Error", requestId: id }, 500);
 };
 
 /**

@@ -7,11 +7,10 @@ import { join } from "node:path";
 import { Hono } from "hono";
 // Deprecated in favour of @hono/bun (not on npm yet); works unchanged on the fleet.
 import { websocket } from "hono/bun";
-import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import type { FetchApp, FleetWorker } from "../workers/fleet.ts";
 import { notFound, onError } from "./errors.ts";
 import { configuredRateLimit } from "./rate-limit.ts";
+import { withResponseHeaders } from "./response-headers.ts";
 import { chat } from "./routes/chat.ts";
 import { echo } from "./routes/echo.ts";
 import { events } from "./routes/events.ts";
@@ -26,7 +25,6 @@ export const PUBLIC_DIR = join(import.meta.dir, "public");
 /** Builds the app for one worker. */
 export function createApp(worker: FleetWorker): Hono {
   const app = new Hono();
-  app.use(requestId(), secureHeaders());
   app.get("/hello", (c) => c.text(`Hello from worker ${worker.index}\n`));
   app.get("/worker", (c) =>
     c.json({ index: worker.index, pid: worker.pid, context: worker.context }),
@@ -40,12 +38,15 @@ export function createApp(worker: FleetWorker): Hono {
   app.route("/", events(worker));
   app.route("/", wsEcho(worker));
   app.route("/chat", chat(worker));
-  // Last, so routes win; `/` serves public/index.html. A path that cannot name a file is a 404.
+  // public/ answers what no route does (`/` serves public/index.html), then the 404 JSON. A
+  // not-found handler rather than `app.use("/*")`: a middleware on every path would take each
+  // route off Hono's one-handler fast path. A path that cannot name a file is a 404.
   const onRejected = (path: string) => worker.log.debug?.(`static: not a file name: ${path}`);
-  app.use("/*", staticFiles({ root: PUBLIC_DIR, onRejected }));
-  app.notFound(notFound);
+  const files = staticFiles({ root: PUBLIC_DIR, onRejected });
+  app.notFound(async (c) => (await files(c, async () => {})) ?? notFound(c));
   app.onError(onError);
-  return app;
+  // Security headers and X-Request-Id on every response (app/response-headers.ts).
+  return withResponseHeaders(app, worker);
 }
 
 /**

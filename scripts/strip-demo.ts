@@ -48,23 +48,22 @@ const INDEX = `/**
  * by exporting \`{ fetch, websocket }\` (see README).
  */
 import { Hono } from "hono";
-import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import type { FleetWorker } from "../workers/fleet.ts";
 import { notFound, onError } from "./errors.ts";
 import { configuredRateLimit } from "./rate-limit.ts";
+import { withResponseHeaders } from "./response-headers.ts";
 
 /** Builds the app for one worker. */
 export function createApp(worker: FleetWorker): Hono {
   const app = new Hono();
-  app.use(requestId(), secureHeaders());
   // RATE_LIMIT_PER_MINUTE per client for the whole fleet, across hosts with REDIS_URL.
   const limited = configuredRateLimit(worker);
   if (limited) app.use("/api/*", limited);
   app.get("/", (c) => c.text(\`Hello from worker \${worker.index}\\n\`));
   app.notFound(notFound);
   app.onError(onError);
-  return app;
+  // Security headers and X-Request-Id on every response (app/response-headers.ts).
+  return withResponseHeaders(app, worker);
 }
 
 export default createApp;

@@ -327,7 +327,7 @@ export const SETTINGS = {
     default: "",
     defaultText: "none",
     description:
-      "comma-separated CIDRs of balancers whose FORWARDED_HEADER is believed: the client is the rightmost address there that is not one of them (worker.clientAddress, the access log); any other peer is the client itself",
+      "comma-separated CIDRs of balancers whose FORWARDED_HEADER is believed: the client is the rightmost address there that is not one of them (worker.clientAddress, the access log); any other peer is the client itself, and only a trusted proxy's X-Request-Id is kept (worker.fromTrustedProxy)",
     parse: parseTrustedProxies,
   },
   forwardedHeader: {
