@@ -1,8 +1,8 @@
 /**
  * The physical reference for the template's read route: one `Bun.serve` answering
  * `GET /api/todos/:id` from a `bun:sqlite` prepared statement on the same file, with the same
- * body and the same response headers as the template (Hono's secureHeaders and a fresh request
- * id). No fleet, no Hono. `DATABASE_FILE` names the SQLite file (its `todos` table exists).
+ * body and the same response headers as the template (app/response-headers.ts: hono/secure-headers'
+ * defaults and a fresh request id). No fleet, no Hono. `DATABASE_FILE` names the SQLite file (its `todos` table exists).
  * Prints `bench-sqlite-bare: ready pid <pid>` once it listens; stops on SIGTERM/SIGINT.
  */
 import { Database } from "bun:sqlite";
