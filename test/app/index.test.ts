@@ -26,6 +26,22 @@ describe("template app: app/index.ts (/hello, /worker, app/public/, errors)", ()
     expect((await createApp(worker).request("/../index.ts")).status).toBe(404);
   });
 
+  test("no middleware on every path: GET routes take Hono's one-handler fast path", () => {
+    // A middleware on every path (app.use) would put every request through compose, one async
+    // dispatch per layer (why app/response-headers.ts stamps the headers around the app instead).
+    // A route's own validator is fine; the rate limit on /api/* is opt-in.
+    const app = createApp(worker);
+    const handlersOf = (method: string, path: string) =>
+      app.router.match(method, path)[0].map(([[, route]]) => `${route.method} ${route.path}`);
+    for (const path of ["/hello", "/worker", "/api/todos/1", "/events"]) {
+      expect(handlersOf("GET", path)).toHaveLength(1);
+    }
+    // The validator and the handler of that one route, nothing else.
+    expect(handlersOf("GET", "/api/todos")).toEqual(["GET /api/todos", "GET /api/todos"]);
+    expect(handlersOf("POST", "/api/todos")).toEqual(["POST /api/todos", "POST /api/todos"]);
+    expect(handlersOf("GET", "/no/route/here")).toEqual([]);
+  });
+
   test("GET /worker shows index, pid and context", async () => {
     const res = await createApp(worker).request("/worker");
     expect(await res.json()).toEqual({ index: 3, pid: 4242, context: { shard: "c" } });
