@@ -8,7 +8,8 @@
  *      stall: a worker waiting for the lock on its loop would show ~400 ms);
  *   2. the read route (GET /api/todos/1) fleet ×2 / ×1, interleaved rounds;
  *   3. the read route, fleet ×1 against a bare `Bun.serve` + `bun:sqlite` prepared statement on
- *      the same file sending the same response headers (servers/sqlite-bare.ts), paired and
+ *      the same file sending the same response headers (servers/sqlite-bare.ts), and the template
+ *      app without the fleet against it (servers/sqlite-app.ts: what the app costs), paired and
  *      pinned as `bun run bench` pairs (both loaded at once, servers on CPU 0 in their own
  *      sessions, wrk on CPU 1; median of per-round ratios), with an A/A control (bare / bare);
  *   4. PostgreSQL (a throwaway server): writes/s and p99 with a pool of 1, 2, 4, 8 per worker
@@ -289,16 +290,19 @@ async function readRatio(): Promise<void> {
   ]);
 }
 
-/** The bare reference (servers/sqlite-bare.ts) on `file`, pinned to the servers' CPU. */
-async function startSqliteBare(file: string): Promise<Fleet> {
+/**
+ * One of the single-process servers beside the fleet on `file`, pinned to the servers' CPU: the
+ * bare reference (servers/sqlite-bare.ts) or the template app without the fleet (sqlite-app.ts).
+ */
+async function startSingle(name: "sqlite-bare" | "sqlite-app", file: string): Promise<Fleet> {
   const port = freePort();
-  const script = join(import.meta.dir, "servers", "sqlite-bare.ts");
+  const script = join(import.meta.dir, "servers", `${name}.ts`);
   const group = processes.spawnGroup(
     pinned([process.execPath, script], SERVER_CPUS),
     { PORT: String(port), HOST: "127.0.0.1", DATABASE_FILE: file },
     ROOT,
   );
-  await group.stdout.waitFor(/^bench-sqlite-bare: ready pid (\d+)/, 10_000);
+  await group.stdout.waitFor(new RegExp(`^bench-${name}: ready pid (\\d+)`), 10_000);
   return { group, port, url: `http://127.0.0.1:${port}` };
 }
 
@@ -321,16 +325,19 @@ async function readPaired(): Promise<void> {
     `\n### Read route (GET /api/todos/1, SQLite): fleet ×1 / bare Bun.serve + bun:sqlite, same response headers, paired and pinned, ${pairRounds} rounds of ${seconds} s\n`,
   );
   const file = await seededFile("paired.db");
-  const bare = await startSqliteBare(file);
-  const control = await startSqliteBare(file);
+  const bare = await startSingle("sqlite-bare", file);
+  const control = await startSingle("sqlite-bare", file);
+  const alone = await startSingle("sqlite-app", file);
   const fleet = await startFleet(1, { DATABASE_URL: `sqlite://${file}` }, SERVER_CPUS);
   const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)] ?? 0;
   try {
     await pairRound(bare, control, 1); // warm-up
     await pairRound(bare, fleet, 1);
+    await pairRound(bare, alone, 1);
     const aa: number[] = [];
     const fb: number[] = [];
-    const rps = { bare: [] as number[], fleet: [] as number[] };
+    const ab: number[] = [];
+    const rps = { bare: [] as number[], fleet: [] as number[], alone: [] as number[] };
     for (let round = 1; round <= pairRounds; round++) {
       const c = await pairRound(bare, control, seconds);
       aa.push(c.b / c.a);
@@ -338,7 +345,12 @@ async function readPaired(): Promise<void> {
       fb.push(f.b / f.a);
       rps.bare.push(f.a);
       rps.fleet.push(f.b);
-      log(`paired round ${round}: A/A ${fmt(c.b / c.a, 3)}, fleet ×1 / bare ${fmt(f.b / f.a, 3)}`);
+      const a = await pairRound(bare, alone, seconds);
+      ab.push(a.b / a.a);
+      rps.alone.push(a.b);
+      log(
+        `paired round ${round}: A/A ${fmt(c.b / c.a, 3)}, fleet ×1 / bare ${fmt(f.b / f.a, 3)}, app alone / bare ${fmt(a.b / a.a, 3)}`,
+      );
     }
     row(["pair", "A req/s (median)", "B req/s (median)", "B / A per round", "median"]);
     row(["---", "---", "---", "---", "---"]);
@@ -350,8 +362,15 @@ async function readPaired(): Promise<void> {
       fb.map((r) => fmt(r, 3)).join(", "),
       fmt(median(fb), 3),
     ]);
+    row([
+      "app alone (createApp in one Bun.serve, no fleet) / bare",
+      "",
+      fmt(median(rps.alone)),
+      ab.map((r) => fmt(r, 3)).join(", "),
+      fmt(median(ab), 3),
+    ]);
   } finally {
-    for (const server of [bare, control, fleet]) await processes.stop(server.group);
+    for (const server of [bare, control, alone, fleet]) await processes.stop(server.group);
   }
 }
 
