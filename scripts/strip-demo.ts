@@ -95,7 +95,8 @@ describe("app/index.ts", () => {
 /**
  * Kept, by folder: the README endpoints check (it reads the routes of whatever app/index.ts
  * builds), the data layer's tests (the database client, migrations, the app settings table),
- * static files, the pub/sub ordering recipe's (app/newest.ts stays), and the black-box tests
+ * static files, the pub/sub ordering recipe's (app/newest.ts stays), `useTestDatabase` (a
+ * throwaway database for the app's route tests) and its test, and the black-box tests
  * that hold for any app (the one-file build, the database in a fleet); the rest tests the demo's
  * routes.
  */
@@ -107,6 +108,8 @@ const KEPT_TESTS: Record<string, Set<string>> = {
     "static.test.ts",
     "newest.test.ts",
     "jobs-pure.test.ts",
+    "database.ts",
+    "database.test.ts",
   ]),
   "app-fleet": new Set([
     "binary.test.ts",

@@ -33,6 +33,8 @@ describe("bun scripts/strip-demo.ts", () => {
         "static.test.ts",
         "newest.test.ts",
         "jobs-pure.test.ts",
+        "database.ts",
+        "database.test.ts",
       ];
       const kept = keep.filter((name) => existsSync(join(project, "test", "app", name)));
       const keepFleet = [
