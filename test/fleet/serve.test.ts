@@ -104,6 +104,9 @@ describe("serving", () => {
     );
     expect(loadedIn).toContain(setupPid);
     expect(loadedIn).not.toContain(fleet.pid);
+    // Its lines say which process wrote them: the setup process, not a second primary.
+    expect(fleet.stderr()).toContain(`[setup pid ${setupPid}] [fixture] hooks module loaded`);
+    expect(fleet.stderr()).not.toContain(`[primary pid ${setupPid}]`);
     expect(fleet.stderr()).toContain("[fixture] onStart worker 0");
     expect(fleet.stderr()).toContain("[fixture] onStart worker 1");
   });
