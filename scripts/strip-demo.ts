@@ -213,8 +213,12 @@ if (existsSync(readmePath)) {
   // A table row whose first cell names what was deleted describes nothing any more.
   const deletedRow = (line: string) =>
     /^\| `app\/(routes|public|jobs\/report\.ts|jobs\/purge-done-todos\.ts)[/`]/.test(line);
+  // A passage on lines of its own goes with its line ends; one inside a line goes alone, so the
+  // blank line (or code fence) after that line stays. Blank lines left doubled become one.
   const lines = readFileSync(readmePath, "utf8")
-    .replace(/<!-- demo -->[\s\S]*?<!-- \/demo -->\n?/g, "")
+    .replace(/^<!-- demo -->\n[\s\S]*?<!-- \/demo -->\n/gm, "")
+    .replace(/<!-- demo -->[\s\S]*?<!-- \/demo -->/g, "")
+    .replace(/\n{3,}/g, "\n\n")
     .split("\n")
     .filter((line) => !demoSetting(line) && !deletedRow(line));
   const demoRow = (line: string) => /^\|[^|]*\| template: /.test(line);

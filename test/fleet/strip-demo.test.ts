@@ -93,6 +93,18 @@ describe("bun scripts/strip-demo.ts", () => {
       stale.push("WebSocket route"); // the template's app exports `websocket` for one; no more
       for (const word of [...stale, "<!-- demo -->"])
         expect({ word, found: readme.includes(word) }).toEqual({ word, found: false });
+      // What is left reads as it did: no doubled blank line, no code block glued to a paragraph,
+      // no two paragraphs run together where a passage between them went.
+      expect(readme).not.toContain("\n\n\n");
+      expect(readme.match(/[^\n]\n```\w+/g)).toBeNull();
+      const before = readFileSync(join(ROOT, "README.md"), "utf8").split("\n");
+      const after = readme.split("\n");
+      const once = (line: string) => before.indexOf(line) === before.lastIndexOf(line);
+      const glued = before
+        .filter((line, i) => line !== "" && before[i - 1] === "" && !line.includes("demo -->"))
+        .filter((line) => once(line) && after.includes(line))
+        .filter((line) => after[after.indexOf(line) - 1] !== "");
+      expect(glued).toEqual([]);
       const testFiles = ["index.test.ts", ...kept].sort();
       expect(readdirSync(join(project, "test", "app")).sort()).toEqual(testFiles);
       expect(readdirSync(join(project, "test", "app-fleet")).sort()).toEqual(keptFleet.sort());
