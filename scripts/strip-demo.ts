@@ -12,7 +12,9 @@
  * pure parts, the README tables) are kept, so `bun run test` stays green.
  *
  * It deletes files: in a git checkout it refuses to run while `app/`, `test/app/`,
- * `test/app-fleet/` or README.md have uncommitted changes (`--force` runs anyway).
+ * `test/app-fleet/` or README.md have uncommitted changes (`--force` runs anyway). It runs once:
+ * it deletes itself and its test last, since run again it would delete the new app's
+ * `app/routes/`, and its test (which strips a copy of the project) would fail on the new app.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -94,7 +96,8 @@ describe("app/index.ts", () => {
 /**
  * Kept, by folder: the README endpoints check (it reads the routes of whatever app/index.ts
  * builds), the data layer's tests (the database client, migrations, the app settings table),
- * static files, the pub/sub ordering recipe's (app/newest.ts stays), and the black-box tests
+ * static files, the pub/sub ordering recipe's (app/newest.ts stays), `useTestDatabase` (a
+ * throwaway database for the app's route tests) and its test, and the black-box tests
  * that hold for any app (the one-file build, the database in a fleet); the rest tests the demo's
  * routes.
  */
@@ -106,6 +109,8 @@ const KEPT_TESTS: Record<string, Set<string>> = {
     "static.test.ts",
     "newest.test.ts",
     "jobs-pure.test.ts",
+    "database.ts",
+    "database.test.ts",
   ]),
   "app-fleet": new Set([
     "binary.test.ts",
@@ -135,7 +140,8 @@ const ROWS = [
   '| anything else | the app: 404 `{"error":"Not Found"}`; a thrown error → 500 `{"error":"Internal Server Error","requestId"}` (no stack) |',
 ];
 
-function gitChanges(): string {
+/** Uncommitted changes under the paths it edits; null when this is not a git checkout. */
+function gitChanges(): string | null {
   const git = Bun.spawnSync(
     ["git", "status", "--porcelain", "--", "app", "test/app", "test/app-fleet", "README.md"],
     {
@@ -145,10 +151,11 @@ function gitChanges(): string {
     },
   );
   // Not a git checkout (or no git): nothing to compare with, so nothing to protect.
-  return git.exitCode === 0 ? git.stdout.toString().trim() : "";
+  return git.exitCode === 0 ? git.stdout.toString().trim() : null;
 }
 
-const changes = force ? "" : gitChanges();
+const inGit = gitChanges() !== null;
+const changes = force ? "" : (gitChanges() ?? "");
 if (changes) {
   process.stderr.write(
     `strip-demo: uncommitted changes that it would delete or overwrite:\n${changes}\nCommit or stash them first, or run with --force.\n`,
@@ -205,8 +212,12 @@ if (existsSync(readmePath)) {
   // A table row whose first cell names what was deleted describes nothing any more.
   const deletedRow = (line: string) =>
     /^\| `app\/(routes|public|jobs\/report\.ts|jobs\/purge-done-todos\.ts)[/`]/.test(line);
+  // A passage on lines of its own goes with its line ends; one inside a line goes alone, so the
+  // blank line (or code fence) after that line stays. Blank lines left doubled become one.
   const lines = readFileSync(readmePath, "utf8")
-    .replace(/<!-- demo -->[\s\S]*?<!-- \/demo -->\n?/g, "")
+    .replace(/^<!-- demo -->\n[\s\S]*?<!-- \/demo -->\n/gm, "")
+    .replace(/<!-- demo -->[\s\S]*?<!-- \/demo -->/g, "")
+    .replace(/\n{3,}/g, "\n\n")
     .split("\n")
     .filter((line) => !demoSetting(line) && !deletedRow(line));
   const demoRow = (line: string) => /^\|[^|]*\| template: /.test(line);
@@ -215,6 +226,24 @@ if (existsSync(readmePath)) {
   writeFileSync(readmePath, lines.filter((line) => !demoRow(line)).join("\n"));
   console.log(
     "README.md: the demo's passages dropped; the Endpoints table's template rows describe the new app",
+  );
+}
+// One use only (see the top of this file).
+for (const path of ["scripts/strip-demo.ts", "test/fleet/strip-demo.test.ts"]) {
+  if (!existsSync(join(ROOT, path))) continue;
+  rmSync(join(ROOT, path));
+  console.log(`deleted ${path} (it runs once)`);
+}
+// A start before the strip migrated the demo's tables into the default SQLite file; they stay
+// there (and its record of migrations no file has now: `bun run migrate -- --status`).
+if (existsSync(join(ROOT, "data", "app.db"))) {
+  console.log(
+    "data/app.db still holds the demo's tables (todos) and its migrations' records: delete data/ before the next start unless it holds data you keep",
+  );
+}
+if (inGit) {
+  console.log(
+    "the demo stays in git's history: `git show HEAD:app/routes/todos.ts` is a database CRUD route to copy",
   );
 }
 console.log("done: run `bun run test`, then `bun run start`.");

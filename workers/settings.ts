@@ -440,14 +440,17 @@ export function childSettingChecks(): Record<ChildSettingKey, Check> {
 
 const shownDefault = (s: SettingSpec<unknown>) => s.defaultText ?? String(s.default);
 
-/** `--help` text, derived from SETTINGS; `command` is how the user started it. */
+/**
+ * `--help` text, derived from SETTINGS; `command` is how the user started it. Only `bun run`
+ * needs `--` before the flags: the one-file build (`bun-fleet`) takes them as they are.
+ */
 export function helpText(command = "bun run start"): string {
   const rows = settingEntries().map(([, s]) => {
     const flag = s.flag ? `--${s.flag}${s.boolean ? "" : " <value>"}` : "(env only)";
     return `  ${flag.padEnd(28)} ${s.env.padEnd(22)} ${s.description} [default: ${shownDefault(s)}]`;
   });
   return [
-    `Usage: ${command} -- [options]`,
+    `Usage: ${command}${command.startsWith("bun run ") ? " --" : ""} [options]`,
     "",
     "Starts a primary that supervises one Bun.serve worker per core on one shared port.",
     "Every option also reads from its environment variable; a flag wins over the env.",

@@ -137,8 +137,10 @@ describe("dist/bun-fleet is whole and closed", () => {
       );
       expect(readdirSync(dir).filter((name) => name.startsWith("ran-"))).toEqual([]);
       expect(stdout()).toContain("app app/index.ts (embedded)");
-      const hello = await freshFetch(`http://127.0.0.1:${port}/hello`);
-      expect(await hello.text()).toBe("Hello from worker 0\n");
+      // The embedded app answers, not the .env's: any path of it (this test runs on whatever app
+      // app/index.ts is, the template's demo or the app that replaced it).
+      const answer = await freshFetch(`http://127.0.0.1:${port}/no-route-of-the-hostile-app`);
+      expect(await answer.text()).not.toBe("hostile\n");
       proc.kill("SIGTERM");
       expect(await proc.exited).toBe(0);
     } finally {

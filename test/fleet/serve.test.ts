@@ -104,6 +104,9 @@ describe("serving", () => {
     );
     expect(loadedIn).toContain(setupPid);
     expect(loadedIn).not.toContain(fleet.pid);
+    // Its lines say which process wrote them: the setup process, not a second primary.
+    expect(fleet.stderr()).toContain(`[setup pid ${setupPid}] [fixture] hooks module loaded`);
+    expect(fleet.stderr()).not.toContain(`[primary pid ${setupPid}]`);
     expect(fleet.stderr()).toContain("[fixture] onStart worker 0");
     expect(fleet.stderr()).toContain("[fixture] onStart worker 1");
   });
@@ -139,8 +142,9 @@ describe("serving", () => {
       return info.index === 0 && info.pid !== victim.pid;
     });
     const log = fleet.stderr();
-    expect(log).toContain(`worker 0 (pid ${victim.pid}) is draining on its own (SIGTERM)`);
-    expect(log).toContain("drained on its own and exited; respawning its slot");
+    expect(log).toContain(
+      `worker 0 (pid ${victim.pid}) drained on its own (SIGTERM) and exited; respawning its slot`,
+    );
     expect(log).not.toContain("crash 1 of");
   });
 

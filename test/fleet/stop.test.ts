@@ -100,6 +100,19 @@ describe("stopping", () => {
     await waitFor("every fleet process to exit", () => fleet.pids().length === 0, 500);
   });
 
+  test("Ctrl-C (SIGINT to every process of the fleet, workers first) exits 0 and logs no worker as draining on its own", async () => {
+    const fleet = await startReadyFleet();
+    const primary = fleet.pid;
+    // A terminal sends it to the whole foreground group; workers first is the order in which
+    // their own drains most often reach the primary before its stop does.
+    for (const pid of fleet.pids()) if (pid !== primary) process.kill(pid, "SIGINT");
+    process.kill(primary, "SIGINT");
+    expect(await fleet.exited).toBe(0);
+    const log = fleet.stderr();
+    expect(log).toContain("stopping (SIGINT)");
+    expect(log).not.toContain("on its own");
+  });
+
   test("a second SIGINT forces an immediate stop with exit 130", async () => {
     const fleet = await startReadyFleet({ env: SLOW_APP });
     const { response } = await slowRequestInFlight(fleet, 5000);

@@ -17,6 +17,12 @@ describe("settings", () => {
     for (const spec of Object.values(SETTINGS)) expect(help).toContain(spec.env);
   });
 
+  test("--help shows `--` before the options for bun run only, not for the one-file build", () => {
+    expect(helpText().split("\n")[0]).toBe("Usage: bun run start -- [options]");
+    expect(helpText("bun run dev").split("\n")[0]).toBe("Usage: bun run dev -- [options]");
+    expect(helpText("bun-fleet").split("\n")[0]).toBe("Usage: bun-fleet [options]");
+  });
+
   test("each default passes its own parser", () => {
     for (const [key, spec] of Object.entries(SETTINGS)) {
       if ("default" in spec) {

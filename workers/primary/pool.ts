@@ -190,7 +190,8 @@ export class Pool {
     if (!exit.wasReady && this.owner.starting) {
       this.owner.bootFailed(worker, exit.bootError ?? describeExit(exit));
     } else if (exit.intended && exit.code === ChildExitCode.ok && !worker.hung) {
-      this.log.info(`${worker.name} drained on its own and exited; respawning its slot`);
+      const why = exit.ownDrainReason ? ` (${exit.ownDrainReason})` : "";
+      this.log.info(`${worker.name} drained on its own${why} and exited; respawning its slot`);
       this.#spawnInto(slot, "restart");
     } else {
       this.#crashed(slot, worker, exit);

@@ -56,6 +56,8 @@ export interface ChildExit {
   wasReady: boolean;
   /** The exit was asked for (a drain from us, or the worker drained on its own signal). */
   intended: boolean;
+  /** Why it began to drain on its own (its own signal), when it did; null when we asked it to. */
+  ownDrainReason: string | null;
   /** Why it failed to boot, when it told us or never became ready. */
   bootError: string | null;
 }
@@ -94,6 +96,7 @@ export class ChildProcess {
   readonly startedAt = Date.now();
   readonly #snapshots = new Pending<ChildSnapshot>();
   #intended = false;
+  #ownDrainReason: string | null = null;
   #wasReady = false;
   #bootError: string | null = null;
   #bootTimer: Timer;
@@ -218,8 +221,11 @@ export class ChildProcess {
     },
     draining: (m) => {
       this.#intended = true;
+      this.#ownDrainReason ??= m.reason;
       if (this.lifecycle.can("draining")) this.lifecycle.to("draining");
-      this.log.info(`${this.name} is draining on its own (${m.reason})`);
+      // Debug only: a terminal's Ctrl-C reaches every worker too, and the fleet's stop says it
+      // all; a worker signalled alone is logged at its exit, with this reason (pool.ts).
+      this.log.debug(`${this.name} is draining on its own (${m.reason})`);
     },
     heartbeat: () => {
       this.lastSeen = performance.now();
@@ -252,6 +258,7 @@ export class ChildProcess {
       signal,
       wasReady: this.#wasReady,
       intended: this.#intended,
+      ownDrainReason: this.#ownDrainReason,
       bootError: this.#bootError,
     };
     this.events.exited(this, exit);

@@ -15,10 +15,11 @@ import { type AppConfig, appSettingsSchema, readAppSettings } from "../config/ap
 import { checkExtras, runSetupHook, SetupInvalid } from "./hooks.ts";
 import { SETUP_ENV, type SetupInit, type SetupOutcome } from "./setup-process.ts";
 
-// Named as the primary: these lines are the primary's start, as they were when it ran them.
-const log = createLog("primary");
-bridgeConsole("primary"); // the user's hooks and setup log like the rest
-logUncaught("primary");
+// Named "setup", not "primary": the pid on each line is this process's, and a second "primary
+// pid" in the log (beside the banner's) reads like a second fleet on the machine.
+const log = createLog("setup");
+bridgeConsole("setup"); // the user's hooks and setup log like the rest
+logUncaught("setup");
 
 /** The hooks module's checked exports, settings and setup result, or the exit code of a failure. */
 async function start(init: SetupInit): Promise<SetupOutcome | ExitCode> {
