@@ -5,10 +5,24 @@
  * app (Hono, the data layer, the response headers) and the fleet (its request path, the meter).
  * Prints `bench-sqlite-app: ready pid <pid>` once it listens; stops on SIGTERM/SIGINT.
  */
-import { closeDb, openDb } from "../../../app/db/index.ts";
-import { parseDatabaseUrl, type Target } from "../../../app/db/url.ts";
-import { createApp } from "../../../app/index.ts";
+import { join } from "node:path";
+import type { Hono } from "hono";
 import { fakeWorker } from "../../../test/helpers/worker.ts";
+import type { FleetWorker } from "../../../workers/fleet.ts";
+
+// The template's modules, by path at run time: scripts/ keeps type-checking when app/ is replaced
+// (test/unit/layout.test.ts), and this bench is the template's own.
+const APP = join(import.meta.dir, "..", "..", "..", "app");
+const { closeDb, openDb } = (await import(join(APP, "db", "index.ts"))) as {
+  openDb(target: unknown, options: { max: number; applicationName: string }): Promise<unknown>;
+  closeDb(deadline: number): Promise<boolean>;
+};
+const { parseDatabaseUrl } = (await import(join(APP, "db", "url.ts"))) as {
+  parseDatabaseUrl(url: string): unknown;
+};
+const { createApp } = (await import(join(APP, "index.ts"))) as {
+  createApp(worker: FleetWorker): Hono;
+};
 
 const port = Number(process.env.PORT);
 const file = process.env.DATABASE_FILE;
@@ -17,7 +31,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535 || !file) {
   process.exit(2);
 }
 
-await openDb(parseDatabaseUrl(`sqlite://${file}`) as Target, { max: 1, applicationName: "bench" });
+await openDb(parseDatabaseUrl(`sqlite://${file}`), { max: 1, applicationName: "bench" });
 // What a worker without TRUSTED_PROXIES answers, without reading a header.
 const app = createApp(fakeWorker({ fromTrustedProxy: () => false }));
 const server = Bun.serve({
