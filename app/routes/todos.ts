@@ -87,9 +87,10 @@ type Row = {
   updated_at: Date | string;
 };
 
+const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
+
 /** A row as JSON: SQLite's 0/1 and ISO text, PostgreSQL's boolean and Date, look the same. */
 function toTodo(row: Row) {
-  const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
   return {
     id: Number(row.id),
     title: row.title,
