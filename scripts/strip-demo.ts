@@ -111,6 +111,7 @@ const KEPT_TESTS: Record<string, Set<string>> = {
     "jobs-pure.test.ts",
     "database.ts",
     "database.test.ts",
+    "db-not-open.test.ts",
   ]),
   "app-fleet": new Set([
     "binary.test.ts",

@@ -33,7 +33,11 @@ export async function openDb(target: Target, options: ConstructorParameters<type
 
 /** This process's client; throws before `openDb` (a route that runs before onStart is a bug). */
 export function db(): Db {
-  if (!current) throw new Error("the database is not open yet (openDb runs in onStart)");
+  if (!current) {
+    throw new Error(
+      "the database is not open yet (openDb runs in onStart; a test calling routes through app.request() calls useTestDatabase() from test/app/database.ts)",
+    );
+  }
   return current;
 }
 
