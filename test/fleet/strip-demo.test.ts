@@ -35,6 +35,7 @@ describe("bun scripts/strip-demo.ts", () => {
         "jobs-pure.test.ts",
         "database.ts",
         "database.test.ts",
+        "db-not-open.test.ts",
       ];
       const kept = keep.filter((name) => existsSync(join(project, "test", "app", name)));
       const keepFleet = [
