@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isAlive } from "../../scripts/lib/procs.ts";
 import { SIGINT_COALESCE_MS } from "../../workers/primary/signals.ts";
 import {
   FIXTURES,
@@ -111,6 +112,21 @@ describe("stopping", () => {
     const log = fleet.stderr();
     expect(log).toContain("stopping (SIGINT)");
     expect(log).not.toContain("on its own");
+  });
+
+  test("Ctrl-C whose SIGINT reaches the primary after its workers have already exited: no respawn, nothing 'on its own', exit 0", async () => {
+    const fleet = await startReadyFleet();
+    const primary = fleet.pid;
+    const children = fleet.pids().filter((pid) => pid !== primary);
+    for (const pid of children) process.kill(pid, "SIGINT");
+    // What a busy machine does to a terminal's Ctrl-C: every worker drains and exits first.
+    await waitFor("the workers to exit", () => children.every((pid) => !isAlive(pid)));
+    process.kill(primary, "SIGINT");
+    expect(await fleet.exited).toBe(0);
+    const log = fleet.stderr();
+    expect(log).toContain("stopping (SIGINT): draining 0 process(es)");
+    expect(log).not.toContain("on its own");
+    expect(log).not.toContain("respawning");
   });
 
   test("a second SIGINT forces an immediate stop with exit 130", async () => {

@@ -16,6 +16,14 @@ import {
 /** After the deadline, children cut their connections and exit; this long later we SIGKILL. */
 export const KILL_GRACE_MS = 1000;
 
+/**
+ * A worker that drained on its own SIGINT is respawned this long after its exit, not at once: a
+ * terminal's Ctrl-C sends SIGINT to every process of the fleet, and on a busy machine a worker can
+ * drain and exit before the primary handles its own. If the stop begins meanwhile, the slot is
+ * simply not respawned (and nothing says the worker left "on its own").
+ */
+export const SIGINT_RESPAWN_DELAY_MS = 500;
+
 /** One place in the fleet: an HTTP worker index, or one instance of an extra process. */
 export interface Slot {
   index: number;
@@ -191,8 +199,16 @@ export class Pool {
       this.owner.bootFailed(worker, exit.bootError ?? describeExit(exit));
     } else if (exit.intended && exit.code === ChildExitCode.ok && !worker.hung) {
       const why = exit.ownDrainReason ? ` (${exit.ownDrainReason})` : "";
-      this.log.info(`${worker.name} drained on its own${why} and exited; respawning its slot`);
-      this.#spawnInto(slot, "restart");
+      const respawn = () => {
+        // Stops cancel the timer; a scale-down may have removed the slot meanwhile.
+        const inPool = this.http.includes(slot) || this.extras.includes(slot);
+        if ((!this.owner.running && !this.owner.starting) || !inPool || slot.current) return;
+        this.log.info(`${worker.name} drained on its own${why} and exited; respawning its slot`);
+        this.#spawnInto(slot, "restart");
+      };
+      if (exit.ownDrainReason === "SIGINT") {
+        slot.respawnTimer = setTimeout(respawn, SIGINT_RESPAWN_DELAY_MS);
+      } else respawn();
     } else {
       this.#crashed(slot, worker, exit);
     }
