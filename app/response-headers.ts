@@ -41,17 +41,19 @@ export const REQUEST_ID_HEADER = "X-Request-Id";
 /** What hono/request-id accepts from a client: 1 to 255 of `\w`, `-` and `=`. */
 const ACCEPTED_ID = /^[\w\-=]{1,255}$/;
 
-/** The ids trusted proxies sent, by request (read by `requestId`). */
-const forwardedIds = new WeakMap<Request, string>();
+/** The id chosen for a request: its trusted proxy's, or the one `requestId(c)` gave a handler. */
+const chosenIds = new WeakMap<Request, string>();
 
 /**
  * This request's id: the one already chosen for it, else the trusted proxy's, else a new UUID.
- * Sets it on the response (`X-Request-Id`) and in `c.var.requestId`.
+ * Sets it on the response (`X-Request-Id`, also on a Response the handler builds itself) and in
+ * `c.var.requestId`.
  */
 export function requestId(c: Context): string {
   let id = c.get("requestId") as string | undefined;
   if (id === undefined) {
-    id = forwardedIds.get(c.req.raw) ?? crypto.randomUUID();
+    id = chosenIds.get(c.req.raw) ?? crypto.randomUUID();
+    chosenIds.set(c.req.raw, id);
     c.set("requestId", id);
     c.header(REQUEST_ID_HEADER, id);
   }
@@ -59,7 +61,7 @@ export function requestId(c: Context): string {
 }
 
 /** Sets the headers on `response` (a copy when its headers are immutable, e.g. a proxied fetch). */
-function stamp(response: Response | undefined, forwardedId?: string): Response | undefined {
+function stamp(response: Response | undefined, request: Request): Response | undefined {
   if (response === undefined) return response; // upgraded to a WebSocket: nothing is sent
   let res = response;
   let headers = res.headers;
@@ -72,12 +74,10 @@ function stamp(response: Response | undefined, forwardedId?: string): Response |
   }
   for (let i = 0; i < NAMES.length; i++) headers.set(NAMES[i] as string, VALUES[i] as string);
   if (!headers.has(REQUEST_ID_HEADER)) {
-    headers.set(REQUEST_ID_HEADER, forwardedId ?? crypto.randomUUID());
+    headers.set(REQUEST_ID_HEADER, chosenIds.get(request) ?? crypto.randomUUID());
   }
   return res;
 }
-
-const stampNew = (response: Response | undefined) => stamp(response);
 
 /**
  * `app` with its fetch (and so `app.request()` in tests) stamping the headers on every response,
@@ -89,18 +89,12 @@ export function withResponseHeaders<App extends Hono>(
 ): App {
   const fetch = app.fetch;
   app.fetch = ((request: Request, ...rest: unknown[]) => {
-    let forwarded: string | undefined;
     if (worker.fromTrustedProxy(request)) {
       const given = request.headers.get(REQUEST_ID_HEADER);
-      if (given !== null && ACCEPTED_ID.test(given)) {
-        forwarded = given;
-        forwardedIds.set(request, given);
-      }
+      if (given !== null && ACCEPTED_ID.test(given)) chosenIds.set(request, given);
     }
     const res = fetch(request, ...(rest as [])) as Response | Promise<Response> | undefined;
-    if (forwarded === undefined) return res instanceof Promise ? res.then(stampNew) : stamp(res);
-    const id = forwarded;
-    return res instanceof Promise ? res.then((r) => stamp(r, id)) : stamp(res, id);
+    return res instanceof Promise ? res.then((r) => stamp(r, request)) : stamp(res, request);
   }) as App["fetch"];
   return app;
 }

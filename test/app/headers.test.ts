@@ -47,6 +47,8 @@ app.get("/test/down", () => {
   throw new DatabaseUnavailable("database down (test)", 1);
 });
 app.get("/test/id", (c) => c.text(requestId(c)));
+// A handler that logs its id and builds its own Response: the response still carries that id.
+app.get("/test/raw-id", (c) => new Response(requestId(c)));
 // Handlers that build their own Response (a stream, a proxied fetch): hono/secure-headers sets
 // its headers on it afterwards, overwriting, and removes X-Powered-By.
 app.get("/test/raw", () => new Response("raw"));
@@ -167,6 +169,13 @@ describe("template app: the exact response headers", () => {
       expect(id).toMatch(UUID);
       expect(await res.text()).toBe(id);
     }
+    for (const headers of [{}, trusted("from-the-proxy")]) {
+      const raw = await app.request("/test/raw-id", { headers });
+      expect(raw.headers.get("x-request-id")).toBe(await raw.text());
+    }
+    expect(
+      (await app.request("/test/raw-id", { headers: trusted("p-1") })).headers.get("x-request-id"),
+    ).toBe("p-1");
     const one = (await app.request("/hello")).headers.get("x-request-id");
     const two = (await app.request("/hello")).headers.get("x-request-id");
     expect(one).not.toBe(two);
