@@ -20,16 +20,16 @@
  * 5), `--rounds <n>` for the read ratio (default 3), `--pair-rounds <n>` (default 7, of 3 s),
  * `--no-postgres`, `--only writes|scaling|paired|postgres` (one section).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Postgres, postgresBin, startPostgres } from "../../test/helpers/postgres.ts";
-import { freePort, type Group, outputOf, Processes, pollUntil } from "../lib/procs.ts";
+import { type Postgres, postgresBin } from "../../test/helpers/postgres.ts";
+import { freePort, type Group, outputOf, pollUntil } from "../lib/procs.ts";
 import { pinned } from "./measure/placement.ts";
 import { parseWrk, runWrk as runPinnedWrk, WRK_MISSING, type WrkResult } from "./measure/wrk.ts";
 import { wholeNumberFlag } from "./options.ts";
 import { CLIENT_CPUS, SERVER_CPUS } from "./paired/pairs.ts";
 import { ROOT } from "./servers/index.ts";
+import { benchSession } from "./session.ts";
 
 const TOKEN = "bench-db-admin-token-0123456789";
 const args = process.argv.slice(2);
@@ -50,18 +50,9 @@ if (!wrk) {
   console.error(WRK_MISSING);
   process.exit(2);
 }
-const processes = new Processes(crypto.randomUUID());
-const tmp = mkdtempSync(join(tmpdir(), "bun-fleet-bench-db-"));
+const session = benchSession("db");
+const { processes, tmp } = session;
 let pg: Postgres | null = null;
-process.on("exit", () => {
-  processes.killAllSync();
-  rmSync(tmp, { recursive: true, force: true });
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    void Promise.allSettled([processes.stopAll(), pg?.stop()]).finally(() => process.exit(130));
-  });
-}
 
 const POST_LUA = join(tmp, "post.lua");
 writeFileSync(
@@ -449,8 +440,8 @@ try {
   if (withPostgres && runs("postgres")) {
     if (!postgresBin()) log("PostgreSQL is not installed: its section is skipped");
     else {
-      pg = await startPostgres({ maxConnections: 60 });
-      await postgresPools(pg);
+      pg = await session.postgres({ maxConnections: 60 });
+      await postgresPools(pg as Postgres);
     }
   }
   const end = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");

@@ -15,15 +15,15 @@
  * (default 3), `--concurrency <n>` JOBS_CONCURRENCY (default 4, the setting's), `--no-postgres`.
  */
 import { Database } from "bun:sqlite";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SQL } from "bun";
-import { type Postgres, postgresBin, startPostgres } from "../../test/helpers/postgres.ts";
-import { freePort, type Group, outputOf, Processes, waitFor } from "../lib/procs.ts";
+import { type Postgres, postgresBin } from "../../test/helpers/postgres.ts";
+import { freePort, type Group, outputOf, waitFor } from "../lib/procs.ts";
 import { parseWrk, WRK_MISSING } from "./measure/wrk.ts";
 import { wholeNumberFlag } from "./options.ts";
 import { ROOT } from "./servers/index.ts";
+import { benchSession } from "./session.ts";
 
 const TOKEN = "bench-jobs-admin-token-0123456789";
 const args = process.argv.slice(2);
@@ -41,18 +41,8 @@ const APP = {
   HOOKS_MODULE: join(FIXTURES, "jobs-hooks.ts"),
 };
 
-const processes = new Processes(crypto.randomUUID());
-const tmp = mkdtempSync(join(tmpdir(), "bun-fleet-bench-jobs-"));
-let pg: Postgres | null = null;
-process.on("exit", () => {
-  processes.killAllSync();
-  rmSync(tmp, { recursive: true, force: true });
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    void Promise.allSettled([processes.stopAll(), pg?.stop()]).finally(() => process.exit(130));
-  });
-}
+const session = benchSession("jobs");
+const { processes, tmp } = session;
 const log = (line: string) => console.error(`bench:jobs: ${line}`);
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -216,12 +206,11 @@ const sqlite = await sqliteThroughput();
 console.log(`| queue | jobs/s (2 job processes) |\n|---|---|`);
 console.log(`| SQLite | ${fmt(sqlite)} |`);
 if (withPostgres && postgresBin()) {
-  pg = await startPostgres({ maxConnections: 50 });
+  const pg = await session.postgres({ maxConnections: 50 });
   try {
     console.log(`| PostgreSQL | ${fmt(await postgresThroughput(pg))} |`);
   } finally {
     await pg.stop();
-    pg = null;
   }
 } else if (withPostgres) {
   log("no PostgreSQL server binaries: PostgreSQL skipped");
