@@ -381,7 +381,8 @@ async function postgresPools(server: Postgres): Promise<void> {
   row(["---", "---", "---", "---", "---", "---", "---", "---", "---"]);
   for (const pool of [1, 2, 4, 8]) {
     const db = `bench_pool_${pool}`;
-    const budget = pool * 3; // 2 workers + 1 for the reload overlap
+    // 2 workers + the template's job process + 1 for the reload overlap (app/hooks.ts's budget).
+    const budget = pool * 4;
     const fleet = await startFleet(2, {
       DATABASE_URL: await server.url(db),
       DB_MAX_CONNECTIONS: String(budget),
