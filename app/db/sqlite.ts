@@ -152,30 +152,41 @@ export function openSqlite(
     }
   }
 
+  /** Another request's transaction is open: a statement of `owner` must not run inside it. */
+  const blocked = (owner: object | null) => openTx !== null && owner !== openTx && options.guard;
+
+  /** A statement answered `rows` at once. */
+  function answered(rows: Rows, outcome?: Outcome): Promise<Rows> {
+    outcome?.answered();
+    return Promise.resolve(rows);
+  }
+
+  /** A statement threw `error`: refused, or (the write lock is held) `exec` retried until it runs. */
+  function threw(error: unknown, exec: () => Rows, outcome?: Outcome): Promise<Rows> {
+    if (!isBusy(error)) return Promise.reject(outcome ? outcome.failed(error) : error);
+    const waited = waitForLock(exec);
+    if (!outcome) return waited;
+    return waited.then(
+      (rows) => {
+        outcome.answered();
+        return rows;
+      },
+      (failure: unknown) => {
+        throw outcome.failed(failure);
+      },
+    );
+  }
+
   /** Runs one statement for `owner` (null: outside any transaction), told to `outcome`. */
   function run(owner: object | null, exec: () => Rows, outcome?: Outcome): Promise<Rows> {
-    if (openTx !== null && owner !== openTx && options.guard) {
-      // Another request's transaction is open: this statement must not run inside it.
+    if (blocked(owner)) {
       const ended = (txEnded as PromiseWithResolvers<void>).promise;
       return ended.then(() => run(owner, exec, outcome));
     }
     try {
-      const rows = exec();
-      outcome?.answered();
-      return Promise.resolve(rows);
+      return answered(exec(), outcome);
     } catch (error) {
-      if (!isBusy(error)) return Promise.reject(outcome ? outcome.failed(error) : error);
-      const waited = waitForLock(exec);
-      if (!outcome) return waited;
-      return waited.then(
-        (rows) => {
-          outcome.answered();
-          return rows;
-        },
-        (failure: unknown) => {
-          throw outcome.failed(failure);
-        },
-      );
+      return threw(error, exec, outcome);
     }
   }
 
@@ -198,19 +209,15 @@ export function openSqlite(
           new TypeError("on SQLite, sql is a tagged template (sql`…`) or sql.unsafe(text)"),
         );
       }
-      // No transaction in the way: run it here, with no closure (the common case, ~1 µs).
-      if (openTx === null || owner === openTx || !options.guard) {
-        try {
-          for (let i = 0; i < values.length; i++) values[i] = bindable(values[i]);
-          const rows = execute(known ?? prepared(strings), values as Binding[]);
-          outcome?.answered();
-          return Promise.resolve(rows);
-        } catch (error) {
-          if (!isBusy(error)) return Promise.reject(outcome ? outcome.failed(error) : error);
-        }
+      const bound = values as Binding[];
+      // What run() does, without its closure on the common path (a point select is ~1 µs).
+      try {
+        for (let i = 0; i < values.length; i++) bound[i] = bindable(values[i]);
+        if (blocked(owner)) return run(owner, () => execute(prepared(strings), bound), outcome);
+        return answered(execute(known ?? prepared(strings), bound), outcome);
+      } catch (error) {
+        return threw(error, () => execute(prepared(strings), bound), outcome);
       }
-      // Another request's transaction is open, or the write lock is held: wait, then run.
-      return run(owner, () => execute(prepared(strings), values as Binding[]), outcome);
     }) as SqliteSql;
     sql.unsafe = ((text: string, values: unknown[] = []) => {
       if (values.length === 0 && !isOneStatement(text)) {

@@ -75,6 +75,25 @@ test("SQLite: the transaction guard keeps another request's write out of a trans
   await db.close(Date.now() + 1000);
 });
 
+test("SQLite: a statement held back by another request's transaction binds its parameters like any other", async () => {
+  const db = await sqliteDb();
+  const opened = Promise.withResolvers<void>();
+  const end = Promise.withResolvers<void>();
+  const a = db.transaction(async (tx) => {
+    await tx`insert into t (v) values ('a')`;
+    opened.resolve();
+    await end.promise;
+  });
+  await opened.promise;
+  // Held back until A commits: a Date and a boolean are bound as outside a transaction.
+  const b = db.query((sql) => sql`insert into t (v) values (${new Date(0)}), (${true})`);
+  end.resolve();
+  await Promise.all([a, b]);
+  const rows = (await db.query((sql) => sql`select v from t order by rowid`)) as { v: unknown }[];
+  expect(rows.map((r) => r.v)).toEqual(["a", "1970-01-01T00:00:00.000Z", "1"]);
+  await db.close(Date.now() + 1000);
+});
+
 test("SQLite without the guard: the other request's write is rolled back with the transaction", async () => {
   const db = await sqliteDb({ guard: false });
   expect(await interleave(db)).toEqual([]); // what the guard prevents
