@@ -207,6 +207,9 @@ export class Pool {
         this.#spawnInto(slot, "restart");
       };
       if (exit.ownDrainReason === "SIGINT") {
+        this.log.debug(
+          `${worker.name} exited after its own SIGINT: its slot is respawned in ${SIGINT_RESPAWN_DELAY_MS} ms unless the fleet stops`,
+        );
         slot.respawnTimer = setTimeout(respawn, SIGINT_RESPAWN_DELAY_MS);
       } else respawn();
     } else {
