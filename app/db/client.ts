@@ -183,8 +183,28 @@ export class Db {
     }
   }
 
-  /** Runs `fn` with the client (counted; bounded by the statement timeout; refusals → 503). */
-  query<T>(fn: (sql: SQL) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with the client (counted; bounded by the statement timeout; refusals → 503) and
+   * returns its promise.
+   *
+   * With `then`, returns `then(value)`: **at once, without a promise**, when `fn`'s promise has
+   * already settled by the time it returns (SQLite answers a statement in place), and otherwise
+   * a promise of it (PostgreSQL; a SQLite statement waiting for another request's transaction;
+   * a refusal, which rejects as without `then`). A route that returns
+   * `db().query(fn, (rows) => c.json(…))` answers a SQLite read synchronously: no promise in
+   * the route, in Hono, around the app or in the fleet (app/db/README.md, with the figures).
+   */
+  query<T>(fn: (sql: SQL) => Promise<T>): Promise<T>;
+  query<T, R>(fn: (sql: SQL) => Promise<T>, then: (value: T) => R): R | Promise<Awaited<R>>;
+  query<T, R>(fn: (sql: SQL) => Promise<T>, then?: (value: T) => R): unknown {
+    const result = this.#query(fn);
+    if (!then) return result;
+    // Bun.peek: the value of a promise that has already settled, read without waiting a turn.
+    if (Bun.peek.status(result) === "fulfilled") return then(Bun.peek(result) as T);
+    return result.then(then);
+  }
+
+  #query<T>(fn: (sql: SQL) => Promise<T>): Promise<T> {
     if (this.#reporting) {
       // SQLite: the statements settle already counted and mapped, so a point select costs no
       // promise hop here (see #run).

@@ -34,6 +34,24 @@ test("PostgreSQL going away: DatabaseUnavailable, logged once per outage, then s
   expect(await db.close(Date.now() + 2000)).toBe(true);
 }, 30_000);
 
+test("PostgreSQL: query(fn, then) is a promise of then's value (the same route code as on SQLite)", async () => {
+  const db = new Db(target(await pg().url("then")), { max: 1, applicationName: "test" });
+  await db.check();
+  const answer = db.query(
+    (sql) => sql<{ one: number }[]>`select 1 as one`,
+    ([row]) => row?.one,
+  );
+  expect(answer).toBeInstanceOf(Promise);
+  expect(await answer).toBe(1);
+  const wrong = db.query(
+    (sql) => sql`select * from missing`,
+    () => 0,
+  ) as Promise<number>;
+  const error = await wrong.catch((e) => e);
+  expect(error.message).toContain("missing");
+  expect(await db.close(Date.now() + 2000)).toBe(true);
+}, 30_000);
+
 test("PostgreSQL: a statement past the statement timeout is cancelled (503), and the pool is usable afterwards", async () => {
   const db = new Db(target(await pg().url("timeout")), {
     max: 1,

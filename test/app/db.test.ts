@@ -94,6 +94,52 @@ test("SQLite: a statement held back by another request's transaction binds its p
   await db.close(Date.now() + 1000);
 });
 
+test("query(fn, then) on SQLite: then runs at once, no promise; behind a transaction or on an error, a promise as without then", async () => {
+  const db = await sqliteDb();
+  await db.query((sql) => sql`insert into t (v) values ('a')`);
+  const at = db.query(
+    (sql) => sql<{ v: string }[]>`select v from t`,
+    ([row]) => row?.v,
+  );
+  expect(at).toBe("a"); // a value, not a promise
+  expect(() =>
+    db.query(
+      (sql) => sql`select 1`,
+      () => {
+        throw new Error("then threw");
+      },
+    ),
+  ).toThrow("then threw");
+  // A wrong query rejects (a 500 through the route), as it does without `then`.
+  const wrong = db.query(
+    (sql) => sql`select * from missing`,
+    () => "never",
+  );
+  expect(wrong).toBeInstanceOf(Promise);
+  expect(((await (wrong as Promise<string>).catch((e) => e)) as Error).message).toContain(
+    "no such table",
+  );
+  // Held back by another request's transaction: a promise of then's value, after the commit.
+  const opened = Promise.withResolvers<void>();
+  const end = Promise.withResolvers<void>();
+  const tx = db.transaction(async (sql) => {
+    await sql`insert into t (v) values ('b')`;
+    opened.resolve();
+    await end.promise;
+  });
+  await opened.promise;
+  const later = db.query(
+    (sql) => sql<{ n: number }[]>`select count(*) as n from t`,
+    ([r]) => r?.n,
+  );
+  expect(later).toBeInstanceOf(Promise);
+  end.resolve();
+  await tx;
+  expect(await later).toBe(2);
+  expect(db.stats).toMatchObject({ queries: 7, errors: 1 }); // the table, then six here
+  await db.close(Date.now() + 1000);
+});
+
 test("SQLite without the guard: the other request's write is rolled back with the transaction", async () => {
   const db = await sqliteDb({ guard: false });
   expect(await interleave(db)).toEqual([]); // what the guard prevents

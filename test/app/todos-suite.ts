@@ -71,6 +71,15 @@ export function todosSuite(dialect: string, url: () => Promise<string>): void {
       expect((await call("DELETE", `/api/todos/${todo.id}`)).status).toBe(404);
     });
 
+    test("GET /:id: app.fetch hands back the Response itself on SQLite (no promise anywhere: the read path bench:db measures), a promise on PostgreSQL", async () => {
+      const todo = await create("answered at once");
+      const res = app.fetch(new Request(`http://localhost/api/todos/${todo.id}`));
+      expect(res).toBeInstanceOf(dialect === "sqlite" ? Response : Promise);
+      const answered = await res;
+      expect(answered.headers.get("x-content-type-options")).toBe("nosniff"); // still stamped
+      expect(await answered.json()).toEqual(todo);
+    });
+
     test("unknown or impossible ids are 404 JSON, for GET, PATCH and DELETE", async () => {
       for (const id of ["999999", "0", "abc", "99999999999", "-1"]) {
         for (const [method, body] of [
