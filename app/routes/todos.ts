@@ -130,7 +130,7 @@ export function todos(db: () => Db = currentDb) {
         return c.json({ items, nextCursor });
       })
       // query's second argument, rather than `await`: on SQLite the row is there at once, and the
-      // route answers without a promise (~7 % more reads a second; app/db/README.md). The same
+      // route answers without a promise (~5 % more reads a second; app/db/README.md). The same
       // code waits for PostgreSQL.
       .get("/todos/:id", (c) => {
         const id = parseId(c.req.param("id"));
