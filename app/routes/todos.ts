@@ -104,71 +104,67 @@ const notFound = (c: Context) => c.json({ error: "Not Found" }, 404);
 
 /** The routes; `db` is this worker's client (a parameter so tests can hand their own). */
 export function todos(db: () => Db = currentDb) {
-  return (
-    new Hono()
-      .post("/todos", zValidator("json", CreateTodo, validationFailed), async (c) => {
-        const { title, done } = c.req.valid("json");
-        const now = new Date().toISOString();
-        const [row] = await db().query(
-          (sql) => sql<Row[]>`
+  return new Hono()
+    .post("/todos", zValidator("json", CreateTodo, validationFailed), async (c) => {
+      const { title, done } = c.req.valid("json");
+      const now = new Date().toISOString();
+      const [row] = await db().query(
+        (sql) => sql<Row[]>`
           insert into todos (title, done, created_at, updated_at)
           values (${title}, ${done}, ${now}, ${now})
           returning id, title, done, created_at, updated_at`,
-        );
-        return c.json(toTodo(row as Row), 201);
-      })
-      .get("/todos", zValidator("query", ListQuery, validationFailed), async (c) => {
-        const { limit, cursor = 0 } = c.req.valid("query");
-        const rows = await db().query(
-          (sql) => sql<Row[]>`
+      );
+      return c.json(toTodo(row as Row), 201);
+    })
+    .get("/todos", zValidator("query", ListQuery, validationFailed), async (c) => {
+      const { limit, cursor = 0 } = c.req.valid("query");
+      const rows = await db().query(
+        (sql) => sql<Row[]>`
           select id, title, done, created_at, updated_at from todos
           where id > ${cursor} order by id limit ${limit + 1}`,
-        );
-        const items = rows.slice(0, limit).map(toTodo);
-        const last = items.at(-1);
-        const nextCursor = rows.length > limit && last ? encodeCursor(last.id) : null;
-        return c.json({ items, nextCursor });
-      })
-      // query's second argument, rather than `await`: on SQLite the row is there at once, and the
-      // route answers without a promise (~5 % more reads a second; app/db/README.md). The same
-      // code waits for PostgreSQL.
-      .get("/todos/:id", (c) => {
-        const id = parseId(c.req.param("id"));
-        if (id === null) return notFound(c);
-        return db().query(
-          (sql) => sql<Row[]>`
+      );
+      const items = rows.slice(0, limit).map(toTodo);
+      const last = items.at(-1);
+      const nextCursor = rows.length > limit && last ? encodeCursor(last.id) : null;
+      return c.json({ items, nextCursor });
+    })
+    .get("/todos/:id", (c) => {
+      const id = parseId(c.req.param("id"));
+      if (id === null) return notFound(c);
+      // query's second argument, rather than `await`: on SQLite the row is there at once, and
+      // the route answers without a promise (~5 % more reads a second; app/db/README.md). The
+      // same code waits for PostgreSQL.
+      return db().query(
+        (sql) => sql<Row[]>`
           select id, title, done, created_at, updated_at from todos where id = ${id}`,
-          ([row]) => (row ? c.json(toTodo(row)) : notFound(c)),
-        );
-      })
-      .patch("/todos/:id", zValidator("json", UpdateTodo, validationFailed), async (c) => {
-        const id = parseId(c.req.param("id"));
-        if (id === null) return notFound(c);
-        const patch = c.req.valid("json");
-        // Read, then write: one transaction (BEGIN IMMEDIATE on SQLite, so it never fails halfway
-        // with SQLITE_BUSY). Inside it, use `tx`, never db(): that would wait for this transaction.
-        const row = await db().transaction(async (tx) => {
-          const [current] = await tx<Row[]>`
+        ([row]) => (row ? c.json(toTodo(row)) : notFound(c)),
+      );
+    })
+    .patch("/todos/:id", zValidator("json", UpdateTodo, validationFailed), async (c) => {
+      const id = parseId(c.req.param("id"));
+      if (id === null) return notFound(c);
+      const patch = c.req.valid("json");
+      // Read, then write: one transaction (BEGIN IMMEDIATE on SQLite, so it never fails halfway
+      // with SQLITE_BUSY). Inside it, use `tx`, never db(): that would wait for this transaction.
+      const row = await db().transaction(async (tx) => {
+        const [current] = await tx<Row[]>`
           select id, title, done, created_at, updated_at from todos where id = ${id}`;
-          if (!current) return null;
-          const [updated] = await tx<Row[]>`
+        if (!current) return null;
+        const [updated] = await tx<Row[]>`
           update todos
           set title = ${patch.title ?? current.title},
               done = ${patch.done ?? Boolean(current.done)},
               updated_at = ${new Date().toISOString()}
           where id = ${id}
           returning id, title, done, created_at, updated_at`;
-          return updated ?? null;
-        });
-        return row ? c.json(toTodo(row)) : notFound(c);
-      })
-      .delete("/todos/:id", async (c) => {
-        const id = parseId(c.req.param("id"));
-        if (id === null) return notFound(c);
-        const rows = await db().query(
-          (sql) => sql`delete from todos where id = ${id} returning id`,
-        );
-        return rows.length ? c.body(null, 204) : notFound(c);
-      })
-  );
+        return updated ?? null;
+      });
+      return row ? c.json(toTodo(row)) : notFound(c);
+    })
+    .delete("/todos/:id", async (c) => {
+      const id = parseId(c.req.param("id"));
+      if (id === null) return notFound(c);
+      const rows = await db().query((sql) => sql`delete from todos where id = ${id} returning id`);
+      return rows.length ? c.body(null, 204) : notFound(c);
+    });
 }
