@@ -75,20 +75,26 @@ test("SQLite: the transaction guard keeps another request's write out of a trans
   await db.close(Date.now() + 1000);
 });
 
-test("SQLite: a statement held back by another request's transaction binds its parameters like any other", async () => {
-  const db = await sqliteDb();
+/** Another request's transaction that wrote `v` and stays open until `commit()`; `done` settles then. */
+async function openTransaction(db: Db, v: string) {
   const opened = Promise.withResolvers<void>();
   const end = Promise.withResolvers<void>();
-  const a = db.transaction(async (tx) => {
-    await tx`insert into t (v) values ('a')`;
+  const done = db.transaction(async (tx) => {
+    await tx`insert into t (v) values (${v})`;
     opened.resolve();
     await end.promise;
   });
   await opened.promise;
+  return { commit: () => end.resolve(), done };
+}
+
+test("SQLite: a statement held back by another request's transaction binds its parameters like any other", async () => {
+  const db = await sqliteDb();
+  const a = await openTransaction(db, "a");
   // Held back until A commits: a Date and a boolean are bound as outside a transaction.
   const b = db.query((sql) => sql`insert into t (v) values (${new Date(0)}), (${true})`);
-  end.resolve();
-  await Promise.all([a, b]);
+  a.commit();
+  await Promise.all([a.done, b]);
   const rows = (await db.query((sql) => sql`select v from t order by rowid`)) as { v: unknown }[];
   expect(rows.map((r) => r.v)).toEqual(["a", "1970-01-01T00:00:00.000Z", "1"]);
   await db.close(Date.now() + 1000);
@@ -120,21 +126,14 @@ test("query(fn, then) on SQLite: then runs at once, no promise; behind a transac
     "no such table",
   );
   // Held back by another request's transaction: a promise of then's value, after the commit.
-  const opened = Promise.withResolvers<void>();
-  const end = Promise.withResolvers<void>();
-  const tx = db.transaction(async (sql) => {
-    await sql`insert into t (v) values ('b')`;
-    opened.resolve();
-    await end.promise;
-  });
-  await opened.promise;
+  const other = await openTransaction(db, "b");
   const later = db.query(
     (sql) => sql<{ n: number }[]>`select count(*) as n from t`,
     ([r]) => r?.n,
   );
   expect(later).toBeInstanceOf(Promise);
-  end.resolve();
-  await tx;
+  other.commit();
+  await other.done;
   expect(await later).toBe(2);
   expect(db.stats).toMatchObject({ queries: 7, errors: 1 }); // the table, then six here
   await db.close(Date.now() + 1000);
