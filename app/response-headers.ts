@@ -88,12 +88,16 @@ export function withResponseHeaders<App extends Hono>(
   worker: Pick<FleetWorker, "fromTrustedProxy">,
 ): App {
   const fetch = app.fetch;
-  app.fetch = ((request: Request, ...rest: unknown[]) => {
+  // Hono's (request, env, executionCtx), passed on as named arguments: no array per request.
+  app.fetch = ((request: Request, env?: unknown, executionCtx?: unknown) => {
     if (worker.fromTrustedProxy(request)) {
       const given = request.headers.get(REQUEST_ID_HEADER);
       if (given !== null && ACCEPTED_ID.test(given)) chosenIds.set(request, given);
     }
-    const res = fetch(request, ...(rest as [])) as Response | Promise<Response> | undefined;
+    const res = fetch(request, env, executionCtx as undefined) as
+      | Response
+      | Promise<Response>
+      | undefined;
     return res instanceof Promise ? res.then((r) => stamp(r, request)) : stamp(res, request);
   }) as App["fetch"];
   return app;
